@@ -1,0 +1,189 @@
+"""The worker's one exception tree.
+
+Every failure the worker can meet is one of these; nothing above ``worker.api.client`` sees an
+aiohttp exception. ``retryable`` tells the retry policy whether trying again can help::
+
+    BookyFlowError(retryable=False)
+    ├── TransportError(OSError)            retryable: connection refused/reset, DNS, TLS
+    │   └── RequestTimeout(TimeoutError)   retryable: connect/read/total timeout
+    ├── ApiError(status, code, message)    the server answered, and said no
+    │   ├── RateLimited(retry_after_s)     retryable: 429 (and 503 with Retry-After)
+    │   ├── ServerError                    retryable: 5xx, HTML error pages
+    │   ├── MalformedResponse              retryable: empty/truncated/non-JSON body
+    │   ├── AuthError                      401 after one replay, or a refused token request
+    │   │   ├── CredentialsRejected        invalid_client: wrong id/secret, never retried
+    │   │   └── ScopeRejected              invalid_scope: none of the scopes is allowed
+    │   ├── ScopeError(PermissionError)    403: the token lacks ``needed_scope``
+    │   ├── ChannelError                   channel header not set / channel not announced
+    │   ├── OwnershipError(PermissionError) property of another channel, or none
+    │   └── ClientRequestError(ValueError) any other 4xx or endpoint error
+    │       └── OperationFailed            ``{"success": false}`` inside a success envelope
+    ├── CircuitOpen                        the site's breaker is open; not sent at all
+    ├── RetryBudgetExhausted               the process-wide retry budget is spent
+    ├── TokenUnavailable                   no valid token and the token endpoint is failing
+    └── ConfigError(ValueError)            bad settings or inventory path (exit code 78)
+
+Messages never contain secrets or tokens: they are built from status codes, error codes and the
+server's error text, which BookyFlow never fills with credentials.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ApiError",
+    "AuthError",
+    "BookyFlowError",
+    "ChannelError",
+    "CircuitOpen",
+    "ClientRequestError",
+    "ConfigError",
+    "CredentialsRejected",
+    "MalformedResponse",
+    "OperationFailed",
+    "OwnershipError",
+    "RateLimited",
+    "RequestTimeout",
+    "RetryBudgetExhausted",
+    "ScopeError",
+    "ScopeRejected",
+    "ServerError",
+    "TokenUnavailable",
+    "TransportError",
+]
+
+
+class BookyFlowError(Exception):
+    """Root of every error the worker raises on purpose."""
+
+    retryable: bool = False
+
+    def __init__(self, message: str = "", *, retryable: bool | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if retryable is not None:
+            self.retryable = retryable
+
+
+class TransportError(BookyFlowError, OSError):
+    """The request did not complete: refused, reset, DNS or TLS failure.
+
+    ``sent`` is False when the request provably never left the client (connect failure), which
+    is what makes retrying a non-idempotent call safe.
+    """
+
+    retryable = True
+
+    def __init__(self, message: str = "", *, sent: bool = True) -> None:
+        super().__init__(message)
+        self.sent = sent
+
+
+class RequestTimeout(TransportError, TimeoutError):
+    """A connect, read or total timeout expired."""
+
+
+class ApiError(BookyFlowError):
+    """The server answered with an error."""
+
+    def __init__(
+        self,
+        message: str = "",
+        *,
+        status: int | None = None,
+        code: str | int | None = None,
+        retryable: bool | None = None,
+    ) -> None:
+        super().__init__(message, retryable=retryable)
+        self.status = status
+        self.code = code
+
+    def __str__(self) -> str:
+        prefix = f"HTTP {self.status}" if self.status is not None else "API error"
+        code = f" [{self.code}]" if self.code not in (None, "") else ""
+        return f"{prefix}{code}: {self.message}" if self.message else f"{prefix}{code}"
+
+
+class RateLimited(ApiError):
+    """429 (or 503 with ``Retry-After``): wait ``retry_after_s`` before sending to the site."""
+
+    retryable = True
+
+    def __init__(self, message: str = "", *, retry_after_s: float | None = None, **kw: object):
+        super().__init__(message, **kw)  # type: ignore[arg-type]
+        self.retry_after_s = retry_after_s
+
+
+class ServerError(ApiError):
+    """5xx, or an HTML error page from a proxy in front of the site."""
+
+    retryable = True
+
+
+class MalformedResponse(ApiError):
+    """The body could not be understood: empty, truncated, not JSON, or the wrong shape."""
+
+    retryable = True
+
+
+class AuthError(ApiError):
+    """Authentication failed: 401 after the one replay, or the token request was refused."""
+
+
+class CredentialsRejected(AuthError):
+    """``invalid_client``: the client id or secret is wrong. Retrying cannot help."""
+
+
+class ScopeRejected(AuthError):
+    """``invalid_scope``: none of the requested scopes is allowed for this client."""
+
+
+class ScopeError(ApiError, PermissionError):
+    """403 (or the legacy 'Client not allowed to access this feature'): missing ``needed_scope``."""
+
+    def __init__(self, message: str = "", *, needed_scope: str | None = None, **kw: object):
+        super().__init__(message, **kw)  # type: ignore[arg-type]
+        self.needed_scope = needed_scope
+
+
+class ChannelError(ApiError):
+    """``Channel not set`` or the channel is not announced (``not_announced`` tells which)."""
+
+    def __init__(self, message: str = "", *, not_announced: bool = False, **kw: object):
+        super().__init__(message, **kw)  # type: ignore[arg-type]
+        self.not_announced = not_announced
+
+
+class OwnershipError(ApiError, PermissionError):
+    """The property belongs to another channel, does not exist, or is not in our owned set."""
+
+    def __init__(self, message: str = "", *, property_uid: int | None = None, **kw: object):
+        super().__init__(message, **kw)  # type: ignore[arg-type]
+        self.property_uid = property_uid
+
+
+class ClientRequestError(ApiError, ValueError):
+    """Any other 4xx or endpoint error: our request was wrong. Never retried."""
+
+
+class OperationFailed(ClientRequestError):
+    """The server reported ``{"success": false}`` inside a success envelope."""
+
+
+class CircuitOpen(BookyFlowError):
+    """The site's circuit breaker is open: the request was not sent."""
+
+    retryable = True
+
+
+class RetryBudgetExhausted(BookyFlowError):
+    """The process-wide retry budget is spent; the failure is returned instead of retried."""
+
+
+class TokenUnavailable(BookyFlowError):
+    """The token expired and the token endpoint keeps failing; requests would only 401."""
+
+    retryable = True
+
+
+class ConfigError(BookyFlowError, ValueError):
+    """Settings, credentials or the inventory path are unusable. The CLI exits 78."""

@@ -1,0 +1,260 @@
+"""One ``Settings`` object, built once at start-up and passed down.
+
+Sources, highest precedence first: keyword arguments (the CLI) > ``BOOKYFLOW_*`` environment
+variables (nested keys with ``__``) > ``.env`` > secret files in ``/run/secrets`` > the TOML file
+named by ``BOOKYFLOW_CONFIG_FILE`` > defaults. ``load_settings`` turns every validation problem into
+one readable line (naming the environment variable to fix) inside a ``ConfigError``.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SecretsSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from worker.errors import ConfigError
+
+ENV_PREFIX = "BOOKYFLOW_"
+SECRETS_DIR = Path("/run/secrets")
+JOB_NAMES = ("properties", "ari", "reservations", "bookings")
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class JobSettings(_Frozen):
+    enabled: bool = True
+    interval_s: float = Field(gt=0)
+
+
+class JobsSettings(_Frozen):
+    """Per-job schedule; intervals are polite for shared PHP hosts."""
+
+    properties: JobSettings = JobSettings(interval_s=600)
+    ari: JobSettings = JobSettings(interval_s=300)
+    reservations: JobSettings = JobSettings(interval_s=60)
+    bookings: JobSettings = JobSettings(interval_s=120)
+
+    def enabled(self) -> tuple[str, ...]:
+        return tuple(name for name in JOB_NAMES if getattr(self, name).enabled)
+
+
+class HttpSettings(_Frozen):
+    """Timeouts per attempt, connection pool and the polite per-site rate limit."""
+
+    connect_timeout_s: float = Field(5.0, gt=0)
+    read_timeout_s: float = Field(30.0, gt=0)
+    total_timeout_s: float = Field(60.0, gt=0)
+    max_connections_per_host: int = Field(4, ge=1)
+    rate_limit_per_s: float = Field(5.0, gt=0)
+    rate_limit_burst: int = Field(5, ge=1)
+    ca_bundle: Path | None = None
+
+
+class RetrySettings(_Frozen):
+    """Full-jitter backoff bounded by attempts and total time; AWS-style retry budget; breaker."""
+
+    max_attempts: int = Field(5, ge=1)
+    max_total_s: float = Field(120.0, gt=0)
+    base_delay_s: float = Field(0.5, gt=0)
+    max_delay_s: float = Field(30.0, gt=0)
+    retry_after_cap_s: float = Field(300.0, gt=0)
+    budget_tokens: int = Field(500, ge=0)
+    budget_retry_cost: int = Field(5, ge=0)
+    budget_timeout_cost: int = Field(10, ge=0)
+    budget_success_refund: int = Field(1, ge=0)
+    breaker_failure_threshold: int = Field(5, ge=1)
+    breaker_reset_s: float = Field(30.0, gt=0)
+
+
+class TokenSettings(_Frozen):
+    """When to refresh ahead of expiry, and how hard to push a failing token endpoint."""
+
+    refresh_min_fraction: float = Field(0.75, gt=0, lt=1)
+    refresh_max_fraction: float = Field(0.85, gt=0, lt=1)
+    max_age_s: float = Field(12 * 3600, gt=0)
+    retry_min_interval_s: float = Field(30.0, gt=0)
+    forced_refresh_cap: int = Field(5, ge=1)
+    forced_refresh_window_s: float = Field(300.0, gt=0)
+
+    @model_validator(mode="after")
+    def _window_ordered(self) -> TokenSettings:
+        if self.refresh_min_fraction > self.refresh_max_fraction:
+            raise ValueError("refresh_min_fraction must not exceed refresh_max_fraction")
+        return self
+
+
+def is_loopback_host(host: str | None) -> bool:
+    if host is None:
+        return False
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class Settings(BaseSettings):
+    """The operator contract (``../shared/design.md``), as one validated object."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter="__",
+        env_file=".env",
+        extra="ignore",
+        frozen=True,
+        case_sensitive=False,
+    )
+
+    api_url: str
+    client_id: str = Field(min_length=1)
+    client_secret: SecretStr
+    client_secret_file: Path | None = None
+    scopes: str | None = None
+    channel_name: str = Field(min_length=1)
+    channel_friendly_name: str | None = None
+    inventory: Path | None = None
+    state_dir: Path = Path("state")
+    bookings_file: Path | None = None
+    source: str | None = None
+    sink: str | None = None
+    jobs: JobsSettings = JobsSettings()
+    horizon_days: int = Field(365, ge=1, le=730)
+    prune: bool = False
+    log_format: Literal["json", "console"] = "json"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    health_port: int = Field(0, ge=0, le=65535)
+    timezone: str = "UTC"
+    grace_s: float = Field(25.0, gt=0)
+    allow_insecure_http: bool = False
+    http: HttpSettings = HttpSettings()
+    retry: RetrySettings = RetrySettings()
+    token: TokenSettings = TokenSettings()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _secret_from_file(cls, data: Any) -> Any:
+        """``BOOKYFLOW_CLIENT_SECRET_FILE`` fills the secret when it is not given directly."""
+        if (
+            isinstance(data, dict)
+            and not data.get("client_secret")
+            and data.get("client_secret_file")
+        ):
+            path = Path(data["client_secret_file"])
+            try:
+                data = {**data, "client_secret": path.read_text(encoding="utf-8").strip()}
+            except OSError as exc:
+                raise ValueError(
+                    f"client_secret_file {path} cannot be read: {exc.strerror}"
+                ) from None
+        return data
+
+    @model_validator(mode="after")
+    def _check(self) -> Settings:
+        parts = urlsplit(self.api_url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(
+                "api_url must be an http(s) URL such as https://hotel.example/bookyflow/api"
+            )
+        if parts.username or parts.password or parts.query:
+            raise ValueError("api_url must not carry credentials or a query string")
+        insecure = parts.scheme == "http" and not is_loopback_host(parts.hostname)
+        if insecure and not self.allow_insecure_http:
+            raise ValueError(
+                "api_url uses plain http to a non-loopback host; use https "
+                "or set BOOKYFLOW_ALLOW_INSECURE_HTTP=true"
+            )
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"timezone {self.timezone!r} is not an IANA zone name") from None
+        if self.prune and "delete" not in self.requested_scopes:
+            raise ValueError("prune needs the delete scope in BOOKYFLOW_SCOPES")
+        return self
+
+    @property
+    def base_url(self) -> str:
+        return self.api_url.rstrip("/")
+
+    @property
+    def friendly_name(self) -> str:
+        return self.channel_friendly_name or self.channel_name
+
+    @property
+    def requested_scopes(self) -> tuple[str, ...]:
+        """Explicit ``BOOKYFLOW_SCOPES`` (space or comma separated), else what the jobs need."""
+        if self.scopes:
+            return tuple(dict.fromkeys(self.scopes.replace(",", " ").split()))
+        return needed_scopes(self.jobs.enabled(), prune=self.prune)
+
+    @property
+    def bookings_path(self) -> Path:
+        return self.bookings_file or self.state_dir / "bookings.jsonl"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings, dotenv_settings]
+        if SECRETS_DIR.is_dir():
+            sources.append(SecretsSettingsSource(settings_cls, secrets_dir=SECRETS_DIR))
+        config_file = os.environ.get(f"{ENV_PREFIX}CONFIG_FILE")
+        if config_file:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(config_file)))
+        return tuple(sources)
+
+
+def needed_scopes(jobs: tuple[str, ...], *, prune: bool = False) -> tuple[str, ...]:
+    """Scopes the enabled jobs need: reads always, writes for any job, delete to reopen closures."""
+    scopes = ["read"]
+    if jobs:
+        scopes.append("write")
+    if "ari" in jobs or prune:
+        scopes.append("delete")
+    return tuple(scopes)
+
+
+def _env_name(loc: tuple[int | str, ...]) -> str:
+    return ENV_PREFIX + "__".join(str(part) for part in loc).upper()
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    """All problems on one line: ``BOOKYFLOW_API_URL: Field required; ...``."""
+    problems = []
+    for error in exc.errors():
+        where = _env_name(error["loc"]) if error["loc"] else "settings"
+        message = str(error["msg"]).removeprefix("Value error, ")
+        problems.append(f"{where}: {message}")
+    return "; ".join(problems)
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build ``Settings`` from every source, or raise ``ConfigError`` with one readable line."""
+    config_file = os.environ.get(f"{ENV_PREFIX}CONFIG_FILE")
+    if config_file and not Path(config_file).is_file():
+        raise ConfigError(
+            f"invalid configuration: BOOKYFLOW_CONFIG_FILE {config_file} does not exist"
+        )
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        raise ConfigError(f"invalid configuration: {describe_validation_error(exc)}") from None
