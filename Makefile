@@ -8,10 +8,8 @@ BIN    := $(VENV)/bin
 venv: $(VENV)/.installed
 
 # The stamp is rebuilt whenever the project's metadata changes.
-$(VENV)/.installed: pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+$(VENV)/.installed: pyproject.toml scripts/bootstrap.sh
+	PYTHON=$(PYTHON) scripts/bootstrap.sh $(VENV) dev
 	touch $@
 
 demo: venv
