@@ -1,0 +1,144 @@
+"""Pure parsing of the inventory document into a snapshot, entry by entry.
+
+The rules of partial validity (``spec/inventory.md``, operator contract):
+
+- The top level must be a JSON object with a ``properties`` list and nothing else; otherwise the
+  whole document is bad and the previous snapshot stays in force (``fresh=False``).
+- Each property entry is validated on its own. A bad entry is reported (``properties[2].rooms[0]
+  .max_people: ...``) and left out, while the others sync.
+- A bad entry must not cause anything to be pushed or removed on its account. So when a bad entry
+  names (by ``remote_uid``) a property that was good before, the last good version is served in
+  its place and its ``remote_uid`` is listed in ``held``. When a bad entry cannot be identified
+  (no usable ``remote_uid``), every previously good property missing from the new document is
+  held: any of them could be that entry, and dropping one would look like a removal.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from worker.inventory.models import Property, cross_property_problems, describe_errors, format_path
+
+__all__ = [
+    "DOCUMENT_PATH",
+    "InventoryProblem",
+    "InventorySnapshot",
+    "parse_bytes",
+    "parse_document",
+]
+
+# The path reported for problems of the document as a whole (unreadable, not JSON, wrong shape).
+DOCUMENT_PATH = "$"
+
+
+@dataclass(frozen=True)
+class InventoryProblem:
+    """One validation problem: the path of the bad field and what is wrong with it."""
+
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}"
+
+
+@dataclass(frozen=True)
+class InventorySnapshot:
+    """What the vendor has now, as far as the worker may act on it.
+
+    ``fresh`` is False when the current document could not be used at all and the last good one
+    is served instead. ``held`` names properties served from their last good version because
+    their current entry is bad; sync jobs push nothing new for them and remove nothing.
+    """
+
+    properties: tuple[Property, ...] = ()
+    problems: tuple[InventoryProblem, ...] = ()
+    fresh: bool = True
+    held: frozenset[str] = field(default_factory=frozenset)
+
+    def by_remote_uid(self) -> dict[str, Property]:
+        return {prop.remote_uid: prop for prop in self.properties}
+
+    def stale(self, *problems: InventoryProblem) -> InventorySnapshot:
+        """This snapshot kept in force because the document is unusable."""
+        uids = frozenset(prop.remote_uid for prop in self.properties)
+        return InventorySnapshot(self.properties, problems, fresh=False, held=uids)
+
+
+class _Document(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+
+    properties: list[Any] = Field(strict=False)
+
+
+def parse_bytes(data: bytes, previous: InventorySnapshot) -> InventorySnapshot:
+    """Decode and parse the raw file content; ``previous`` is the last snapshot served."""
+    try:
+        raw = json.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        return previous.stale(InventoryProblem(DOCUMENT_PATH, f"not UTF-8: {exc.reason}"))
+    except json.JSONDecodeError as exc:
+        message = f"invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+        return previous.stale(InventoryProblem(DOCUMENT_PATH, message))
+    return parse_document(raw, previous)
+
+
+def parse_document(raw: object, previous: InventorySnapshot) -> InventorySnapshot:
+    """Validate a decoded document entry by entry (see the module docstring for the rules)."""
+    try:
+        entries = _Document.model_validate(raw).properties
+    except ValidationError as exc:
+        problems = [InventoryProblem(p or DOCUMENT_PATH, m) for p, m in describe_errors(exc)]
+        return previous.stale(*problems)
+    good, problems = _validate_entries(entries)
+    bad_indexes = {index for index in range(len(entries)) if index not in good}
+    return _merge_with_previous(entries, good, bad_indexes, problems, previous)
+
+
+def _validate_entries(entries: list[Any]) -> tuple[dict[int, Property], list[InventoryProblem]]:
+    good: dict[int, Property] = {}
+    problems: list[InventoryProblem] = []
+    for index, entry in enumerate(entries):
+        try:
+            good[index] = Property.model_validate(entry)
+        except ValidationError as exc:
+            found = describe_errors(exc, prefix=("properties", index))
+            problems += [InventoryProblem(path, message) for path, message in found]
+    for loc, message in cross_property_problems(sorted(good.items())):
+        good.pop(int(loc[1]), None)
+        problems.append(InventoryProblem(format_path(loc), message))
+    return good, problems
+
+
+def _merge_with_previous(
+    entries: list[Any],
+    good: dict[int, Property],
+    bad_indexes: set[int],
+    problems: list[InventoryProblem],
+    previous: InventorySnapshot,
+) -> InventorySnapshot:
+    before = previous.by_remote_uid()
+    good_uids = {prop.remote_uid for prop in good.values()}
+    served: dict[int, Property] = dict(good)
+    unidentified = False
+    for index in bad_indexes:
+        uid = _remote_uid_of(entries[index])
+        if uid is None:
+            unidentified = True
+        elif uid in before and uid not in good_uids:
+            served[index] = before[uid]
+    properties = [served[index] for index in sorted(served)]
+    if unidentified:
+        present = {prop.remote_uid for prop in properties}
+        properties += [prop for uid, prop in before.items() if uid not in present]
+    held = frozenset(p.remote_uid for p in properties) - frozenset(good_uids)
+    return InventorySnapshot(tuple(properties), tuple(problems), fresh=True, held=held)
+
+
+def _remote_uid_of(entry: object) -> str | None:
+    uid = entry.get("remote_uid") if isinstance(entry, dict) else None
+    return uid if isinstance(uid, str) and uid else None

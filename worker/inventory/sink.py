@@ -1,0 +1,238 @@
+"""Where bookings made on the hotel site go: the ``BookingSink`` protocol and the JSON-lines file.
+
+``JsonLinesBookingSink`` appends one line per booking revision (``spec/inventory.md``) and
+fsyncs before ``deliver`` returns True, so a revision is either durably in the file or will be
+delivered again. Exactly once across restarts and crashes: on open the file is scanned for the
+revisions it already holds, and a torn last line (a crash mid-write) is cut off — it was never
+acknowledged, so it is delivered again whole. An exclusive lock keeps a second worker process
+from appending to the same file.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import json
+import os
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal, Protocol, runtime_checkable
+
+from worker.errors import BookyFlowError, ConfigError
+from worker.logging import get_logger
+
+__all__ = [
+    "RECORD_FIELDS",
+    "BookingSink",
+    "DeliveryError",
+    "JsonLinesBookingSink",
+    "booking_record",
+    "booking_revision",
+]
+
+log = get_logger("worker.inventory.sink")
+# The line format, in order; ``received_at`` is filled in by the sink when absent.
+RECORD_FIELDS = (
+    "revision",
+    "site",
+    "channel",
+    "property_uid",
+    "property_remote_uid",
+    "event",
+    "booking",
+    "received_at",
+)
+BookingEvent = Literal["created", "modified", "cancelled"]
+
+
+class DeliveryError(BookyFlowError, OSError):
+    """The sink could not store a booking (disk full, I/O error); nothing was recorded."""
+
+    retryable = True
+
+
+@runtime_checkable
+class BookingSink(Protocol):
+    """Receives each booking revision; ``deliver`` is False for a revision it already has."""
+
+    async def deliver(self, record: dict[str, Any]) -> bool: ...
+
+    async def close(self) -> None: ...
+
+
+def booking_revision(booking: Mapping[str, Any]) -> str:
+    """``<booking_id>:<last_modified>``: a booking yields a new line only when this changes."""
+    return f"{booking['booking_id']}:{booking['last_modified']}"
+
+
+def booking_record(
+    booking: Mapping[str, Any],
+    *,
+    site: str,
+    channel: str,
+    property_remote_uid: str,
+    event: BookingEvent,
+) -> dict[str, Any]:
+    """The line for one booking revision, without ``received_at`` (the sink stamps it)."""
+    return {
+        "revision": booking_revision(booking),
+        "site": site,
+        "channel": channel,
+        "property_uid": booking["property_uid"],
+        "property_remote_uid": property_remote_uid,
+        "event": event,
+        "booking": dict(booking),
+    }
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _scan(fd: int) -> set[str]:
+    """Revisions already in the file; cuts a torn last line off. Runs in a thread."""
+    revisions: set[str] = set()
+    complete_size = 0
+    with os.fdopen(os.dup(fd), "rb") as file:
+        file.seek(0)
+        for line in file:
+            if not line.endswith(b"\n"):
+                break
+            complete_size += len(line)
+            revision = _revision_of(line)
+            if revision is not None:
+                revisions.add(revision)
+    if os.fstat(fd).st_size != complete_size:
+        log.warning("sink.torn_line_removed", bytes=os.fstat(fd).st_size - complete_size)
+        os.ftruncate(fd, complete_size)
+        os.fsync(fd)
+    return revisions
+
+
+def _revision_of(line: bytes) -> str | None:
+    try:
+        revision = json.loads(line).get("revision")
+    except (ValueError, AttributeError):
+        log.warning("sink.unreadable_line", length=len(line))
+        return None
+    return revision if isinstance(revision, str) else None
+
+
+def _fsync_dir(directory: Path) -> None:
+    """Make a new file's directory entry durable too."""
+    dir_fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def _append(fd: int, data: bytes) -> None:
+    """Write all of ``data`` and fsync; on failure, cut the partial write off again."""
+    size = os.fstat(fd).st_size
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+        os.fsync(fd)
+    except OSError:
+        os.ftruncate(fd, size)
+        raise
+
+
+class JsonLinesBookingSink:
+    """Appends booking revisions to a JSON-lines file (mode 0600), each exactly once."""
+
+    def __init__(self, path: Path, *, utcnow: Callable[[], datetime] = _utcnow) -> None:
+        self.path = Path(path)
+        self._utcnow = utcnow
+        self._fd: int | None = None
+        self._revisions: set[str] = set()
+        self._lock = asyncio.Lock()
+
+    def __repr__(self) -> str:
+        return f"JsonLinesBookingSink({str(self.path)!r})"
+
+    @classmethod
+    async def open(cls, path: Path, **kwargs: Any) -> JsonLinesBookingSink:
+        sink = cls(path, **kwargs)
+        async with sink._lock:
+            await sink._ensure_open()
+        return sink
+
+    @property
+    def delivered_count(self) -> int:
+        return len(self._revisions)
+
+    def has(self, revision: str) -> bool:
+        return revision in self._revisions
+
+    async def deliver(self, record: dict[str, Any]) -> bool:
+        """Append ``record`` durably; False (and nothing written) if its revision is known."""
+        line = self._line(record)
+        async with self._lock:
+            fd = await self._ensure_open()
+            if record["revision"] in self._revisions:
+                return False
+            try:
+                await asyncio.to_thread(_append, fd, line)
+            except OSError as exc:
+                await self._close_fd()  # rescan on the next delivery, whatever state the file is in
+                reason = exc.strerror or type(exc).__name__
+                raise DeliveryError(f"cannot append to {self.path}: {reason}") from exc
+            self._revisions.add(record["revision"])
+            return True
+
+    async def close(self) -> None:
+        async with self._lock:
+            await self._close_fd()
+
+    def _line(self, record: dict[str, Any]) -> bytes:
+        missing = [name for name in RECORD_FIELDS[:-1] if name not in record]
+        if missing or not isinstance(record["revision"], str):
+            raise ValueError(f"booking record lacks {missing or ['a string revision']}")
+        stamped = {**record, "received_at": record.get("received_at") or self._received_at()}
+        ordered = {name: stamped[name] for name in RECORD_FIELDS}
+        text = json.dumps(ordered, ensure_ascii=False, separators=(",", ":"), default=str)
+        return text.encode("utf-8") + b"\n"
+
+    def _received_at(self) -> str:
+        return self._utcnow().astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+    async def _ensure_open(self) -> int:
+        if self._fd is not None:
+            return self._fd
+        try:
+            fd, self._revisions = await asyncio.to_thread(self._open_and_scan)
+        except ConfigError:
+            raise
+        except OSError as exc:
+            reason = exc.strerror or type(exc).__name__
+            raise DeliveryError(f"cannot open {self.path}: {reason}") from exc
+        log.info("sink.opened", path=str(self.path), revisions=len(self._revisions))
+        self._fd = fd
+        return fd
+
+    def _open_and_scan(self) -> tuple[int, set[str]]:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        created = not self.path.exists()
+        flags = os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC
+        fd = os.open(self.path, flags, 0o600)
+        try:
+            if created:
+                _fsync_dir(self.path.parent)
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            os.fchmod(fd, 0o600)
+            return fd, _scan(fd)
+        except BlockingIOError:
+            os.close(fd)
+            raise ConfigError(f"bookings file {self.path} is in use by another worker") from None
+        except BaseException:
+            os.close(fd)
+            raise
+
+    async def _close_fd(self) -> None:
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            await asyncio.to_thread(os.close, fd)

@@ -1,0 +1,137 @@
+"""Where the vendor's inventory comes from: the ``InventorySource`` protocol and the JSON file.
+
+``JsonFileInventorySource`` re-reads its file on every ``load()`` (one sync cycle), off the event
+loop, and is cheap when nothing changed: an unchanged ``stat`` skips the read, an unchanged
+content hash skips the parse. Vendors plug in their own source with ``load_plugin``
+(``BOOKYFLOW_SOURCE=package.module:Class``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import importlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol, TypeVar, runtime_checkable
+
+from worker.errors import ConfigError
+from worker.inventory.document import (
+    DOCUMENT_PATH,
+    InventoryProblem,
+    InventorySnapshot,
+    parse_bytes,
+)
+from worker.logging import get_logger
+
+__all__ = ["InventorySource", "JsonFileInventorySource", "load_plugin"]
+
+log = get_logger("worker.inventory")
+T = TypeVar("T")
+
+
+@runtime_checkable
+class InventorySource(Protocol):
+    """Anything that can tell, once per sync cycle, what the vendor has."""
+
+    async def load(self) -> InventorySnapshot: ...
+
+
+@dataclass(frozen=True)
+class _FileKey:
+    """Identity of one version of the file; the vendor replaces it by rename."""
+
+    device: int
+    inode: int
+    size: int
+    mtime_ns: int
+
+
+@dataclass(frozen=True)
+class _Read:
+    key: _FileKey
+    data: bytes | None  # None: the key did not change, nothing was read
+
+
+def _read_if_changed(path: Path, known: _FileKey | None) -> _Read:
+    with path.open("rb") as file:
+        st = os.fstat(file.fileno())
+        key = _FileKey(st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+        return _Read(key, None if key == known else file.read())
+
+
+class JsonFileInventorySource:
+    """The built-in source: one JSON document (``spec/inventory.md``) at ``path``."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self._key: _FileKey | None = None
+        self._digest: bytes | None = None
+        self._parsed: InventorySnapshot | None = None
+
+    def __repr__(self) -> str:
+        return f"JsonFileInventorySource({str(self.path)!r})"
+
+    async def load(self) -> InventorySnapshot:
+        """The current snapshot; raises ``ConfigError`` if the file is unreadable at start-up."""
+        try:
+            read = await asyncio.to_thread(_read_if_changed, self.path, self._key)
+        except OSError as exc:
+            return self._unreadable(exc)
+        self._key = read.key
+        if read.data is None and self._parsed is not None:
+            return self._parsed
+        return await self._parse(read.data or b"")
+
+    async def _parse(self, data: bytes) -> InventorySnapshot:
+        digest = hashlib.sha256(data).digest()
+        if digest == self._digest and self._parsed is not None:
+            return self._parsed
+        previous = self._parsed or InventorySnapshot(fresh=False)
+        snapshot = await asyncio.to_thread(parse_bytes, data, previous)
+        self._digest, self._parsed = digest, snapshot
+        _log_snapshot(self.path, snapshot)
+        return snapshot
+
+    def _unreadable(self, exc: OSError) -> InventorySnapshot:
+        reason = exc.strerror or type(exc).__name__
+        if self._parsed is None:
+            raise ConfigError(f"inventory file {self.path} cannot be read: {reason}") from None
+        # Forget the file's identity so that it is read (and hashed) again once it is back.
+        self._key = None
+        log.error("inventory.unreadable", path=str(self.path), reason=reason)
+        message = f"cannot read {self.path}: {reason}; the last good inventory stays in force"
+        return self._parsed.stale(InventoryProblem(DOCUMENT_PATH, message))
+
+
+def _log_snapshot(path: Path, snapshot: InventorySnapshot) -> None:
+    for problem in snapshot.problems:
+        log.error("inventory.invalid", path=str(path), field=problem.path, error=problem.message)
+    log.info(
+        "inventory.loaded",
+        path=str(path),
+        properties=len(snapshot.properties),
+        problems=len(snapshot.problems),
+        held=sorted(snapshot.held),
+        fresh=snapshot.fresh,
+    )
+
+
+def load_plugin(dotted: str, expected: type[T], *, setting: str = "BOOKYFLOW_SOURCE") -> type[T]:
+    """The class named ``package.module:Class``, checked against the ``expected`` protocol."""
+    module_name, sep, attr_path = dotted.partition(":")
+    if not (sep and module_name and attr_path):
+        raise ConfigError(f"{setting} must look like package.module:Class, got {dotted!r}")
+    try:
+        target: object = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise ConfigError(f"{setting}: cannot import {module_name!r}: {exc}") from None
+    for attr in attr_path.split("."):
+        if not hasattr(target, attr):
+            raise ConfigError(f"{setting}: {module_name!r} has no attribute {attr_path!r}")
+        target = getattr(target, attr)
+    if not isinstance(target, type) or not issubclass(target, expected):
+        wanted = expected.__name__
+        raise ConfigError(f"{setting}: {dotted!r} is not a class implementing {wanted}")
+    return target
