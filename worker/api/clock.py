@@ -1,0 +1,106 @@
+"""Injected time: a monotonic ``now()`` and an awaitable ``sleep()``.
+
+Everything in ``worker.api`` that depends on time (token expiry, backoff, rate limits, the
+breaker) takes a ``Clock`` so tests can drive it with ``FakeClock`` instead of real sleeps.
+``FakeClock.sleep`` fits tenacity's ``sleep=`` hook and background loops alike.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import itertools
+import time
+from typing import Protocol
+
+__all__ = ["Clock", "FakeClock", "SystemClock"]
+
+# Upper bound on loop turns in ``FakeClock.run_until_idle``: a chain of awaits longer than this
+# without sleeping on the clock is a bug in the code under test, not something to wait out.
+_MAX_IDLE_TURNS = 10_000
+_FALLBACK_TURNS = 100
+
+
+class Clock(Protocol):
+    """Monotonic seconds and a sleep on the same time line."""
+
+    def now(self) -> float: ...
+
+    async def sleep(self, seconds: float) -> None: ...
+
+
+class SystemClock:
+    """The real clock: ``time.monotonic`` and ``asyncio.sleep``."""
+
+    def now(self) -> float:
+        return time.monotonic()
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(max(0.0, seconds))
+
+
+class FakeClock:
+    """Virtual monotonic time for tests; starts at 1000.0 so "time zero" bugs show.
+
+    ``sleep(s)`` parks the caller until ``advance`` moves time past its deadline. With
+    ``auto_advance=True`` a sleep moves time forward itself (handy for sequential retry tests).
+    ``run_for(s)`` steps from deadline to deadline, letting woken tasks run between steps.
+    """
+
+    def __init__(self, start: float = 1000.0, *, auto_advance: bool = False) -> None:
+        self._now = start
+        self.auto_advance = auto_advance
+        self._sleepers: list[tuple[float, int, asyncio.Future[None]]] = []
+        self._order = itertools.count()
+        self.slept: list[float] = []  # every requested sleep, in order (for assertions)
+
+    def now(self) -> float:
+        return self._now
+
+    async def sleep(self, seconds: float) -> None:
+        seconds = max(0.0, seconds)
+        self.slept.append(seconds)
+        if self.auto_advance:
+            self.advance(seconds)
+        if seconds == 0 or self.auto_advance:
+            await asyncio.sleep(0)  # still a suspension point, like asyncio.sleep(0)
+            return
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._sleepers, (self._now + seconds, next(self._order), future))
+        await future
+
+    def advance(self, seconds: float) -> None:
+        """Move time forward and wake every sleeper whose deadline has passed."""
+        if seconds < 0:
+            raise ValueError("a monotonic clock cannot go backwards")
+        self._now += seconds
+        while self._sleepers and self._sleepers[0][0] <= self._now:
+            _, _, future = heapq.heappop(self._sleepers)
+            if not future.done():  # a cancelled sleeper is simply dropped
+                future.set_result(None)
+
+    @property
+    def next_deadline(self) -> float | None:
+        """The earliest pending sleeper's wake-up time, if any."""
+        live = [deadline for deadline, _, fut in self._sleepers if not fut.done()]
+        return min(live, default=None)
+
+    async def run_until_idle(self) -> None:
+        """Let every runnable task run until all of them wait on the clock (or on I/O)."""
+        # CPython's event loop keeps runnable callbacks in ``_ready``; other loops get a fixed
+        # number of turns instead.
+        ready = getattr(asyncio.get_running_loop(), "_ready", None)
+        for _ in range(_MAX_IDLE_TURNS if ready is not None else _FALLBACK_TURNS):
+            await asyncio.sleep(0)
+            if ready is not None and not ready:
+                return
+
+    async def run_for(self, seconds: float) -> None:
+        """Advance ``seconds`` of virtual time, waking sleepers in deadline order."""
+        end = self._now + seconds
+        await self.run_until_idle()
+        while (deadline := self.next_deadline) is not None and deadline <= end:
+            self.advance(max(0.0, deadline - self._now))
+            await self.run_until_idle()
+        self.advance(end - self._now)
+        await self.run_until_idle()

@@ -1,0 +1,223 @@
+"""Retry policy as data, and the one retry loop every API call goes through.
+
+Full-jitter exponential backoff bounded by attempts *and* total time (on the injected clock),
+``Retry-After`` honoured up to a cap, never a retry of cancellation or of an ordinary 4xx, and
+non-idempotent calls retried only when the request provably was not processed. A process-wide
+``RetryBudget`` stops retry storms; ``CircuitBreaker`` and ``SiteGate`` live next door and are
+re-exported here so callers import all retry machinery from one place.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import math
+import random
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Generic, TypeVar
+
+from tenacity import AsyncRetrying, RetryCallState
+
+from worker.api.breaker import CircuitBreaker
+from worker.api.clock import Clock
+from worker.api.ratelimit import RetryBudget, SiteGate
+from worker.errors import (
+    ApiError,
+    BookyFlowError,
+    CircuitOpen,
+    RateLimited,
+    TokenUnavailable,
+    TransportError,
+)
+from worker.logging import get_logger
+from worker.settings import RetrySettings
+
+__all__ = [
+    "RETRYABLE_STATUSES",
+    "CircuitBreaker",
+    "RetryBudget",
+    "RetryPolicy",
+    "SiteGate",
+    "call_with_retry",
+    "parse_retry_after",
+]
+
+T = TypeVar("T")
+RetryHook = Callable[[int, BaseException, float], None]
+
+log = get_logger(__name__)
+
+# HTTP statuses worth another attempt; every other 4xx/5xx means "this request will not work".
+RETRYABLE_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
+# 2 ** 64 × any sane base delay is already far beyond max_delay_s; avoids float overflow.
+_MAX_EXPONENT = 64
+_JITTER = random.Random()
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often and how long to retry one call; built once from ``RetrySettings``."""
+
+    max_attempts: int
+    max_total_s: float
+    base_delay_s: float
+    max_delay_s: float
+    retry_after_cap_s: float
+
+    @classmethod
+    def from_settings(cls, s: RetrySettings) -> RetryPolicy:
+        return cls(
+            s.max_attempts, s.max_total_s, s.base_delay_s, s.max_delay_s, s.retry_after_cap_s
+        )
+
+    def backoff_s(self, attempt: int, rng: random.Random) -> float:
+        """Full jitter after failed attempt ``attempt`` (1-based): uniform(0, doubling ceiling)."""
+        exponent = min(max(0, attempt - 1), _MAX_EXPONENT)
+        return rng.uniform(0.0, min(self.max_delay_s, self.base_delay_s * 2**exponent))
+
+    def wait_s(self, attempt: int, exc: BaseException | None, rng: random.Random) -> float:
+        """Backoff, but at least the server's ``Retry-After`` (capped) when it sent one."""
+        delay = self.backoff_s(attempt, rng)
+        if isinstance(exc, RateLimited) and exc.retry_after_s is not None:
+            delay = max(delay, min(exc.retry_after_s, self.retry_after_cap_s))
+        return delay
+
+    def should_retry(self, exc: BaseException, *, idempotent: bool) -> bool:
+        """Whether another attempt can help and is safe; never for cancellation."""
+        if not isinstance(exc, BookyFlowError) or isinstance(exc, CircuitOpen):
+            # Cancellation and foreign exceptions are not failures to retry; an open breaker
+            # means "fail fast", which retrying within the same call would defeat.
+            return False
+        if not _retryable(exc):
+            return False
+        return idempotent or _provably_not_processed(exc)
+
+
+def _retryable(exc: BookyFlowError) -> bool:
+    if isinstance(exc, ApiError) and exc.status is not None and exc.status >= 400:
+        return exc.status in RETRYABLE_STATUSES
+    return exc.retryable
+
+
+def _provably_not_processed(exc: BookyFlowError) -> bool:
+    """A POST may be repeated only if the site cannot have acted on it."""
+    if isinstance(exc, TransportError):
+        return not exc.sent  # connect failures, including connect timeouts
+    # 429 (and 503 with Retry-After) come from the proxy in front of the site, before PHP runs;
+    # TokenUnavailable is raised before anything is sent.
+    return isinstance(exc, RateLimited | TokenUnavailable)
+
+
+def parse_retry_after(value: str | None, *, now_wall: datetime) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header (seconds or HTTP-date); None if unusable."""
+    if value is None or not value.strip():
+        return None
+    text = value.strip()
+    try:
+        seconds = float(text)
+    except ValueError:
+        return _seconds_until(text, now_wall)
+    return max(0.0, seconds) if math.isfinite(seconds) else None
+
+
+def _seconds_until(http_date: str, now_wall: datetime) -> float | None:
+    try:
+        when = email.utils.parsedate_to_datetime(http_date)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:  # RFC 9110 dates are GMT; "-0000" parses as naive
+        when = when.replace(tzinfo=UTC)
+    if now_wall.tzinfo is None:
+        now_wall = now_wall.replace(tzinfo=UTC)
+    return max(0.0, (when - now_wall).total_seconds())
+
+
+class _RetryRun(Generic[T]):
+    """The state of one ``call_with_retry``: tenacity's hooks, read on the injected clock."""
+
+    def __init__(
+        self,
+        policy: RetryPolicy,
+        budget: RetryBudget,
+        clock: Clock,
+        idempotent: bool,
+        rng: random.Random,
+    ) -> None:
+        self.policy, self.budget, self.clock = policy, budget, clock
+        self.idempotent, self.rng = idempotent, rng
+        self.started_at = clock.now()
+        self.attempts = 0
+        self.last_cost = 0
+
+    async def call(self, attempt: Callable[[int], Awaitable[T]]) -> T:
+        self.attempts += 1
+        return await attempt(self.attempts)
+
+    def retry(self, state: RetryCallState) -> bool:
+        exc = _failure(state)
+        return exc is not None and self.policy.should_retry(exc, idempotent=self.idempotent)
+
+    def wait(self, state: RetryCallState) -> float:
+        return self.policy.wait_s(state.attempt_number, _failure(state), self.rng)
+
+    def stop(self, state: RetryCallState) -> bool:
+        """Stop on attempts, on total time (counting the coming sleep), or on an empty budget."""
+        if state.attempt_number >= self.policy.max_attempts:
+            return True
+        elapsed = self.clock.now() - self.started_at + (state.upcoming_sleep or 0.0)
+        if elapsed > self.policy.max_total_s:
+            return True
+        return not self._take_budget(_failure(state))
+
+    def _take_budget(self, exc: BaseException | None) -> bool:
+        # Checked last, so tokens are only spent on a retry that will really happen.
+        if exc is None or not self.budget.try_acquire(exc):
+            log.warning(
+                "retry.budget_exhausted",
+                available=self.budget.available,
+                error=type(exc).__name__,
+            )
+            return False
+        self.last_cost = self.budget.cost_of(exc)
+        return True
+
+
+def _failure(state: RetryCallState) -> BaseException | None:
+    outcome = state.outcome
+    return outcome.exception() if outcome is not None and outcome.failed else None
+
+
+async def call_with_retry(
+    attempt: Callable[[int], Awaitable[T]],
+    *,
+    policy: RetryPolicy,
+    budget: RetryBudget,
+    clock: Clock,
+    idempotent: bool,
+    rng: random.Random | None = None,
+    on_retry: RetryHook | None = None,
+) -> T:
+    """Run ``attempt(n)`` (n = 1, 2, ...) until it succeeds or the policy says stop.
+
+    The last failure is re-raised unchanged; ``on_retry(n, exc, sleep_s)`` runs before each
+    backoff sleep (the client logs ``http.retry_scheduled`` there).
+    """
+    run: _RetryRun[T] = _RetryRun(policy, budget, clock, idempotent, rng or _JITTER)
+
+    def before_sleep(state: RetryCallState) -> None:
+        exc = _failure(state)
+        if on_retry is not None and exc is not None:
+            on_retry(state.attempt_number, exc, state.upcoming_sleep)
+
+    retrying = AsyncRetrying(
+        sleep=clock.sleep,
+        stop=run.stop,
+        wait=run.wait,
+        retry=run.retry,
+        before_sleep=before_sleep,
+        reraise=True,
+    )
+    result: T = await retrying(run.call, attempt)
+    budget.on_success(released=run.last_cost)
+    return result
