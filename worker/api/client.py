@@ -1,0 +1,360 @@
+"""``BookyFlowClient``: the one place that speaks HTTP to a BookyFlow site.
+
+One aiohttp session per site, with explicit timeouts, a per-host connection limit and the
+standard headers. Each logical call gets an ``X-Request-ID`` and runs through the retry policy
+(``retry.call_with_retry``); each attempt passes the site's circuit breaker and rate gate, carries
+the current bearer token, and is replayed once with a new token after a 401. aiohttp exceptions
+are translated to ours in exactly one place (``_send``); everything else reads plain values.
+"""
+
+from __future__ import annotations
+
+import random
+import ssl
+import uuid
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import partial
+from types import TracebackType
+from typing import Any, Self
+
+import aiohttp
+from pydantic import ValidationError
+from yarl import URL
+
+from worker import __version__
+from worker.api.auth import Token, TokenGrant, TokenManager
+from worker.api.clock import Clock, SystemClock
+from worker.api.models import TokenResponse
+from worker.api.responses import interpret, interpret_token
+from worker.api.retry import CircuitBreaker, RetryBudget, RetryPolicy, SiteGate, call_with_retry
+from worker.errors import (
+    ApiError,
+    BookyFlowError,
+    ClientRequestError,
+    MalformedResponse,
+    RateLimited,
+    RequestTimeout,
+    TransportError,
+)
+from worker.logging import get_logger, redactor
+from worker.settings import Settings
+
+__all__ = ["CHANNEL_HEADER", "USER_AGENT", "BookyFlowClient", "ClientStats"]
+
+USER_AGENT = f"bookyflow-worker/{__version__}"
+CHANNEL_HEADER = "X-BOOKYFLOW-channel-name"
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_MAX_REDIRECTS = 5
+log = get_logger("worker.api.client")
+
+
+@dataclass
+class ClientStats:
+    """Counters for the health endpoint: answers by status (``"error"`` = no answer) and more."""
+
+    requests_by_status: Counter[str] = field(default_factory=Counter)
+    retries: int = 0
+    auth_replays: int = 0
+    token_refreshes: int = 0
+
+
+@dataclass(frozen=True)
+class _Call:
+    """One logical call; its ``request_id`` is shared by every attempt and replay."""
+
+    request_id: str
+    method: str
+    path: str
+    form: Mapping[str, str] | None
+    channel: bool
+    auth: bool
+    idempotent: bool
+
+
+@dataclass(frozen=True)
+class _Answer:
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+
+
+class BookyFlowClient:
+    """HTTP client of one BookyFlow site; use as ``async with BookyFlowClient(settings) as c``."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        clock: Clock | None = None,
+        wall_clock: Callable[[], datetime] | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.settings = settings
+        self.clock: Clock = clock or SystemClock()
+        self._wall = wall_clock or partial(datetime.now, UTC)
+        self._rng = rng or random.Random()
+        retry = settings.retry
+        self.policy = RetryPolicy.from_settings(retry)
+        self.budget = RetryBudget.from_settings(retry)
+        self.breaker = CircuitBreaker(
+            retry.breaker_failure_threshold, retry.breaker_reset_s, self.clock
+        )
+        self.gate = SiteGate(
+            settings.http.rate_limit_per_s, settings.http.rate_limit_burst, self.clock
+        )
+        self.tokens = TokenManager(
+            self._fetch_token,
+            settings.token,
+            clock=self.clock,
+            rng=self._rng,
+            on_refresh=self._on_refresh,
+        )
+        self.stats = ClientStats()
+        self._session: aiohttp.ClientSession | None = None
+        redactor.add_secret(settings.client_secret.get_secret_value())
+
+    async def __aenter__(self) -> Self:
+        await self.open()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def open(self) -> None:
+        """Create the session and start the background token refresh."""
+        self._ensure_session()
+        await self.tokens.start()
+
+    async def aclose(self) -> None:
+        """Stop refreshing and close the session; safe to call twice."""
+        await self.tokens.aclose()
+        if self._session is not None:
+            session, self._session = self._session, None
+            await session.close()
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        form: Mapping[str, str] | None = None,
+        channel: bool = True,
+        auth: bool = True,
+        idempotent: bool | None = None,
+    ) -> Any:
+        """Send ``method path`` (relative to the API root) and return the unwrapped payload.
+
+        ``idempotent`` defaults to True for everything but POST; a non-idempotent call is retried
+        only when it provably was not sent.
+        """
+        verb = method.upper()
+        safe = verb != "POST" if idempotent is None else idempotent
+        call = _Call(uuid.uuid4().hex, verb, path, form, channel, auth, safe)
+        return await call_with_retry(
+            partial(self._attempt, call),
+            policy=self.policy,
+            budget=self.budget,
+            clock=self.clock,
+            idempotent=safe,
+            rng=self._rng,
+            on_retry=partial(self._on_retry, call),
+        )
+
+    async def _attempt(self, call: _Call, attempt: int) -> Any:
+        """One attempt through the breaker; Retry-After answers hold the whole site."""
+        self.breaker.before_request()
+        try:
+            payload = await self._authorized(call, attempt)
+        except BookyFlowError as exc:
+            self._record_failure(exc)
+            raise
+        self.breaker.record_success()
+        return payload
+
+    def _record_failure(self, exc: BookyFlowError) -> None:
+        if isinstance(exc, RateLimited) and exc.retry_after_s is not None:
+            self.gate.hold_for(min(exc.retry_after_s, self.policy.retry_after_cap_s))
+        site_failed = isinstance(exc, TransportError) or (
+            isinstance(exc, ApiError) and exc.retryable and not isinstance(exc, RateLimited)
+        )
+        if site_failed:
+            self.breaker.record_failure()
+        else:  # the site answered: it is up, whatever it said
+            self.breaker.record_success()
+
+    async def _authorized(self, call: _Call, attempt: int) -> Any:
+        """Send with the current token; after a 401 replay exactly once with a newer one."""
+        token = await self.tokens.get() if call.auth else None
+        answer = await self._exchange(call, attempt, token)
+        if answer.status == 401 and token is not None:
+            self.stats.auth_replays += 1
+            token = await self.tokens.invalidate(token.generation)
+            answer = await self._exchange(call, attempt, token)
+        return interpret(
+            answer.status,
+            answer.headers,
+            answer.body,
+            idempotent=call.idempotent,
+            now_wall=self._wall(),
+        )
+
+    async def _exchange(self, call: _Call, attempt: int, token: Token | None) -> _Answer:
+        """One HTTP exchange (following redirects), after the site's rate gate."""
+        await self.gate.acquire()
+        headers = self._headers(call, token)
+        started = self.clock.now()
+        try:
+            answer = await self._follow(call.method, self._url(call.path), headers, call.form)
+        except BookyFlowError as exc:
+            self._log_attempt(call, attempt, started, None, exc)
+            raise
+        self._log_attempt(call, attempt, started, answer.status, None)
+        return answer
+
+    def _headers(self, call: _Call, token: Token | None) -> dict[str, str]:
+        headers = {"X-Request-ID": call.request_id}
+        if token is not None:
+            headers["Authorization"] = f"Bearer {token.value}"
+        if call.channel:
+            headers[CHANNEL_HEADER] = self.settings.channel_name
+        return headers
+
+    def _url(self, path: str) -> URL:
+        return URL(self.settings.base_url + "/" + path.lstrip("/"), encoded=False)
+
+    async def _follow(
+        self, method: str, url: URL, headers: dict[str, str], form: Mapping[str, str] | None
+    ) -> _Answer:
+        """Follow redirects by hand: same origin keeps headers, another origin never gets auth."""
+        for _ in range(_MAX_REDIRECTS + 1):
+            answer = await self._send(method, url, headers, form)
+            location = answer.headers.get("Location")
+            if answer.status not in _REDIRECTS or not location:
+                return answer
+            if answer.status < 307 and method not in ("GET", "HEAD"):
+                return answer  # a 301/302/303 would turn a write into a GET: refuse to guess
+            target = url.join(URL(location))
+            if target.origin() != url.origin():
+                headers = {k: v for k, v in headers.items() if k.lower() != "authorization"}
+            url = target
+        raise ClientRequestError("too many redirects", status=answer.status)
+
+    async def _send(
+        self, method: str, url: URL, headers: Mapping[str, str], form: Mapping[str, str] | None
+    ) -> _Answer:
+        """The one boundary where aiohttp exceptions become ours."""
+        session = self._ensure_session()
+        try:
+            async with session.request(
+                method,
+                url,
+                headers=headers,
+                data=dict(form) if form is not None else None,
+                allow_redirects=False,
+            ) as response:
+                return _Answer(response.status, response.headers, await response.read())
+        except aiohttp.ClientConnectorError as exc:
+            raise TransportError(f"cannot connect: {type(exc).__name__}", sent=False) from exc
+        except aiohttp.ConnectionTimeoutError as exc:
+            raise RequestTimeout("connect timeout", sent=False) from exc
+        except TimeoutError as exc:
+            raise RequestTimeout("timed out waiting for the answer", sent=True) from exc
+        except aiohttp.ClientError as exc:
+            raise TransportError(f"connection lost: {type(exc).__name__}", sent=True) from exc
+
+    def _ensure_session(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = self._new_session()
+        return self._session
+
+    def _new_session(self) -> aiohttp.ClientSession:
+        http = self.settings.http
+        context = ssl.create_default_context(cafile=http.ca_bundle) if http.ca_bundle else True
+        # sock_connect, not connect: waiting for a pooled connection must not count as connecting
+        timeout = aiohttp.ClientTimeout(
+            total=http.total_timeout_s,
+            sock_connect=http.connect_timeout_s,
+            sock_read=http.read_timeout_s,
+        )
+        return aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(
+                limit_per_host=http.max_connections_per_host, ssl=context
+            ),
+            timeout=timeout,
+            headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
+            cookie_jar=aiohttp.DummyCookieJar(),
+        )
+
+    async def _fetch_token(self) -> TokenGrant:
+        """The ``TokenFetcher``: exactly one client-credentials request, parsed leniently."""
+        requested = self.settings.requested_scopes
+        form = {
+            "grant_type": "client_credentials",
+            "client_id": self.settings.client_id,
+            "client_secret": self.settings.client_secret.get_secret_value(),
+            "scope": " ".join(requested),
+        }
+        call = _Call(uuid.uuid4().hex, "POST", "/oauth/token", form, False, False, False)
+        answer = await self._exchange(call, 1, None)
+        document = interpret_token(answer.status, answer.headers, answer.body)
+        try:
+            parsed = TokenResponse.model_validate(document)
+        except ValidationError:
+            # from None: pydantic's message would quote the input, token included
+            raise MalformedResponse("token response has the wrong shape", status=200) from None
+        redactor.add_secret(parsed.access_token)
+        return TokenGrant(
+            access_token=parsed.access_token,
+            expires_in_s=parsed.expires_in,
+            scopes=parsed.granted_scopes(requested),
+        )
+
+    def _on_refresh(self, token: Token) -> None:
+        self.stats.token_refreshes += 1  # the manager logs token.refreshed itself
+
+    def _on_retry(self, call: _Call, attempt: int, exc: BaseException, delay_s: float) -> None:
+        self.stats.retries += 1
+        log.warning(
+            "http.retry_scheduled",
+            request_id=call.request_id,
+            method=call.method,
+            path=call.path,
+            attempt=attempt,
+            delay_s=round(delay_s, 3),
+            error=_describe(exc),
+        )
+
+    def _log_attempt(
+        self,
+        call: _Call,
+        attempt: int,
+        started: float,
+        status: int | None,
+        error: BaseException | None,
+    ) -> None:
+        self.stats.requests_by_status[str(status) if status is not None else "error"] += 1
+        fields: dict[str, Any] = {
+            "request_id": call.request_id,
+            "method": call.method,
+            "path": call.path,
+            "status": status,
+            "attempt": attempt,
+            "duration_ms": round((self.clock.now() - started) * 1000, 1),
+        }
+        if error is not None:
+            fields["error"] = _describe(error)
+        failed = error is not None or (status is not None and status >= 400)
+        (log.warning if failed else log.debug)("http.request", **fields)
+
+
+def _describe(exc: BaseException) -> str:
+    """Class name and our own message: never a header, a form value or aiohttp's text."""
+    return f"{type(exc).__name__}: {exc}" if isinstance(exc, BookyFlowError) else type(exc).__name__

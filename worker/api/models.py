@@ -1,0 +1,393 @@
+"""Pydantic models of BookyFlow payloads: lenient on the way in, strict once parsed.
+
+Servers in the wild send ids and flags as strings (``"4"``, ``"1"``), objects keyed by id where a
+list is expected, PHP's ``[]`` for an empty object, and money as strings. The ``Lenient*`` types
+below turn those into plain Python values *before* strict validation, so the models themselves
+hold exact types: ``int``, ``bool``, ``datetime.date``, ``Decimal``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any, TypeVar
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    TypeAdapter,
+    ValidationError,
+    model_validator,
+)
+
+from worker.errors import MalformedResponse
+
+T = TypeVar("T")
+
+
+def _to_int(value: Any) -> Any:
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value.strip())
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def _to_bool(value: Any) -> Any:
+    lowered = str(value).strip().lower()
+    if isinstance(value, int | str) and lowered in ("1", "true", "yes"):
+        return True
+    if isinstance(value, int | str) and lowered in ("0", "false", "no", ""):
+        return False
+    return value
+
+
+def _to_decimal(value: Any) -> Any:
+    if isinstance(value, int | float | str) and not isinstance(value, bool):
+        try:
+            return Decimal(str(value).strip())
+        except InvalidOperation:
+            return value
+    return value
+
+
+def _to_float(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            return float(value.strip())
+        except ValueError:
+            return value
+    return float(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+def _empty_to_none(value: Any) -> Any:
+    return None if value in ([], {}, "", None) else value
+
+
+def _to_date(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value.strip()[:10])
+        except ValueError:
+            return value
+    return value
+
+
+def _to_datetime(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            return datetime.fromisoformat(value.strip())
+        except ValueError:
+            return value
+    return value
+
+
+def _to_str(value: Any) -> Any:
+    return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
+
+
+def _to_list(value: Any) -> Any:
+    """``{id: obj}`` (and PHP's ``{}``/``[]``) → a list of the objects."""
+    if isinstance(value, Mapping):
+        return list(value.values())
+    return value
+
+
+def _to_dict(value: Any) -> Any:
+    """PHP encodes an empty associative array as ``[]``."""
+    return {} if value == [] else value
+
+
+LenientInt = Annotated[int, BeforeValidator(_to_int)]
+LenientBool = Annotated[bool, BeforeValidator(_to_bool)]
+LenientStr = Annotated[str, BeforeValidator(_to_str)]
+Money = Annotated[Decimal, BeforeValidator(_to_decimal), PlainSerializer(str, return_type=str)]
+Day = Annotated[date, BeforeValidator(_to_date), PlainSerializer(date.isoformat, return_type=str)]
+Timestamp = Annotated[datetime, BeforeValidator(_to_datetime)]
+
+
+class Model(BaseModel):
+    """Strict, frozen, tolerant of fields we do not know."""
+
+    model_config = ConfigDict(strict=True, frozen=True, extra="ignore")
+
+
+class TokenResponse(Model):
+    """``POST /oauth/token`` answer; ``expires_in`` may be a string or missing (→ 3600)."""
+
+    access_token: str = Field(repr=False)
+    token_type: str = "Bearer"  # noqa: S105 - a token type name, not a secret
+    expires_in: Annotated[float, BeforeValidator(_to_float)] = 3600.0
+    scope: str | None = None
+
+    def granted_scopes(self, requested: tuple[str, ...]) -> frozenset[str]:
+        """Space- or comma-separated scope; missing or empty → the requested set."""
+        names = (self.scope or "").replace(",", " ").split()
+        return frozenset(names or requested)
+
+
+class Versions(Model):
+    bookyflow: LenientStr
+    cmf: LenientStr
+
+
+class PropertyType(Model):
+    property_type_id: LenientInt
+    property_type: LenientStr
+    flag: LenientInt = 0
+
+    @property
+    def multi_room(self) -> bool:
+        return self.flag == 1
+
+
+class RoomType(Model):
+    room_classes_uid: LenientInt
+    room_class_abbv: LenientStr
+    ptype_xref: Annotated[list[LenientInt], BeforeValidator(_to_list)] = []
+
+
+class Country(Model):
+    countrycode: LenientStr
+    countryname: LenientStr
+    id: LenientInt | None = None
+
+
+class Region(Model):
+    id: LenientInt
+    countrycode: LenientStr
+    regionname: LenientStr
+
+
+class OwnedProperty(Model):
+    """One entry of ``properties/ids``: our property uid and the remote uid we created it with."""
+
+    local_property_uid: LenientInt
+    remote_property_uid: LenientStr
+
+
+class Room(Model):
+    room_uid: LenientInt
+    room_name: LenientStr = ""
+    room_number: LenientStr = ""
+    room_type_id: LenientInt
+    max_people: LenientInt
+
+
+class Property(Model):
+    property_uid: LenientInt
+    property_name: LenientStr
+    remote_uid: LenientStr
+    country: LenientStr = ""
+    region_id: LenientInt = 0
+    ptype_id: LenientInt = 0
+    published: LenientBool = False
+    rooms: Annotated[list[Room], BeforeValidator(_to_list)] = []
+
+
+class Review(Model):
+    property_complete: LenientBool
+    warnings: Annotated[list[LenientStr], BeforeValidator(_to_list)] = []
+
+
+class CalendarDay(Model):
+    price: Money
+    minstay: LenientInt = 1
+    is_blocked: LenientBool = False
+
+
+class DateRange(Model):
+    """Nights ``date_from`` .. ``date_to`` inclusive (``date_to`` is the last night)."""
+
+    date_from: Day
+    date_to: Day
+
+
+class RateRange(DateRange):
+    ratepernight: Money
+
+
+class MinStayRange(DateRange):
+    minstay: LenientInt
+
+
+class BlackBookings(Model):
+    """Future closures keyed by contract id (the server may answer ``[]`` when none)."""
+
+    blackbookings: Annotated[dict[LenientInt, DateRange], BeforeValidator(_to_dict)] = {}
+
+
+class GuestInfo(Model):
+    name: str
+    surname: str
+    email: str
+    phone: str
+    address: str
+    post_code: str
+    country_code: str
+    language_id: str = "en-GB"
+
+
+class StayInfo(Model):
+    property_id: int
+    date_from: Day
+    date_to: Day
+    room_type_id: int
+    guest_number: int
+    client_price: Money
+    channel_price: Money
+    already_paid: Money
+
+
+class Reservation(Model):
+    """One reservation pushed with ``reservations/add``."""
+
+    remote_reservation_id: str
+    referrer: str = ""
+    comments: str = ""
+    guest_info: GuestInfo
+    stay_infos: list[StayInfo]
+
+
+class BookingLinkInfo(Model):
+    contract_uid: LenientInt
+    property_uid: LenientInt
+    date_from: Day
+    date_to: Day
+
+
+class ReservationOutcome(Model):
+    success: LenientBool
+    link: BookingLinkInfo | None = None
+    message: LenientStr | None = None
+
+
+class ReservationsResult(Model):
+    """Outcomes keyed by ``remote_reservation_id``."""
+
+    successful_bookings: Annotated[dict[str, ReservationOutcome], BeforeValidator(_to_dict)] = {}
+    unsuccessful_bookings: Annotated[dict[str, ReservationOutcome], BeforeValidator(_to_dict)] = {}
+
+
+class Cancellation(Model):
+    success: LenientBool
+    cancellations: Annotated[list[Any], BeforeValidator(_to_list)] = []
+
+
+class BookingStatus(Model):
+    status_code: LenientInt
+    status_text: LenientStr = ""
+
+
+class GuestNumbers(Model):
+    adults: LenientInt = 0
+    children: LenientInt = 0
+    number_of_guests: LenientInt = 0
+
+
+class GuestData(Model):
+    firstname: LenientStr = ""
+    surname: LenientStr = ""
+    email: LenientStr = ""
+    tel_mobile: LenientStr = ""
+    country_code: LenientStr = ""
+
+
+class BookingMapping(Model):
+    remote_booking_id: LenientStr | None = None
+
+
+class Booking(Model):
+    booking_id: LenientInt
+    booking_number: LenientStr = ""
+    status: BookingStatus
+    property_uid: LenientInt
+    booking_created: Timestamp | None = None
+    last_modified: Timestamp
+    date_from: Day
+    date_to: Day
+    booking_total: Money = Decimal(0)
+    currency_code: LenientStr = ""
+    referrer: LenientStr = ""
+    guest_numbers: GuestNumbers = GuestNumbers()
+    guest_data: GuestData = GuestData()
+    mapping: Annotated[BookingMapping | None, BeforeValidator(_empty_to_none)] = None
+
+
+class ChangeLogEvent(Model):
+    """One change-log event; ``channel_name`` is flattened from ``channel_data``."""
+
+    event_id: LenientInt
+    property_uid: LenientInt
+    action: LenientStr
+    date: LenientStr
+    channel_name: LenientStr | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _flatten_channel(cls, raw: Any) -> Any:
+        """``channel_data.channel_name`` is often ``null`` or ``[]`` on events from the site."""
+        if isinstance(raw, Mapping) and "channel_data" in raw:
+            channel = raw["channel_data"]
+            name = channel.get("channel_name") if isinstance(channel, Mapping) else None
+            return {**raw, "channel_name": name}
+        return raw
+
+
+class PublishResult(Model):
+    published: LenientBool
+
+
+class RoomRef(Model):
+    room_uid: LenientInt
+
+
+class BlackBookingRef(Model):
+    contract_id: LenientInt
+
+
+class LocalBooking(Model):
+    local_booking_id: LenientInt
+
+
+class BookingLinks(Model):
+    local_bookings: Annotated[list[LocalBooking], BeforeValidator(_to_list)] = []
+
+
+_ADAPTERS: dict[Any, TypeAdapter[Any]] = {}
+
+
+def _adapter(kind: Any) -> TypeAdapter[Any]:
+    """Building an adapter is costly; the handful of payload types are built once."""
+    adapter = _ADAPTERS.get(kind)
+    if adapter is None:
+        adapter = _ADAPTERS[kind] = TypeAdapter(kind)
+    return adapter
+
+
+def parse_as(kind: type[T], value: Any, *, what: str) -> T:
+    """Validate ``value`` as ``kind``; a mismatch is a ``MalformedResponse`` naming only fields.
+
+    pydantic's own message quotes the input, so it is dropped (``from None``) rather than chained.
+    """
+    try:
+        parsed: T = _adapter(kind).validate_python(value)
+    except ValidationError as exc:
+        fields = sorted({".".join(str(p) for p in e["loc"]) or "<root>" for e in exc.errors()})
+        problem = f"{what}: unexpected shape at {', '.join(fields[:5])}"
+        raise MalformedResponse(problem, status=200, retryable=False) from None
+    return parsed
+
+
+def keyed_list(value: Any) -> Any:
+    """``{id: obj}`` → list of objects, for top-level payloads."""
+    return _to_list(value)
+
+
+def php_dict(value: Any) -> Any:
+    """PHP's ``[]`` for an empty object → ``{}``."""
+    return _to_dict(value)
