@@ -14,7 +14,7 @@ import importlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol, TypeVar, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from worker.errors import ConfigError
 from worker.inventory.document import (
@@ -28,7 +28,6 @@ from worker.logging import get_logger
 __all__ = ["InventorySource", "JsonFileInventorySource", "load_plugin"]
 
 log = get_logger("worker.inventory")
-T = TypeVar("T")
 
 
 @runtime_checkable
@@ -118,8 +117,12 @@ def _log_snapshot(path: Path, snapshot: InventorySnapshot) -> None:
     )
 
 
-def load_plugin(dotted: str, expected: type[T], *, setting: str = "BOOKYFLOW_SOURCE") -> type[T]:
-    """The class named ``package.module:Class``, checked against the ``expected`` protocol."""
+def load_plugin(dotted: str, expected: type, *, setting: str = "BOOKYFLOW_SOURCE") -> type[Any]:
+    """The class named ``package.module:Class``, checked against the ``expected`` protocol.
+
+    ``expected`` is a runtime-checkable protocol (``InventorySource``, ``BookingSink``); the
+    check covers method names only, so the caller still constructs and uses it with care.
+    """
     module_name, sep, attr_path = dotted.partition(":")
     if not (sep and module_name and attr_path):
         raise ConfigError(f"{setting} must look like package.module:Class, got {dotted!r}")

@@ -1,0 +1,479 @@
+"""Durable state in SQLite (``<BOOKYFLOW_STATE_DIR>/state.db``): what the worker has done.
+
+It keeps the maps from the vendor's ids to BookyFlow's (properties, rooms), what was last pushed
+per property and night (so only changes are sent), closures created, reservation intents and
+outcomes, the bookings cursor per property and a small key/value ``meta`` table.
+
+Crash safety is by intent records: before a write that must not be repeated (create a property,
+push or cancel a reservation) the job records an ``intent`` here, and every write commits with
+``synchronous=FULL`` before ``await`` returns. After a crash an intent is resolved from the server
+(``properties/ids``, ``booking/link``) instead of being sent again. The server stays the fallback
+truth: a lost state directory costs a reconciliation, never a duplicate.
+
+Files are private: the directory is created 0700, the database 0600 (SQLite gives its ``-wal`` and
+``-shm`` files the database's mode). A newer schema is refused; a corrupt file is either an error
+naming the path or, with ``on_corrupt="rebuild"``, moved aside and started afresh.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sqlite3
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Literal
+
+import aiosqlite
+
+from worker.errors import ConfigError
+from worker.logging import get_logger
+
+__all__ = [
+    "DB_NAME",
+    "MIGRATIONS",
+    "ClosureRecord",
+    "PropertyRecord",
+    "PushedCell",
+    "ReservationRecord",
+    "StateCorrupt",
+    "StateStore",
+]
+
+log = get_logger("worker.state")
+DB_NAME = "state.db"
+PropertyStatus = Literal["intent", "created", "published"]
+ReservationStatus = Literal["intent", "pushed", "cancel_intent", "cancelled", "failed"]
+OnCorrupt = Literal["fail", "rebuild"]
+
+# Append only: the schema version is the number of migrations applied.
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE properties (
+        remote_uid TEXT PRIMARY KEY,
+        property_uid INTEGER UNIQUE,
+        status TEXT NOT NULL CHECK (status IN ('intent', 'created', 'published')),
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE rooms (
+        property_uid INTEGER NOT NULL,
+        remote_id TEXT NOT NULL,
+        room_uid INTEGER NOT NULL,
+        PRIMARY KEY (property_uid, remote_id)
+    );
+    CREATE TABLE pushed_cells (
+        property_uid INTEGER NOT NULL,
+        night TEXT NOT NULL,
+        price TEXT NOT NULL,
+        minstay INTEGER NOT NULL,
+        PRIMARY KEY (property_uid, night)
+    ) WITHOUT ROWID;
+    CREATE TABLE closures (
+        property_uid INTEGER NOT NULL,
+        closure_id TEXT NOT NULL,
+        contract_id INTEGER,
+        date_from TEXT NOT NULL,
+        date_to TEXT NOT NULL,
+        room_uids TEXT NOT NULL,
+        PRIMARY KEY (property_uid, closure_id)
+    );
+    CREATE TABLE reservations (
+        remote_id TEXT PRIMARY KEY,
+        property_uid INTEGER NOT NULL,
+        status TEXT NOT NULL
+            CHECK (status IN ('intent', 'pushed', 'cancel_intent', 'cancelled', 'failed')),
+        booking_ids TEXT NOT NULL,
+        message TEXT,
+        updated_at TEXT NOT NULL
+    );
+    CREATE INDEX reservations_by_status ON reservations (status);
+    CREATE TABLE bookings_cursor (property_uid INTEGER PRIMARY KEY, last_modified TEXT NOT NULL);
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    """,
+)
+
+
+@dataclass(frozen=True)
+class PropertyRecord:
+    """A property this worker creates; ``property_uid`` is None while only the intent exists."""
+
+    remote_uid: str
+    property_uid: int | None
+    status: PropertyStatus
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class PushedCell:
+    """The price and minimum stay last pushed for one night."""
+
+    price: Decimal
+    minstay: int
+
+
+@dataclass(frozen=True)
+class ClosureRecord:
+    """A closure (black booking); ``contract_id`` is None while only the intent exists."""
+
+    closure_id: str
+    contract_id: int | None
+    date_from: date
+    date_to: date
+    room_uids: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class ReservationRecord:
+    """Where pushing (or cancelling) one OTA reservation stands."""
+
+    remote_id: str
+    property_uid: int
+    status: ReservationStatus
+    booking_ids: tuple[int, ...]
+    message: str | None
+    updated_at: datetime
+
+
+class StateCorrupt(ConfigError):
+    """The state database cannot be read; the message names the file."""
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _prepare_files(db_path: Path) -> None:
+    """State dir 0700 (when we create it) and a 0600 database file before SQLite opens it."""
+    if not db_path.parent.exists():
+        db_path.parent.mkdir(parents=True, mode=0o700)
+        os.chmod(db_path.parent, 0o700)
+    os.close(os.open(db_path, os.O_CREAT | os.O_RDWR | os.O_CLOEXEC, 0o600))
+    os.chmod(db_path, 0o600)
+
+
+def _move_aside(db_path: Path, now: datetime) -> Path:
+    target = db_path.with_name(f"{db_path.name}.corrupt-{now.strftime('%Y%m%dT%H%M%SZ')}")
+    db_path.rename(target)
+    for suffix in ("-wal", "-shm"):
+        db_path.with_name(db_path.name + suffix).unlink(missing_ok=True)
+    return target
+
+
+async def _migrate(conn: aiosqlite.Connection, db_path: Path) -> None:
+    await conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+    async with conn.execute("SELECT COALESCE(MAX(version), 0) FROM schema_version") as cursor:
+        row = await cursor.fetchone()
+    current = int(row[0]) if row else 0
+    if current > len(MIGRATIONS):
+        raise ConfigError(
+            f"state database {db_path} has schema version {current}, newer than this worker "
+            f"understands ({len(MIGRATIONS)}); upgrade the worker or use another state dir"
+        )
+    for version in range(current + 1, len(MIGRATIONS) + 1):
+        script = MIGRATIONS[version - 1]
+        await conn.executescript(
+            f"BEGIN IMMEDIATE;\n{script}\n"
+            f"INSERT INTO schema_version (version) VALUES ({version});\nCOMMIT;"
+        )
+
+
+async def _connect(db_path: Path) -> aiosqlite.Connection:
+    conn = await aiosqlite.connect(db_path, isolation_level=None)
+    try:
+        await conn.execute("PRAGMA journal_mode=WAL")
+        await conn.execute("PRAGMA synchronous=FULL")
+        async with conn.execute("PRAGMA quick_check") as cursor:
+            verdict = [str(row[0]) for row in await cursor.fetchall()]
+        if verdict != ["ok"]:
+            raise sqlite3.DatabaseError("; ".join(verdict[:3]))
+        await _migrate(conn, db_path)
+    except BaseException:
+        if conn.in_transaction:
+            await conn.execute("ROLLBACK")
+        await conn.close()
+        raise
+    return conn
+
+
+class StateStore:
+    """The worker's durable memory. Open with ``await StateStore.open(state_dir)``.
+
+    Every write runs in its own transaction and is committed before the call returns, so a job
+    may rely on it when it goes on to the HTTP write. Writes are serialised by a lock: the
+    connection is shared by every job of the process.
+    """
+
+    def __init__(
+        self, conn: aiosqlite.Connection, path: Path, utcnow: Callable[[], datetime]
+    ) -> None:
+        self.path = path
+        self._conn: aiosqlite.Connection | None = conn
+        self._utcnow = utcnow
+        self._write_lock = asyncio.Lock()
+
+    def __repr__(self) -> str:
+        return f"StateStore({str(self.path)!r})"
+
+    @classmethod
+    async def open(
+        cls,
+        state_dir: Path,
+        *,
+        on_corrupt: OnCorrupt = "fail",
+        utcnow: Callable[[], datetime] = _utcnow,
+    ) -> StateStore:
+        """Open (creating, migrating) ``state_dir/state.db``; see the module docstring."""
+        db_path = Path(state_dir) / DB_NAME
+        await asyncio.to_thread(_prepare_files, db_path)
+        try:
+            conn = await _connect(db_path)
+        except sqlite3.DatabaseError as exc:
+            if on_corrupt != "rebuild":
+                raise StateCorrupt(
+                    f"state database {db_path} is unreadable ({exc}); move it aside or "
+                    "start with on_corrupt='rebuild' to rebuild it from the server"
+                ) from None
+            moved = await asyncio.to_thread(_move_aside, db_path, utcnow())
+            log.warning("state.rebuilt", path=str(db_path), moved_to=str(moved), reason=str(exc))
+            await asyncio.to_thread(_prepare_files, db_path)
+            conn = await _connect(db_path)
+        return cls(conn, db_path, utcnow)
+
+    async def close(self) -> None:
+        """Close the database; safe to call more than once."""
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            await conn.close()
+
+    async def schema_version(self) -> int:
+        row = await self._one("SELECT MAX(version) FROM schema_version")
+        return int(row[0]) if row else 0
+
+    # -- properties -------------------------------------------------------------------------
+
+    async def record_property_intent(self, remote_uid: str) -> None:
+        """Before ``POST /cmf/property``: remember that a create may be in flight."""
+        sql = "INSERT OR IGNORE INTO properties VALUES (?, NULL, 'intent', ?)"
+        await self._write(sql, (remote_uid, self._now()))
+
+    async def record_property_created(self, remote_uid: str, property_uid: int) -> None:
+        """The server has the property (created now, or found by ``properties/ids``)."""
+        sql = (
+            "INSERT INTO properties VALUES (?, ?, 'created', ?) ON CONFLICT (remote_uid) DO "
+            "UPDATE SET property_uid = excluded.property_uid, status = CASE "
+            "WHEN status = 'published' AND property_uid = excluded.property_uid "
+            "THEN 'published' ELSE 'created' END"
+        )
+        await self._write(sql, (remote_uid, property_uid, self._now()))
+
+    async def record_property_published(self, remote_uid: str) -> None:
+        sql = (
+            "UPDATE properties SET status = 'published' WHERE remote_uid = ? AND status != 'intent'"
+        )
+        await self._write(sql, (remote_uid,))
+
+    async def get_property(self, remote_uid: str) -> PropertyRecord | None:
+        row = await self._one("SELECT * FROM properties WHERE remote_uid = ?", (remote_uid,))
+        return _property(row) if row else None
+
+    async def list_properties(self, status: PropertyStatus | None = None) -> list[PropertyRecord]:
+        where, args = ("WHERE status = ?", (status,)) if status else ("", ())
+        rows = await self._all(f"SELECT * FROM properties {where} ORDER BY remote_uid", args)  # noqa: S608 - fixed text
+        return [_property(row) for row in rows]
+
+    async def forget_property(self, remote_uid: str) -> None:
+        """Drop a property and everything known about it (after pruning, or a lost property)."""
+        async with self._transaction() as conn:
+            row = await self._one(
+                "SELECT property_uid FROM properties WHERE remote_uid = ?", (remote_uid,)
+            )
+            await conn.execute("DELETE FROM properties WHERE remote_uid = ?", (remote_uid,))
+            if row and row[0] is not None:
+                for table in (
+                    "rooms",
+                    "pushed_cells",
+                    "closures",
+                    "reservations",
+                    "bookings_cursor",
+                ):
+                    await conn.execute(f"DELETE FROM {table} WHERE property_uid = ?", (row[0],))  # noqa: S608 - fixed names
+
+    # -- rooms ------------------------------------------------------------------------------
+
+    async def get_rooms(self, property_uid: int) -> dict[str, int]:
+        """The vendor's room ``remote_id`` → BookyFlow ``room_uid``."""
+        rows = await self._all(
+            "SELECT remote_id, room_uid FROM rooms WHERE property_uid = ?", (property_uid,)
+        )
+        return {str(row[0]): int(row[1]) for row in rows}
+
+    async def record_room(self, property_uid: int, remote_id: str, room_uid: int) -> None:
+        sql = "INSERT OR REPLACE INTO rooms VALUES (?, ?, ?)"
+        await self._write(sql, (property_uid, remote_id, room_uid))
+
+    async def forget_room(self, property_uid: int, remote_id: str) -> None:
+        sql = "DELETE FROM rooms WHERE property_uid = ? AND remote_id = ?"
+        await self._write(sql, (property_uid, remote_id))
+
+    # -- prices and minimum stays -----------------------------------------------------------
+
+    async def get_pushed(self, property_uid: int) -> dict[date, PushedCell]:
+        rows = await self._all(
+            "SELECT night, price, minstay FROM pushed_cells WHERE property_uid = ?", (property_uid,)
+        )
+        return {date.fromisoformat(r[0]): PushedCell(Decimal(r[1]), int(r[2])) for r in rows}
+
+    async def record_pushed(self, property_uid: int, cells: Mapping[date, PushedCell]) -> None:
+        """Remember what was just pushed; a year of nights is one transaction."""
+        rows = [(property_uid, d.isoformat(), str(c.price), c.minstay) for d, c in cells.items()]
+        async with self._transaction() as conn:
+            await conn.executemany("INSERT OR REPLACE INTO pushed_cells VALUES (?, ?, ?, ?)", rows)
+
+    async def forget_pushed(self, property_uid: int, *, before: date | None = None) -> None:
+        """Forget pushed nights (all of them, or those before ``before``: the past)."""
+        last = (before or date.max).isoformat()
+        sql = "DELETE FROM pushed_cells WHERE property_uid = ? AND night < ?"
+        await self._write(sql, (property_uid, last))
+
+    # -- closures ---------------------------------------------------------------------------
+
+    async def get_closures(self, property_uid: int) -> dict[str, ClosureRecord]:
+        rows = await self._all(
+            "SELECT closure_id, contract_id, date_from, date_to, room_uids FROM closures "
+            "WHERE property_uid = ?",
+            (property_uid,),
+        )
+        return {str(row[0]): _closure(row) for row in rows}
+
+    async def record_closure(self, property_uid: int, closure: ClosureRecord) -> None:
+        """Save a closure; with ``contract_id=None`` this is the intent before the request."""
+        args = (
+            property_uid,
+            closure.closure_id,
+            closure.contract_id,
+            closure.date_from.isoformat(),
+            closure.date_to.isoformat(),
+            json.dumps(list(closure.room_uids)),
+        )
+        await self._write("INSERT OR REPLACE INTO closures VALUES (?, ?, ?, ?, ?, ?)", args)
+
+    async def forget_closure(self, property_uid: int, closure_id: str) -> None:
+        sql = "DELETE FROM closures WHERE property_uid = ? AND closure_id = ?"
+        await self._write(sql, (property_uid, closure_id))
+
+    # -- reservations -----------------------------------------------------------------------
+
+    async def record_reservation(
+        self,
+        remote_id: str,
+        property_uid: int,
+        status: ReservationStatus,
+        *,
+        booking_ids: tuple[int, ...] = (),
+        message: str | None = None,
+    ) -> None:
+        """Record an intent (before the request) or an outcome (after it)."""
+        args = (
+            remote_id,
+            property_uid,
+            status,
+            json.dumps(list(booking_ids)),
+            message,
+            self._now(),
+        )
+        await self._write("INSERT OR REPLACE INTO reservations VALUES (?, ?, ?, ?, ?, ?)", args)
+
+    async def get_reservation(self, remote_id: str) -> ReservationRecord | None:
+        row = await self._one("SELECT * FROM reservations WHERE remote_id = ?", (remote_id,))
+        return _reservation(row) if row else None
+
+    async def list_reservations(self, *statuses: ReservationStatus) -> list[ReservationRecord]:
+        """Reservations in any of ``statuses`` (e.g. unresolved intents after a crash)."""
+        marks = ", ".join("?" for _ in statuses)
+        sql = f"SELECT * FROM reservations WHERE status IN ({marks}) ORDER BY remote_id"  # noqa: S608 - placeholders only
+        return [_reservation(row) for row in await self._all(sql, statuses)]
+
+    # -- bookings cursor and meta -----------------------------------------------------------
+
+    async def get_bookings_cursor(self, property_uid: int) -> str | None:
+        sql = "SELECT last_modified FROM bookings_cursor WHERE property_uid = ?"
+        row = await self._one(sql, (property_uid,))
+        return str(row[0]) if row else None
+
+    async def set_bookings_cursor(self, property_uid: int, last_modified: str) -> None:
+        sql = "INSERT OR REPLACE INTO bookings_cursor VALUES (?, ?)"
+        await self._write(sql, (property_uid, last_modified))
+
+    async def get_meta(self, key: str) -> str | None:
+        row = await self._one("SELECT value FROM meta WHERE key = ?", (key,))
+        return str(row[0]) if row else None
+
+    async def set_meta(self, key: str, value: str) -> None:
+        await self._write("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    def _now(self) -> str:
+        return self._utcnow().astimezone(UTC).isoformat()
+
+    def _connection(self) -> aiosqlite.Connection:
+        if self._conn is None:
+            raise RuntimeError(f"{self!r} is closed")
+        return self._conn
+
+    @asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        async with self._write_lock:
+            conn = self._connection()
+            await conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                await conn.execute("ROLLBACK")
+                raise
+            await conn.execute("COMMIT")
+
+    async def _write(self, sql: str, args: tuple[Any, ...]) -> None:
+        async with self._transaction() as conn:
+            await conn.execute(sql, args)
+
+    async def _one(self, sql: str, args: tuple[Any, ...] = ()) -> sqlite3.Row | None:
+        async with self._connection().execute(sql, args) as cursor:
+            return await cursor.fetchone()
+
+    async def _all(self, sql: str, args: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
+        async with self._connection().execute(sql, args) as cursor:
+            return list(await cursor.fetchall())
+
+
+def _property(row: sqlite3.Row) -> PropertyRecord:
+    remote_uid, property_uid, status, created_at = row
+    return PropertyRecord(remote_uid, property_uid, status, datetime.fromisoformat(created_at))
+
+
+def _closure(row: sqlite3.Row) -> ClosureRecord:
+    closure_id, contract_id, date_from, date_to, room_uids = row
+    return ClosureRecord(
+        closure_id,
+        contract_id,
+        date.fromisoformat(date_from),
+        date.fromisoformat(date_to),
+        tuple(int(uid) for uid in json.loads(room_uids)),
+    )
+
+
+def _reservation(row: sqlite3.Row) -> ReservationRecord:
+    remote_id, property_uid, status, booking_ids, message, updated_at = row
+    return ReservationRecord(
+        remote_id,
+        int(property_uid),
+        status,
+        tuple(int(i) for i in json.loads(booking_ids)),
+        message,
+        datetime.fromisoformat(updated_at),
+    )
