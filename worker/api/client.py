@@ -284,7 +284,7 @@ class BookyFlowClient:
             sock_connect=http.connect_timeout_s,
             sock_read=http.read_timeout_s,
         )
-        return aiohttp.ClientSession(
+        session = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(
                 limit_per_host=http.max_connections_per_host, ssl=context
             ),
@@ -292,6 +292,12 @@ class BookyFlowClient:
             headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
             cookie_jar=aiohttp.DummyCookieJar(),
         )
+        # aiohttp silently re-sends GET/PUT/DELETE once when a kept-alive connection drops. A PUT
+        # of reservations/add re-sent that way duplicates bookings, and a hidden retry escapes
+        # our budget and logs, so every retry must go through call_with_retry. There is no
+        # public switch; aiohttp's own test client flips the same attribute.
+        session._retry_connection = False
+        return session
 
     async def _fetch_token(self) -> TokenGrant:
         """The ``TokenFetcher``: exactly one client-credentials request, parsed leniently."""
