@@ -1,0 +1,110 @@
+"""Response shapes: success and error envelopes, auth failures, and the legacy variants (spec §1–2).
+
+Legacy behaviour applied here (``store.legacy``), chosen deterministically:
+- endpoint errors are HTTP 200 with the error envelope; channel and ownership errors use the short
+  form ``{"meta": {"code": 204, "error_message": ...}}``;
+- payloads carry ids, counts and amounts as strings and ``published`` as ``"1"``/``"0"``; room
+  lists become objects keyed by ``room_uid``; an empty object is sent as ``[]`` (PHP's empty array);
+- a missing scope is HTTP 400 with ``Client not allowed to access this feature : <scope>``;
+- 401 bodies use ``invalid_token`` / ``invalid_request`` with the older wording;
+- an unknown path under a known route family (wrong number of segments) gets an HTML 404.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+NO_ENVELOPE_HEADER = "X-BOOKYFLOW-NO-ENVELOPE"
+_LEGACY_401 = {
+    "expired": ("invalid_token", "The access token provided has expired"),
+    "revoked": ("invalid_token", "The access token provided is invalid"),
+    "unknown": ("invalid_token", "The access token provided is invalid"),
+    "missing": ("invalid_request", "Malformed auth header"),
+}
+_HTML_404 = (
+    "<!DOCTYPE html><html><head><title>404 Not Found</title></head><body><h1>Not Found</h1>"
+    "<p>The requested URL was not found on this server.</p></body></html>"
+)
+
+
+def success(request: web.Request, payload: Any, *, legacy: bool) -> web.Response:
+    """``{"data": {"response": payload}, "meta": {"code": 200}}``, or the bare payload."""
+    if legacy:
+        payload = legacy_shape(payload)
+    if request.headers.get(NO_ENVELOPE_HEADER, "").strip() == "1":
+        return web.json_response(payload)
+    return web.json_response({"data": {"response": payload}, "meta": {"code": 200}})
+
+
+def error_body(code: int, message: str) -> dict[str, Any]:
+    return {
+        "code": code,
+        "error_message": message,
+        "meta": {"code": code, "error_message": message},
+        "lines": [],
+    }
+
+
+def endpoint_error(message: str, *, legacy: bool, short: bool = False) -> web.Response:
+    """An error raised by endpoint logic: 400 (modern) or 200 (legacy) with the error envelope."""
+    if not legacy:
+        return web.json_response(error_body(400, message), status=400)
+    if short:
+        return web.json_response({"meta": {"code": 204, "error_message": message}})
+    return web.json_response(error_body(400, message))
+
+
+def legacy_failure(key: str, field: str, message: str) -> web.Response:
+    """Old write endpoints: failure inside a 200 success envelope, under ``data.<key>``."""
+    body = {"data": {key: {"success": False, field: message}}, "meta": {"code": 200}}
+    return web.json_response(body)
+
+
+def not_found(relative_path: str, *, html: bool = False) -> web.Response:
+    if html:
+        return web.Response(status=404, text=_HTML_404, content_type="text/html")
+    return web.json_response(error_body(404, f"Request {relative_path} unknown"), status=404)
+
+
+def unauthorized(state: str, *, legacy: bool) -> web.Response:
+    """401 for a missing, malformed, unknown, revoked or expired token."""
+    if legacy:
+        error, description = _LEGACY_401.get(state, _LEGACY_401["unknown"])
+    else:
+        error, description = "unauthorized", "Invalid or expired token"
+    return web.json_response(
+        {"error": error, "error_description": description},
+        status=401,
+        headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+    )
+
+
+def forbidden(scope: str, *, legacy: bool) -> web.Response:
+    """403 when the token lacks ``scope`` (legacy: 400 error envelope)."""
+    if legacy:
+        message = f"Client not allowed to access this feature : {scope}"
+        return web.json_response(error_body(400, message), status=400)
+    return web.json_response(
+        {"error": "forbidden", "error_description": "Insufficient scope"},
+        status=403,
+        headers={"WWW-Authenticate": f'Bearer error="insufficient_scope", scope="{scope}"'},
+    )
+
+
+def legacy_shape(value: Any, key: str = "") -> Any:
+    """Old servers' JSON: string scalars, id-keyed room lists, ``[]`` for an empty object."""
+    if isinstance(value, bool):
+        return ("1" if value else "0") if key == "published" else value
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, list):
+        if value and all(isinstance(item, dict) and "room_uid" in item for item in value):
+            return legacy_shape({str(item["room_uid"]): item for item in value})
+        return [legacy_shape(item) for item in value]
+    if isinstance(value, dict):
+        if not value:
+            return []
+        return {name: legacy_shape(item, name) for name, item in value.items()}
+    return value

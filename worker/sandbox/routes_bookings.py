@@ -1,0 +1,47 @@
+"""Reservations pushed by the channel, booking links, booking lists and change logs (spec §3.7)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from worker.sandbox.forms import invalid, parse_json
+from worker.sandbox.routes_base import Call, Endpoint
+
+
+def add_reservations(call: Call) -> dict[str, Any]:
+    document = parse_json(call.form, "reservations", dict)
+    items = document.get("reservations")
+    if not isinstance(items, list):
+        raise invalid('reservations must hold a JSON list under "reservations"')
+    return call.store.reservations.add_reservations(call.channel_ref, items)
+
+
+def cancel_reservations(call: Call) -> dict[str, Any]:
+    remote_ids = parse_json(call.form, "reservation_ids", list)
+    return call.store.reservations.cancel_reservations(call.channel_ref, remote_ids)
+
+
+def booking_link(call: Call) -> dict[str, Any]:
+    remote_id = call.param("remote_reservation_id")
+    return call.store.reservations.booking_link(call.channel_ref, call.owned, remote_id)
+
+
+def list_bookings(call: Call) -> list[dict[str, Any]]:
+    return call.store.reservations.list_bookings(call.channel_ref, call.owned)
+
+
+def change_logs(call: Call) -> dict[str, Any]:
+    return call.store.reservations.change_logs(call.channel_ref)
+
+
+ENDPOINTS = (
+    Endpoint("PUT", "/cmf/reservations/add", add_reservations,
+             legacy_failure=("response", "message")),
+    Endpoint("PUT", "/cmf/reservations/cancel", cancel_reservations,
+             legacy_failure=("response", "message")),
+    Endpoint("GET", "/cmf/property/booking/link/{property_uid}/{remote_reservation_id}",
+             booking_link, property_from="path"),
+    Endpoint("GET", "/cmf/property/list/bookings/{property_uid}", list_bookings,
+             property_from="path"),
+    Endpoint("GET", "/cmf/properties/change/logs", change_logs),
+)  # fmt: skip

@@ -1,0 +1,199 @@
+"""``SandboxStore``: the whole state of one embedded BookyFlow site, as pure domain (no HTTP).
+
+It composes the parts that each own one concern — ``AccessControl`` (clients, tokens, channels),
+``Inventory`` (properties, rooms, tariffs), ``Bookings`` (bookings, closures, change log) — and the
+operations the API performs on them (``properties``, ``reservations``). State lives in memory; with
+``db_path`` every change is also written to SQLite, so a new store on the same file keeps it
+all, issued tokens included. ``legacy`` and ``token_ttl_s`` are read per request and may change
+at run time.
+Time comes from the injected ``wall_clock`` (epoch seconds): token expiry, "today", timestamps.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from worker.errors import ChannelError, OwnershipError
+from worker.sandbox.forms import invalid, parse_money, parse_range
+from worker.sandbox.persistence import Ledger, open_persistence
+from worker.sandbox.store_access import AccessControl, ClientSpec, Grant
+from worker.sandbox.store_bookings import Booking, Bookings
+from worker.sandbox.store_inventory import Inventory, Property
+from worker.sandbox.store_operations import ChannelRef, PropertyOperations
+from worker.sandbox.store_reservations import BookingOperations
+
+__all__ = ["ChannelRef", "ClientSpec", "Grant", "SandboxStore"]
+
+
+class SandboxStore:
+    """Every client, token, channel, property, rate, closure, booking and event of one site."""
+
+    def __init__(
+        self,
+        clients: Sequence[ClientSpec],
+        *,
+        token_ttl_s: float = 3600.0,
+        legacy: bool = False,
+        db_path: str | Path | None = None,
+        wall_clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.legacy = legacy
+        self.token_ttl_s = token_ttl_s
+        self._db = open_persistence(db_path)
+        self._ledger = Ledger(self._db, wall_clock)
+        with self._db.batch():
+            self.access = AccessControl(self._ledger, clients)
+        self.inventory = Inventory(self._ledger)
+        self.records = Bookings(self._ledger)
+        self.properties = PropertyOperations(self.inventory, self.records)
+        self.reservations = BookingOperations(self.inventory, self.records)
+
+    def batch(self) -> AbstractContextManager[Any]:
+        """Group the writes of one request into one SQLite transaction."""
+        return self._db.batch()  # type: ignore[no-any-return]
+
+    def today(self) -> date:
+        return self._ledger.today()
+
+    def close(self) -> None:
+        self._db.close()
+
+    # clients and tokens -----------------------------------------------------------------------
+
+    def add_client(self, spec: ClientSpec) -> None:
+        with self.batch():
+            self.access.add_client(spec)
+
+    def authenticate_client(self, client_id: str, secret: str) -> ClientSpec | None:
+        return self.access.authenticate(client_id, secret)
+
+    def issue_token(self, spec: ClientSpec, scopes: tuple[str, ...]) -> str:
+        return self.access.issue(spec, scopes, self.token_ttl_s)
+
+    def token_state(self, authorization: str | None) -> str:
+        """'valid' | 'expired' | 'revoked' | 'unknown' | 'missing' for an Authorization header."""
+        return self.access.lookup(authorization)[0]
+
+    def valid_grant(self, authorization: str | None) -> Grant | None:
+        state, grant = self.access.lookup(authorization)
+        return grant if state == "valid" else None
+
+    def revoke_all_tokens(self) -> int:
+        return self.access.revoke_all()
+
+    def expire_all_tokens(self) -> int:
+        return self.access.expire_all()
+
+    # channels and ownership -------------------------------------------------------------------
+
+    def forget_channels(self) -> None:
+        """The channel table is lost (a restore from backup); announcing again is safe."""
+        self.access.forget_channels()
+
+    def channel(self, owner_id: int, name: str) -> ChannelRef:
+        channel_id = self.access.channel_id(owner_id, name)
+        if not channel_id:
+            message = f"User {owner_id} does not have access to this channel {name}"
+            raise ChannelError(message, status=400, code=400, not_announced=True)
+        return ChannelRef(owner_id, name, channel_id)
+
+    def owned_property(self, channel: ChannelRef, raw_uid: str) -> Property:
+        """The property when this channel created it; anything else is an ``OwnershipError``."""
+        prop = self.inventory.properties.get(int(raw_uid)) if raw_uid.isdigit() else None
+        if prop is None or (prop.owner_id, prop.channel_name) != (channel.owner_id, channel.name):
+            message = (
+                f"Manager {channel.owner_id} does not have access to property {raw_uid} "
+                f"on channel {channel.channel_id}, or the property does not exist."
+            )
+            raise OwnershipError(message, status=400, code=400, property_uid=None)
+        return prop
+
+    def published_properties(self) -> list[dict[str, Any]]:
+        return [
+            {"property_uid": p.property_uid, "property_name": p.property_name}
+            for p in sorted(self.inventory.properties.values(), key=lambda p: p.property_uid)
+            if p.published
+        ]
+
+    # guests booking on the hotel site ---------------------------------------------------------
+
+    def book_on_site(
+        self,
+        property_uid: int,
+        date_from: str,
+        date_to: str,
+        *,
+        firstname: str = "Guest",
+        surname: str = "Example",
+        email: str = "guest@example.org",
+        adults: int = 2,
+        total: str = "200.00",
+    ) -> dict[str, Any]:
+        """A guest books on the hotel's own site; returns the booking object (spec §3.7)."""
+        prop = self._property(property_uid)
+        first, last = parse_range(date_from, date_to)
+        amount = str(parse_money(total, "total", minimum=Decimal(0)))
+        with self.batch():
+            booking = self.reservations.book_on_site(
+                prop, first, last, firstname=firstname, surname=surname, email=email,
+                adults=adults, booking_total=amount,
+            )  # fmt: skip
+        return booking.view(None)
+
+    def modify_site_booking(self, booking_id: int, **changes: Any) -> dict[str, Any]:
+        """Change fields of a booking (bumps ``last_modified``, logs ``booking_modified``)."""
+        booking = self._booking(booking_id)
+        if "total" in changes:
+            changes["booking_total"] = str(parse_money(changes.pop("total"), "total"))
+        if {"date_from", "date_to"} & changes.keys():
+            parse_range(changes.get("date_from", booking.date_from),
+                        changes.get("date_to", booking.date_to))  # fmt: skip
+        with self.batch():
+            return self.reservations.modify_site_booking(booking, changes).view(None)
+
+    def cancel_site_booking(self, booking_id: int) -> dict[str, Any]:
+        """The guest cancels: status 6, ``last_modified`` bumped, ``booking_cancelled`` logged."""
+        with self.batch():
+            return self.reservations.cancel(self._booking(booking_id), "").view(None)
+
+    def _property(self, uid: int) -> Property:
+        prop = self.inventory.properties.get(uid)
+        if prop is None:
+            raise invalid(f"Property {uid} does not exist")
+        return prop
+
+    def _booking(self, booking_id: int) -> Booking:
+        booking = self.records.bookings.get(booking_id)
+        if booking is None:
+            raise invalid(f"Booking {booking_id} does not exist")
+        return booking
+
+    # read-only views for tests and invariant checks ------------------------------------------
+
+    def properties_of(self, client_id: str, channel_name: str) -> list[dict[str, Any]]:
+        """Every property of that channel, rooms included."""
+        owned = self.inventory.of_channel(self.access.owner_of(client_id), channel_name)
+        return [self.properties.property_view(p) for p in sorted(owned, key=_uid)]
+
+    def calendar(self, property_uid: int, start: str, end: str) -> dict[str, dict[str, Any]]:
+        """The nights from ``start`` to ``end`` as ``GET calendar`` answers them."""
+        return self.properties.calendar(property_uid, *parse_range(start, end))
+
+    def bookings(self, property_uid: int) -> list[dict[str, Any]]:
+        return [b.view(b.channel) for b in self.records.of_property(property_uid)]
+
+    def blackbookings(self, property_uid: int) -> dict[str, dict[str, str]]:
+        return {
+            str(b.contract_id): {"date_from": b.date_from, "date_to": b.date_to}
+            for b in self.records.blacks_of(property_uid)
+        }
+
+
+def _uid(prop: Property) -> int:
+    return prop.property_uid
