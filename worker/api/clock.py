@@ -73,7 +73,12 @@ class FakeClock:
         """Move time forward and wake every sleeper whose deadline has passed."""
         if seconds < 0:
             raise ValueError("a monotonic clock cannot go backwards")
-        self._now += seconds
+        self._advance_to(self._now + seconds)
+
+    def _advance_to(self, when: float) -> None:
+        # Jumping to an exact deadline (rather than adding a difference) avoids float rounding
+        # leaving a sleeper a hair short of its wake-up time.
+        self._now = max(self._now, when)
         while self._sleepers and self._sleepers[0][0] <= self._now:
             _, _, future = heapq.heappop(self._sleepers)
             if not future.done():  # a cancelled sleeper is simply dropped
@@ -100,7 +105,7 @@ class FakeClock:
         end = self._now + seconds
         await self.run_until_idle()
         while (deadline := self.next_deadline) is not None and deadline <= end:
-            self.advance(max(0.0, deadline - self._now))
+            self._advance_to(deadline)
             await self.run_until_idle()
-        self.advance(end - self._now)
+        self._advance_to(end)
         await self.run_until_idle()

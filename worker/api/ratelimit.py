@@ -16,6 +16,8 @@ from worker.settings import RetrySettings
 
 __all__ = ["RetryBudget", "SiteGate"]
 
+_EPSILON = 1e-9
+
 
 class RetryBudget:
     """Process-wide retry tokens (single event loop: no lock needed)."""
@@ -107,4 +109,7 @@ class SiteGate:
         elapsed = max(0.0, now - self._refilled_at)
         self._tokens = min(self._burst, self._tokens + elapsed * self._rate)
         self._refilled_at = max(self._refilled_at, now)
-        return 0.0 if self._tokens >= 1.0 else (1.0 - self._tokens) / self._rate
+        missing = 1.0 - self._tokens
+        # A float hair short of a whole token counts as one: sleeping 1e-16 s would not move
+        # a clock that reads ~1e3, and the loop in acquire() would never end.
+        return 0.0 if missing <= _EPSILON else missing / self._rate
