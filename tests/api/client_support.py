@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from worker.api.client import BookyFlowClient
+from worker.sandbox import Sandbox
 from worker.settings import HttpSettings, RetrySettings, Settings
 
 DEMO_SECRET = "s3cret-demo-secret"
@@ -57,3 +58,19 @@ async def without_refresh_loop(client: BookyFlowClient) -> AsyncIterator[BookyFl
         yield client
     finally:
         await client.aclose()
+
+
+async def announce(client: BookyFlowClient) -> None:
+    """Announce the test channel, as the worker does before any other CMF call."""
+    name = client.settings.channel_name
+    await client.request(
+        "POST", f"cmf/channel/announce/{name}/{name}", form={"params": "{}"}, idempotent=True
+    )
+
+
+async def announced(sandbox: Sandbox) -> Sandbox:
+    """Announce the channel with a throw-away client, then forget that traffic."""
+    async with BookyFlowClient(make_settings(sandbox.api_url)) as client:
+        await announce(client)
+    sandbox.journal.clear()
+    return sandbox

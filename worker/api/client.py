@@ -114,6 +114,7 @@ class BookyFlowClient:
         )
         self.stats = ClientStats()
         self._session: aiohttp.ClientSession | None = None
+        self._closed = False
         redactor.add_secret(settings.client_secret.get_secret_value())
 
     async def __aenter__(self) -> Self:
@@ -135,6 +136,7 @@ class BookyFlowClient:
 
     async def aclose(self) -> None:
         """Stop refreshing and close the session; safe to call twice."""
+        self._closed = True
         await self.tokens.aclose()
         if self._session is not None:
             session, self._session = self._session, None
@@ -169,10 +171,15 @@ class BookyFlowClient:
         )
 
     async def _attempt(self, call: _Call, attempt: int) -> Any:
-        """One attempt through the breaker; Retry-After answers hold the whole site."""
+        """One attempt through the breaker; Retry-After answers hold the whole site.
+
+        The token is fetched first and its failures bypass the breaker: one shared token
+        failure must not count once per waiting caller.
+        """
+        token = await self.tokens.get() if call.auth else None
         self.breaker.before_request()
         try:
-            payload = await self._authorized(call, attempt)
+            payload = await self._authorized(call, attempt, token)
         except BookyFlowError as exc:
             self._record_failure(exc)
             raise
@@ -180,8 +187,7 @@ class BookyFlowClient:
         return payload
 
     def _record_failure(self, exc: BookyFlowError) -> None:
-        if isinstance(exc, RateLimited) and exc.retry_after_s is not None:
-            self.gate.hold_for(min(exc.retry_after_s, self.policy.retry_after_cap_s))
+        self._hold_if_asked(exc)
         site_failed = isinstance(exc, TransportError) or (
             isinstance(exc, ApiError) and exc.retryable and not isinstance(exc, RateLimited)
         )
@@ -190,9 +196,13 @@ class BookyFlowClient:
         else:  # the site answered: it is up, whatever it said
             self.breaker.record_success()
 
-    async def _authorized(self, call: _Call, attempt: int) -> Any:
-        """Send with the current token; after a 401 replay exactly once with a newer one."""
-        token = await self.tokens.get() if call.auth else None
+    def _hold_if_asked(self, exc: BaseException) -> None:
+        """A Retry-After holds the whole site: nothing more is sent until it has passed."""
+        if isinstance(exc, RateLimited) and exc.retry_after_s is not None:
+            self.gate.hold_for(min(exc.retry_after_s, self.policy.retry_after_cap_s))
+
+    async def _authorized(self, call: _Call, attempt: int, token: Token | None) -> Any:
+        """Send with ``token``; after a 401 replay exactly once with a newer one."""
         answer = await self._exchange(call, attempt, token)
         if answer.status == 401 and token is not None:
             self.stats.auth_replays += 1
@@ -271,7 +281,9 @@ class BookyFlowClient:
             raise TransportError(f"connection lost: {type(exc).__name__}", sent=True) from exc
 
     def _ensure_session(self) -> aiohttp.ClientSession:
-        if self._session is None or self._session.closed:
+        if self._closed:
+            raise RuntimeError("the BookyFlow client is closed")
+        if self._session is None:
             self._session = self._new_session()
         return self._session
 
@@ -310,7 +322,11 @@ class BookyFlowClient:
         }
         call = _Call(uuid.uuid4().hex, "POST", "/oauth/token", form, False, False, False)
         answer = await self._exchange(call, 1, None)
-        document = interpret_token(answer.status, answer.headers, answer.body)
+        try:
+            document = interpret_token(answer.status, answer.headers, answer.body)
+        except RateLimited as exc:
+            self._hold_if_asked(exc)
+            raise
         try:
             parsed = TokenResponse.model_validate(document)
         except ValidationError:
