@@ -1,0 +1,178 @@
+"""Contract of the token endpoint and of bearer-token use (spec §2, seed authentication.txt)."""
+
+from __future__ import annotations
+
+import base64
+
+import pytest
+
+from tests.sandbox.conftest import CHANNEL, DEMO, READER, Api, FakeWallClock
+from worker.sandbox.store import SandboxStore
+
+FORM = {"grant_type": "client_credentials", "client_id": DEMO.client_id,
+        "client_secret": DEMO.secret, "scope": "read write"}  # fmt: skip
+
+
+def _basic(client_id: str, secret: str) -> str:
+    return "Basic " + base64.b64encode(f"{client_id}:{secret}".encode()).decode()
+
+
+async def test_seed_curl_example_answers_as_the_seed_shows(api: Api) -> None:
+    """The seed's form token request gets a Bearer token of 3600 s, usable on an announced CMF call."""
+    status, body, headers = await api.call("POST", "/oauth/token", form=FORM)
+    assert status == 200
+    assert headers["Content-Type"].startswith("application/json")
+    assert body["token_type"] == "Bearer"
+    assert body["expires_in"] == 3600
+    assert isinstance(body["access_token"], str) and len(body["access_token"]) >= 32
+    assert body["scope"] == "read write"
+    api.token = body["access_token"]
+    status, body, _ = await api.call("GET", f"/cmf/channel/announce/{CHANNEL}")
+    assert (status, body) == (200, {"data": {"response": 0}, "meta": {"code": 200}})
+    form = {"params": "{}"}
+    status, body, _ = await api.call("POST", f"/cmf/channel/announce/{CHANNEL}/OTA", form=form)
+    channel_id = body["data"]["response"]
+    assert status == 200 and isinstance(channel_id, int) and channel_id > 0
+    api.channel = CHANNEL
+    assert await api.cmf("GET", "/cmf/versions") == {"bookyflow": "10.7.2", "cmf": "3.4"}
+
+
+async def test_seed_error_bodies_for_missing_token_and_scope(api: Api) -> None:
+    """401 and 403 bodies are exactly the seed's, with the WWW-Authenticate challenges."""
+    status, body, headers = await api.call("GET", "/cmf/versions")
+    assert status == 401
+    assert body == {"error": "unauthorized", "error_description": "Invalid or expired token"}
+    assert headers["WWW-Authenticate"] == 'Bearer error="invalid_token"'
+    api.token = await api.fetch_token(scope="read")
+    status, body, headers = await api.call("PUT", "/cmf/property/publish", form={})
+    assert status == 403
+    assert body == {"error": "forbidden", "error_description": "Insufficient scope"}
+    assert headers["WWW-Authenticate"] == 'Bearer error="insufficient_scope", scope="write"'
+
+
+async def test_basic_client_authentication_is_accepted(api: Api) -> None:
+    """HTTP Basic replaces the two form fields; a wrong secret over Basic is a 401."""
+    form = {"grant_type": "client_credentials", "scope": "read"}
+    status, body, _ = await api.call(
+        "POST", "/oauth/token", form=form, headers={"Authorization": _basic("demo", DEMO.secret)}
+    )
+    assert status == 200 and body["scope"] == "read"
+    status, body, headers = await api.call(
+        "POST", "/oauth/token", form=form, headers={"Authorization": _basic("demo", "wrong")}
+    )
+    assert (status, body["error"]) == (401, "invalid_client")
+    assert "WWW-Authenticate" in headers
+
+
+@pytest.mark.parametrize(
+    ("changes", "status", "error"),
+    [
+        ({"client_secret": "wrong"}, 400, "invalid_client"),
+        ({"client_id": "nobody"}, 400, "invalid_client"),
+        ({"client_secret": ""}, 400, "invalid_client"),
+        ({"client_id": ""}, 400, "invalid_client"),
+        ({"grant_type": "password"}, 400, "unsupported_grant_type"),
+        ({"grant_type": ""}, 400, "invalid_request"),
+        ({"scope": ""}, 400, "invalid_scope"),
+        ({"scope": "admin superuser"}, 400, "invalid_scope"),
+    ],
+)
+async def test_token_error_table(
+    api: Api, changes: dict[str, str], status: int, error: str
+) -> None:
+    """Each row of the spec's token error table answers its status and RFC 6749 error code."""
+    got_status, body, _ = await api.call("POST", "/oauth/token", form={**FORM, **changes})
+    assert (got_status, body["error"]) == (status, error)
+    assert body["error_description"]
+    assert DEMO.secret not in str(body)
+
+
+async def test_get_on_token_endpoint_is_405(api: Api) -> None:
+    """The token endpoint only takes POST."""
+    status, body, _ = await api.call("GET", "/oauth/token")
+    assert (status, body["error"]) == (405, "invalid_request")
+
+
+async def test_granted_scope_is_requested_intersect_allowed(api: Api) -> None:
+    """A scope the client is not allowed is silently not granted."""
+    form = {**FORM, "client_id": READER.client_id, "client_secret": READER.secret,
+            "scope": "read write delete"}  # fmt: skip
+    status, body, _ = await api.call("POST", "/oauth/token", form=form)
+    assert (status, body["scope"]) == (200, "read")
+
+
+async def test_tokens_are_opaque_distinct_and_all_valid(api: Api, store: SandboxStore) -> None:
+    """A new token does not revoke older unexpired ones."""
+    first, second = await api.fetch_token(), await api.fetch_token()
+    assert first != second
+    for token in (first, second):
+        assert store.token_state(f"Bearer {token}") == "valid"
+        status, _, _ = await api.call(
+            "GET", f"/cmf/channel/announce/{CHANNEL}", headers={"Authorization": f"Bearer {token}"}
+        )
+        assert status == 200
+
+
+async def test_token_expires_on_the_wall_clock(
+    api: Api, store: SandboxStore, clock: FakeWallClock
+) -> None:
+    """A token is valid for token_ttl_s on the injected clock, then answers 401."""
+    store.token_ttl_s = 60
+    api.token = await api.fetch_token()
+    clock.advance(59)
+    assert (await api.call("GET", "/cmf/channel/announce/x"))[0] == 200
+    clock.advance(1)
+    assert store.token_state(f"Bearer {api.token}") == "expired"
+    assert (await api.call("GET", "/cmf/channel/announce/x"))[0] == 401
+
+
+async def test_token_states_for_the_journal(api: Api, store: SandboxStore) -> None:
+    """token_state tells missing, unknown, valid, revoked and expired apart."""
+    assert store.token_state(None) == "missing"
+    assert store.token_state("Bearer not-a-token") == "unknown"
+    assert store.token_state("Basic abc") == "unknown"
+    first = await api.fetch_token()
+    assert store.token_state(f"bearer {first}") == "valid"
+    assert store.revoke_all_tokens() == 1
+    assert store.token_state(f"Bearer {first}") == "revoked"
+    second = await api.fetch_token()
+    assert store.expire_all_tokens() == 1
+    assert store.token_state(f"Bearer {second}") == "expired"
+    api.token = second
+    assert (await api.call("GET", "/cmf/versions"))[0] == 401
+
+
+async def test_token_in_query_string_is_not_accepted(api: Api) -> None:
+    """Only the Authorization header carries the token."""
+    token = await api.fetch_token()
+    status, _, _ = await api.call("GET", f"/cmf/channel/announce/x?access_token={token}")
+    assert status == 401
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "needed"),
+    [
+        ("GET", "/cmf/properties/ids", "read"),
+        ("POST", "/cmf/property", "write"),
+        ("PUT", "/cmf/property/prices", "write"),
+        ("DELETE", "/cmf/property/local/1", "delete"),
+    ],
+)
+async def test_scope_by_method(api: Api, method: str, path: str, needed: str) -> None:
+    """GET needs read, POST/PUT write, DELETE delete."""
+    scopes = {"read", "write", "delete"} - {needed}
+    api.token = await api.fetch_token(scope=" ".join(sorted(scopes)))
+    status, body, headers = await api.call(method, path, form={} if method != "GET" else None)
+    assert status == 403
+    assert headers["WWW-Authenticate"].endswith(f'scope="{needed}"')
+
+
+async def test_auth_free_endpoints_need_no_token(api: Api) -> None:
+    """/core/endpoints lists every route and /core/get_properties the published properties."""
+    status, body, _ = await api.call("GET", "/core/endpoints")
+    routes = body["data"]["response"]
+    assert status == 200
+    assert {"method": "PUT", "endpoint": "/cmf/reservations/add"} in routes
+    assert {"method": "POST", "endpoint": "/oauth/token"} in routes
+    status, body, _ = await api.call("GET", "/core/get_properties")
+    assert (status, body["data"]["response"]) == (200, [])
