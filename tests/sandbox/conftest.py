@@ -47,9 +47,7 @@ class Api:
         self.token: str | None = None
         self.channel: str | None = None
 
-    async def fetch_token(
-        self, client: ClientSpec = DEMO, scope: str = "read write delete"
-    ) -> str:
+    async def fetch_token(self, client: ClientSpec = DEMO, scope: str = "read write delete") -> str:
         form = {"grant_type": "client_credentials", "client_id": client.client_id,
                 "client_secret": client.secret, "scope": scope}  # fmt: skip
         status, body, _ = await self.call("POST", "/oauth/token", form=form, auth=False)
@@ -91,7 +89,8 @@ class Api:
         """A CMF call that must fail with the 400 error envelope: returns its message."""
         status, body, _ = await self.call(method, path, form=form)
         assert status == 400, body
-        assert body["lines"] == [] and body["code"] == 400, body
+        assert body["lines"] == [], body
+        assert body["code"] == 400, body
         return str(body["error_message"])
 
 

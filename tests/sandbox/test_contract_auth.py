@@ -18,13 +18,14 @@ def _basic(client_id: str, secret: str) -> str:
 
 
 async def test_seed_curl_example_answers_as_the_seed_shows(api: Api) -> None:
-    """The seed's form token request gets a Bearer token of 3600 s, usable on an announced CMF call."""
+    """The seed's form token request gets a 3600 s Bearer token usable on an announced CMF call."""
     status, body, headers = await api.call("POST", "/oauth/token", form=FORM)
     assert status == 200
     assert headers["Content-Type"].startswith("application/json")
     assert body["token_type"] == "Bearer"
     assert body["expires_in"] == 3600
-    assert isinstance(body["access_token"], str) and len(body["access_token"]) >= 32
+    assert isinstance(body["access_token"], str)
+    assert len(body["access_token"]) >= 32
     assert body["scope"] == "read write"
     api.token = body["access_token"]
     status, body, _ = await api.call("GET", f"/cmf/channel/announce/{CHANNEL}")
@@ -32,7 +33,9 @@ async def test_seed_curl_example_answers_as_the_seed_shows(api: Api) -> None:
     form = {"params": "{}"}
     status, body, _ = await api.call("POST", f"/cmf/channel/announce/{CHANNEL}/OTA", form=form)
     channel_id = body["data"]["response"]
-    assert status == 200 and isinstance(channel_id, int) and channel_id > 0
+    assert status == 200
+    assert isinstance(channel_id, int)
+    assert channel_id > 0
     api.channel = CHANNEL
     assert await api.cmf("GET", "/cmf/versions") == {"bookyflow": "10.7.2", "cmf": "3.4"}
 
@@ -56,7 +59,8 @@ async def test_basic_client_authentication_is_accepted(api: Api) -> None:
     status, body, _ = await api.call(
         "POST", "/oauth/token", form=form, headers={"Authorization": _basic("demo", DEMO.secret)}
     )
-    assert status == 200 and body["scope"] == "read"
+    assert status == 200
+    assert body["scope"] == "read"
     status, body, headers = await api.call(
         "POST", "/oauth/token", form=form, headers={"Authorization": _basic("demo", "wrong")}
     )
@@ -162,7 +166,7 @@ async def test_scope_by_method(api: Api, method: str, path: str, needed: str) ->
     """GET needs read, POST/PUT write, DELETE delete."""
     scopes = {"read", "write", "delete"} - {needed}
     api.token = await api.fetch_token(scope=" ".join(sorted(scopes)))
-    status, body, headers = await api.call(method, path, form={} if method != "GET" else None)
+    status, _body, headers = await api.call(method, path, form={} if method != "GET" else None)
     assert status == 403
     assert headers["WWW-Authenticate"].endswith(f'scope="{needed}"')
 

@@ -16,12 +16,29 @@ def _reservation(uid: int, remote_id: str = "OTA-1", **stay: Any) -> dict[str, A
         "remote_reservation_id": remote_id,
         "referrer": "OTA Booker",
         "comments": "",
-        "guest_info": {"name": "Ana", "surname": "Silva", "email": "ana@example.org",
-                       "phone": "+351 123", "address": "Rua 1", "post_code": "1000",
-                       "country_code": "PT", "language_id": "en-GB"},  # fmt: skip
-        "stay_infos": [{"property_id": uid, "date_from": "2025-04-01", "date_to": "2025-04-02",
-                        "room_type_id": 1, "guest_number": 2, "client_price": "240.00",
-                        "channel_price": "200.00", "already_paid": "0", **stay}],  # fmt: skip
+        "guest_info": {
+            "name": "Ana",
+            "surname": "Silva",
+            "email": "ana@example.org",
+            "phone": "+351 123",
+            "address": "Rua 1",
+            "post_code": "1000",
+            "country_code": "PT",
+            "language_id": "en-GB",
+        },
+        "stay_infos": [
+            {
+                "property_id": uid,
+                "date_from": "2025-04-01",
+                "date_to": "2025-04-02",
+                "room_type_id": 1,
+                "guest_number": 2,
+                "client_price": "240.00",
+                "channel_price": "200.00",
+                "already_paid": "0",
+                **stay,
+            }
+        ],
     }
 
 
@@ -41,7 +58,8 @@ async def test_add_reservation_links_and_lists(ready: Api) -> None:
     answer = await ready.cmf("PUT", "/cmf/reservations/add", _form(_reservation(uid)))
     assert answer["unsuccessful_bookings"] == {}
     link = answer["successful_bookings"]["OTA-1"]["link"]
-    assert link["property_uid"] == uid and link["date_to"] == "2025-04-02"
+    assert link["property_uid"] == uid
+    assert link["date_to"] == "2025-04-02"
     found = await ready.cmf("GET", f"/cmf/property/booking/link/{uid}/OTA-1")
     assert found == {"local_bookings": [{"local_booking_id": link["contract_uid"]}]}
     [booking] = await ready.cmf("GET", f"/cmf/property/list/bookings/{uid}")
@@ -50,7 +68,8 @@ async def test_add_reservation_links_and_lists(ready: Api) -> None:
     assert booking["status"] == {"status_code": 1, "status_text": "New - deposit unpaid"}
     assert booking["guest_data"]["firstname"] == "Ana"
     assert booking["guest_numbers"] == {"adults": 2, "children": 0, "number_of_guests": 2}
-    assert booking["booking_total"] == "240.00" and booking["currency_code"] == "GBP"
+    assert booking["booking_total"] == "240.00"
+    assert booking["currency_code"] == "GBP"
 
 
 async def test_resending_creates_a_duplicate(ready: Api) -> None:
@@ -119,7 +138,8 @@ async def test_cancel_by_remote_ids(ready: Api, store: SandboxStore) -> None:
     await ready.cmf("PUT", "/cmf/reservations/add", _form(_reservation(uid)))
     answer = await ready.cmf("PUT", "/cmf/reservations/cancel",
                              {"reservation_ids": json.dumps(["OTA-1"])})  # fmt: skip
-    assert answer["success"] is True and len(answer["cancellations"]) == 1
+    assert answer["success"] is True
+    assert len(answer["cancellations"]) == 1
     assert store.bookings(uid)[0]["status"]["status_code"] == 6
     none = await ready.cmf("PUT", "/cmf/reservations/cancel",
                            {"reservation_ids": json.dumps(["ZZZ"])})  # fmt: skip
@@ -134,12 +154,17 @@ async def test_site_bookings_appear_without_mapping(ready: Api, store: SandboxSt
     uid = await _hotel(ready)
     made = store.book_on_site(uid, "2025-05-01", "2025-05-03", firstname="Bo")
     [listed] = await ready.cmf("GET", f"/cmf/property/list/bookings/{uid}")
-    assert listed == made and "mapping" not in listed
+    assert listed == made
+    assert "mapping" not in listed
     logs = await ready.cmf("GET", "/cmf/properties/change/logs")
     actions = [event["action"] for event in logs[str(uid)]]
     assert "booking_added" in actions
     assert logs[str(uid)][0].keys() == {
-        "event_id", "property_uid", "action", "date", "channel_data"
+        "event_id",
+        "property_uid",
+        "action",
+        "date",
+        "channel_data",
     }
 
 
@@ -153,7 +178,8 @@ async def test_last_modified_strictly_increases(
     changed = store.modify_site_booking(first["booking_id"], surname="Changed")
     again = store.cancel_site_booking(first["booking_id"])
     stamps = [first["last_modified"], changed["last_modified"], again["last_modified"]]
-    assert stamps == sorted(set(stamps)) and len(set(stamps)) == 3
+    assert stamps == sorted(set(stamps))
+    assert len(set(stamps)) == 3
     assert again["status"]["status_code"] == 6
     listed = await ready.cmf("GET", f"/cmf/property/list/bookings/{uid}")
     assert [b["booking_id"] for b in listed] == [second["booking_id"], first["booking_id"]]

@@ -59,7 +59,8 @@ async def test_announce_is_idempotent_and_get_reports_it(ready: Api) -> None:
     form = {"params": "{}"}
     first = await ready.cmf("POST", "/cmf/channel/announce/second/Second%20Channel", form)
     again = await ready.cmf("POST", "/cmf/channel/announce/second/Other", form)
-    assert first == again and first > 0
+    assert first == again
+    assert first > 0
     assert await ready.cmf("GET", "/cmf/channel/announce/second") == first
 
 
@@ -85,9 +86,7 @@ async def test_forgotten_channel_table_needs_a_new_announce(
 async def test_channel_error_beats_ownership_error(ready: Api) -> None:
     """With an unannounced channel, a foreign property reports the channel, not the property."""
     ready.channel = "ghost"
-    assert "does not have access to this channel" in await ready.error(
-        "GET", "/cmf/property/999"
-    )
+    assert "does not have access to this channel" in await ready.error("GET", "/cmf/property/999")
 
 
 async def test_ownership_is_checked_before_parameters(ready: Api, store: SandboxStore) -> None:
@@ -135,7 +134,8 @@ async def test_dictionaries(ready: Api) -> None:
     assert ptypes[0] == {"property_type_id": 1, "property_type": "Hotel", "flag": 1}
     assert {p["flag"] for p in ptypes} == {0, 1}
     rtypes = await ready.cmf("GET", "/cmf/list/room/types")
-    assert rtypes[0]["room_classes_uid"] == 1 and 1 in rtypes[0]["ptype_xref"]
+    assert rtypes[0]["room_classes_uid"] == 1
+    assert 1 in rtypes[0]["ptype_xref"]
 
 
 async def test_no_envelope_header_returns_bare_payload(ready: Api) -> None:

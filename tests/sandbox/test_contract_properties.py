@@ -59,12 +59,15 @@ async def test_delete_property(ready: Api) -> None:
     assert "does not exist" in await ready.error("GET", f"/cmf/property/{uid}")
 
 
-async def test_review_and_publish_need_rooms_and_base_price(ready: Api, store: SandboxStore) -> None:
+async def test_review_and_publish_need_rooms_and_base_price(
+    ready: Api, store: SandboxStore
+) -> None:
     """Incomplete properties do not publish; with a room and a base price they do."""
     uid = await create_property(ready)
     form = {"property_uid": str(uid)}
     review = await ready.cmf("PUT", "/cmf/property/status/review", form)
-    assert review["property_complete"] is False and len(review["warnings"]) == 2
+    assert review["property_complete"] is False
+    assert len(review["warnings"]) == 2
     assert await ready.cmf("PUT", "/cmf/property/publish", form) == {"published": False}
     await add_room(ready, uid)
     price = {"property_uid": str(uid), "base_price": "100", "max_people": "2"}
@@ -73,7 +76,7 @@ async def test_review_and_publish_need_rooms_and_base_price(ready: Api, store: S
     assert review == {"property_complete": True, "warnings": []}
     assert await ready.cmf("PUT", "/cmf/property/publish", form) == {"published": True}
     assert (await ready.cmf("GET", f"/cmf/property/{uid}"))["published"] is True
-    status, body, _ = await ready.call("GET", "/core/get_properties", auth=False)
+    _status, body, _ = await ready.call("GET", "/core/get_properties", auth=False)
     assert body["data"]["response"] == [{"property_uid": uid, "property_name": "Sea View"}]
 
 
@@ -118,5 +121,6 @@ async def test_delete_room_and_room_with_bookings(ready: Api, store: SandboxStor
     assert await ready.cmf("DELETE", f"/cmf/property/room/{uid}/{free}") is True
     store.book_on_site(uid, "2025-04-01", "2025-04-02")
     answer = await ready.cmf("DELETE", f"/cmf/property/room/{uid}/{booked}")
-    assert answer["success"] is False and answer["message"]
+    assert answer["success"] is False
+    assert answer["message"]
     assert "does not exist" in await ready.error("DELETE", f"/cmf/property/room/{uid}/{free}")

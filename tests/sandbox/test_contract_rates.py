@@ -97,7 +97,9 @@ async def test_json_in_form_fields_must_parse_and_have_shape(ready: Api) -> None
     """ratepernight must be JSON and a list; entries must carry every key."""
     uid = await _hotel(ready)
     form = {"property_uid": str(uid), "ratepernight": "[{"}
-    assert await ready.error("PUT", "/cmf/property/prices", form) == "ratepernight is not valid JSON"
+    assert (
+        await ready.error("PUT", "/cmf/property/prices", form) == "ratepernight is not valid JSON"
+    )
     form["ratepernight"] = "{}"
     assert "JSON list" in await ready.error("PUT", "/cmf/property/prices", form)
     form["ratepernight"] = json.dumps([{"date_from": TODAY, "date_to": TODAY}])

@@ -1,0 +1,85 @@
+"""Contract of persistence: a new store on the same SQLite file keeps every kind of state."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from pathlib import Path
+
+from tests.sandbox.conftest import CHANNEL, DEMO, RIVAL, FakeWallClock
+from worker.sandbox.store import SandboxStore
+from worker.sandbox.store_bookings import BlackBooking
+from worker.sandbox.store_inventory import Room
+
+
+def _populate(store: SandboxStore) -> tuple[str, int]:
+    """A token, a channel, a property with a room, tariff, closure, bookings and events."""
+    token = store.issue_token(DEMO, ("read", "write"))
+    owner = store.access.owner_of("demo")
+    store.access.announce(owner, CHANNEL)
+    channel = store.channel(owner, CHANNEL)
+    ops = store.properties
+    uid = ops.create_property(channel, property_name="P", remote_uid="R", country="GB",
+                              region_id=1, ptype_id=1)  # fmt: skip
+    prop = store.owned_property(channel, str(uid))
+    ops.put_room(prop, Room(0, "Double", "1", 1, 2))
+    ops.set_base_price(channel, prop, Decimal("100"), 2)
+    black = BlackBooking(0, uid, "2025-03-10", "2025-03-11", [])
+    store.reservations.add_black(channel, prop, black)
+    item = {"remote_reservation_id": "X1", "guest_info": {k: "v" for k in (
+        "name", "surname", "email", "phone", "address", "post_code", "country_code",
+        "language_id")}, "stay_infos": [{"property_id": uid, "date_from": "2025-04-01",
+        "date_to": "2025-04-01", "room_type_id": 1, "guest_number": 1, "client_price": 1,
+        "channel_price": 1, "already_paid": 0}]}  # fmt: skip
+    store.reservations.add_reservations(channel, [item])
+    store.book_on_site(uid, "2025-05-01", "2025-05-02")
+    return token, uid
+
+
+def _snapshot(store: SandboxStore, uid: int) -> str:
+    owner = store.access.owner_of("demo")
+    channel = store.channel(owner, CHANNEL)
+    return json.dumps([
+        store.properties_of("demo", CHANNEL), store.calendar(uid, "2025-03-01", "2025-03-12"),
+        store.bookings(uid), store.blackbookings(uid),
+        store.reservations.change_logs(channel),
+    ], sort_keys=True)  # fmt: skip
+
+
+def test_new_store_on_same_file_keeps_everything(tmp_path: Path) -> None:
+    """Properties, rooms, tariffs, closures, bookings, channels, log and tokens survive."""
+    clock = FakeWallClock()
+    db = tmp_path / "sandbox.db"
+    first = SandboxStore([DEMO, RIVAL], db_path=db, wall_clock=clock)
+    token, uid = _populate(first)
+    before = _snapshot(first, uid)
+    first.close()
+    second = SandboxStore([DEMO, RIVAL], db_path=db, wall_clock=clock)
+    try:
+        assert _snapshot(second, uid) == before
+        assert second.token_state(f"Bearer {token}") == "valid"
+        assert second.access.owner_of("rival") != second.access.owner_of("demo")
+        new_uid = second.properties.create_property(
+            second.channel(second.access.owner_of("demo"), CHANNEL), property_name="Q",
+            remote_uid="R2", country="GB", region_id=1, ptype_id=1,
+        )  # fmt: skip
+        assert new_uid == uid + 1  # id sequences continue, never reuse
+    finally:
+        second.close()
+
+
+def test_forgotten_channels_and_revocations_persist(tmp_path: Path) -> None:
+    """Losing the channel table and revoking tokens are durable too."""
+    db = tmp_path / "sandbox.db"
+    first = SandboxStore([DEMO], db_path=db)
+    token = first.issue_token(DEMO, ("read",))
+    first.access.announce(first.access.owner_of("demo"), CHANNEL)
+    first.forget_channels()
+    first.revoke_all_tokens()
+    first.close()
+    second = SandboxStore([DEMO], db_path=db)
+    try:
+        assert second.access.channel_id(second.access.owner_of("demo"), CHANNEL) == 0
+        assert second.token_state(f"Bearer {token}") == "revoked"
+    finally:
+        second.close()
