@@ -178,5 +178,6 @@ async def test_auth_free_endpoints_need_no_token(api: Api) -> None:
     assert status == 200
     assert {"method": "PUT", "endpoint": "/cmf/reservations/add"} in routes
     assert {"method": "POST", "endpoint": "/oauth/token"} in routes
+    assert {"method": "GET", "endpoint": "/cmf/property/@property_uid"} in routes
     status, body, _ = await api.call("GET", "/core/get_properties")
     assert (status, body["data"]["response"]) == (200, [])

@@ -4,10 +4,23 @@ Every route, and a catch-all for unknown paths, goes through ``dispatch``, which
 in the spec's order: token (401) → route (404) → scope (403) → channel header (400 ``Channel not
 set``) → channel announced (400) → property ownership (400) → parameters (400, in the handler).
 The form is read before the checks, and the handler's writes form one store batch.
+
+Legacy mode (``store.legacy``, read per request) and where each behaviour lives:
+- token endpoint — stored scopes granted comma-separated (or ``scope`` omitted), ``expires_in`` as
+  a numeric string, ``token_type`` ``bearer``, ``POST /`` accepted: ``routes_auth``;
+- 401 wording, missing scope as HTTP 400 ``Client not allowed to access this feature : <scope>``,
+  endpoint errors as HTTP 200 (channel/ownership errors in the short ``meta.code`` 204 form),
+  string ids and flags, rooms keyed by id, ``[]`` for empty objects, HTML 404 for a path under a
+  known route family with the wrong number of segments: ``envelope``;
+- write endpoints' errors as ``{"success": false, "message"|"error"}`` inside a 200 success
+  envelope under ``data.response``/``data.property``/``data.calendar``/``data.delete_tariffs``:
+  each ``Endpoint.legacy_failure`` (routes modules) applied by ``_error_response`` here;
+- ``remote_uid`` cast to an integer (non-numeric → 0): ``store_operations.remote_uid_value``.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable, Set
 from dataclasses import replace
 
@@ -35,7 +48,7 @@ _ROUTE_MODULES = (routes_auth, routes_channel, routes_properties, routes_rates, 
 
 def _route_table() -> list[dict[str, str]]:
     return [
-        {"method": e.method, "endpoint": e.path}
+        {"method": e.method, "endpoint": re.sub(r"\{(\w+)\}", r"@\1", e.path)}
         for e in _endpoints()
         if e.path != "/"  # the legacy token alias is not advertised
     ]
