@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
+from worker.errors import ApiError
 from worker.logging import REDACTED, SENSITIVE_KEYS
 from worker.sandbox.faults import FaultInjector
 from worker.sandbox.journal import JournalEntry
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
 CONTROL_ROOT = "/_sandbox"
 HIDDEN_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
 # The store raises these for unknown ids and bad values; the route answers 400 with the text.
-_BAD_INPUT = (KeyError, LookupError, TypeError, ValueError)
+_BAD_INPUT = (ApiError, LookupError, TypeError, ValueError)
 
 
 class TokenControls:
