@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import traceback
 from typing import Any
 
@@ -17,8 +18,11 @@ from worker.sandbox import Sandbox
 REQUEST_FIELDS = {"request_id", "method", "path", "status", "duration_ms", "attempt"}
 
 
-async def test_every_attempt_is_logged_once_with_the_agreed_fields(sandbox: Sandbox) -> None:
+async def test_every_attempt_is_logged_once_with_the_agreed_fields(
+    sandbox: Sandbox, caplog: pytest.LogCaptureFixture
+) -> None:
     """A call retried once gives two ``http.request`` lines and one ``http.retry_scheduled``."""
+    caplog.set_level(logging.DEBUG, logger="worker.api.client")  # successes log at DEBUG only
     await announced(sandbox)
     sandbox.faults.fail_next(503, path="cmf/versions")
     client = BookyFlowClient(make_settings(sandbox.api_url), clock=FakeClock(auto_advance=True))

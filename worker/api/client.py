@@ -9,6 +9,7 @@ are translated to ours in exactly one place (``_send``); everything else reads p
 
 from __future__ import annotations
 
+import logging
 import random
 import ssl
 import uuid
@@ -49,6 +50,7 @@ CHANNEL_HEADER = "X-BOOKYFLOW-channel-name"
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _MAX_REDIRECTS = 5
 log = get_logger("worker.api.client")
+_debug_log = logging.getLogger("worker.api.client")
 
 
 @dataclass
@@ -213,7 +215,7 @@ class BookyFlowClient:
             answer.headers,
             answer.body,
             idempotent=call.idempotent,
-            now_wall=self._wall(),
+            wall=self._wall,
         )
 
     async def _exchange(self, call: _Call, attempt: int, token: Token | None) -> _Answer:
@@ -363,6 +365,9 @@ class BookyFlowClient:
         error: BaseException | None,
     ) -> None:
         self.stats.requests_by_status[str(status) if status is not None else "error"] += 1
+        failed = error is not None or (status is not None and status >= 400)
+        if not failed and not _debug_log.isEnabledFor(logging.DEBUG):
+            return  # the hot path: structlog would build the event only to drop it
         fields: dict[str, Any] = {
             "request_id": call.request_id,
             "method": call.method,
@@ -373,7 +378,6 @@ class BookyFlowClient:
         }
         if error is not None:
             fields["error"] = _describe(error)
-        failed = error is not None or (status is not None and status >= 400)
         (log.warning if failed else log.debug)("http.request", **fields)
 
 

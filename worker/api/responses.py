@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -45,11 +45,14 @@ def interpret(
     body: bytes,
     *,
     idempotent: bool = True,
-    now_wall: datetime | None = None,
+    wall: Callable[[], datetime] | None = None,
 ) -> Any:
-    """Return ``data.response`` of a successful answer, or raise the matching ``ApiError``."""
+    """Return ``data.response`` of a successful answer, or raise the matching ``ApiError``.
+
+    ``wall`` reads the wall clock, needed only to turn a ``Retry-After`` HTTP-date into seconds.
+    """
     if status in (401, 403) or status in RETRYABLE_STATUSES or status >= 500:
-        raise _status_error(status, headers, body, now_wall)
+        raise _status_error(status, headers, body, wall)
     document = _decode(status, body, idempotent=idempotent)
     message = _error_message(document)
     if message is not None or not 200 <= status < 300:
@@ -60,7 +63,7 @@ def interpret(
 
 
 def _status_error(
-    status: int, headers: Mapping[str, str], body: bytes, now_wall: datetime | None
+    status: int, headers: Mapping[str, str], body: bytes, wall: Callable[[], datetime] | None
 ) -> ApiError:
     """Errors decided by the status line alone (the body is only a hint)."""
     document = _loads(body)
@@ -68,7 +71,7 @@ def _status_error(
         return AuthError("token rejected", status=401, code=_oauth_error(document))
     if status == 403:
         return _scope_error(headers, document)
-    retry_after = parse_retry_after(_header(headers, "Retry-After"), now_wall=_wall(now_wall))
+    retry_after = parse_retry_after(_header(headers, "Retry-After"), now_wall=_wall(wall))
     if status == 429 or (status == 503 and retry_after is not None):
         return RateLimited("rate limited", status=status, retry_after_s=retry_after)
     described = _error_message(document) if isinstance(document, dict) else None
@@ -204,8 +207,8 @@ def _header(headers: Mapping[str, str], name: str) -> str | None:
     return value
 
 
-def _wall(now_wall: datetime | None) -> datetime:
-    return now_wall or datetime.now(UTC)
+def _wall(wall: Callable[[], datetime] | None) -> datetime:
+    return wall() if wall is not None else datetime.now(UTC)
 
 
 def _clip(text: str) -> str:

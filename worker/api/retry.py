@@ -149,9 +149,14 @@ class _RetryRun(Generic[T]):
         self.started_at = clock.now()
         self.attempts = 0
         self.last_cost = 0
+        self.first_failure: BaseException | None = None
 
     async def call(self, attempt: Callable[[int], Awaitable[T]]) -> T:
         self.attempts += 1
+        if self.first_failure is not None and self.attempts == 1:
+            # The first attempt already ran outside tenacity (the fast path); replaying its
+            # failure lets tenacity account for it exactly as if it had run it.
+            raise self.first_failure
         return await attempt(self.attempts)
 
     def retry(self, state: RetryCallState) -> bool:
@@ -204,6 +209,17 @@ async def call_with_retry(
     backoff sleep (the client logs ``http.retry_scheduled`` there).
     """
     run: _RetryRun[T] = _RetryRun(policy, budget, clock, idempotent, rng or _JITTER)
+    # Fast path: most calls succeed first time, and building tenacity's loop costs more than
+    # the rest of the client's per-request work; it is only built once an attempt has failed.
+    try:
+        result = await attempt(1)
+    except BaseException as exc:
+        if not policy.should_retry(exc, idempotent=idempotent):
+            raise
+        run.first_failure = exc
+    else:
+        budget.on_success(released=0)
+        return result
 
     def before_sleep(state: RetryCallState) -> None:
         exc = _failure(state)
@@ -218,6 +234,6 @@ async def call_with_retry(
         before_sleep=before_sleep,
         reraise=True,
     )
-    result: T = await retrying(run.call, attempt)
+    outcome: T = await retrying(run.call, attempt)
     budget.on_success(released=run.last_cost)
-    return result
+    return outcome
