@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import signal
 import socket
 import sys
@@ -12,9 +13,11 @@ from typing import Any
 
 import aiohttp
 import pytest
+from structlog.testing import capture_logs
 
 from tests.conftest import SandboxFactory
 from worker.sandbox import DEFAULT_CLIENT, Sandbox
+from worker.sandbox.server import serve_forever
 
 TOKEN_FORM = {
     "grant_type": "client_credentials",
@@ -135,3 +138,28 @@ async def test_sandbox_command_serves_logs_json_and_stops_on_sigterm() -> None:
     assert "very-secret-value" not in stdout
     assert token not in stdout
     assert admin_line.removeprefix("sandbox admin token: ").strip() not in stdout
+
+
+async def test_serve_forever_defaults_to_the_demo_client(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Without --client the demo client is served; a given admin token is not printed."""
+    with capture_logs() as logs:
+        server = asyncio.create_task(
+            serve_forever(host="127.0.0.1", port=_free_port(), clients=[], admin_token="adm-9876")
+        )
+        while not logs:  # noqa: ASYNC110 - serve_forever has no start-up event but its log
+            await asyncio.sleep(0.01)
+        started = logs[0]
+        async with (
+            aiohttp.ClientSession() as session,
+            session.post(started["api_url"] + "/oauth/token", data=TOKEN_FORM) as response,
+        ):
+            assert response.status == 200
+        os.kill(os.getpid(), signal.SIGTERM)
+        await asyncio.wait_for(server, timeout=10)
+    assert started["clients"] == ["demo"]
+    assert [entry["event"] for entry in logs] == [
+        "sandbox.started", "sandbox.request", "sandbox.stopped"
+    ]  # fmt: skip
+    assert "adm-9876" not in capsys.readouterr().err

@@ -16,7 +16,8 @@ import secrets
 import signal
 import sys
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
 
@@ -67,7 +68,7 @@ class Sandbox:
         self.host, self.port = host, port
         self.store = self._open_store(token_ttl_s=token_ttl_s, legacy=legacy)
         self.faults = FaultInjector(sleep=sleep)
-        self.journal = journal or Journal()
+        self.journal = journal if journal is not None else Journal()
         self.tokens = TokenControls(lambda: self.store)
         self.channels = ChannelControls(lambda: self.store)
         self.control_routes = control_routes
@@ -176,13 +177,14 @@ def _log_request(entry: JournalEntry, duration_s: float) -> None:
     )
 
 
-async def _until_signalled() -> None:
-    stop = asyncio.Event()
+@contextmanager
+def _stop_on_signals(stop: asyncio.Event) -> Iterator[None]:
+    """SIGTERM and SIGINT set ``stop`` (from before start-up, so none is missed)."""
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     try:
-        await stop.wait()
+        yield
     finally:
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(signum)
@@ -200,10 +202,9 @@ async def serve_forever(
 ) -> None:
     """Run a standalone sandbox with control routes until SIGTERM or SIGINT."""
     specs = [ClientSpec(cid, secret, tuple(scopes)) for cid, secret, scopes in clients]
-    for spec in specs:
-        redactor.add_secret(spec.secret)
+    specs = specs or [DEFAULT_CLIENT]
     sandbox = Sandbox(
-        clients=specs or (DEFAULT_CLIENT,),
+        clients=specs,
         token_ttl_s=token_ttl_s,
         legacy=legacy,
         db_path=db_path,
@@ -213,19 +214,22 @@ async def serve_forever(
         admin_token=admin_token,
         journal=Journal(max_entries=STANDALONE_JOURNAL_SIZE),
     )
+    for secret in [spec.secret for spec in specs] + [sandbox.admin_token or ""]:
+        redactor.add_secret(secret)
     sandbox.journal.add_listener(_log_request)
-    async with sandbox:
-        ids = [spec.client_id for spec in specs or (DEFAULT_CLIENT,)]
-        log.info(
-            "sandbox.started",
-            url=sandbox.url,
-            api_url=sandbox.api_url,
-            clients=ids,
-            legacy=legacy,
-            persisted=db_path is not None,
-        )
-        if admin_token is None:
-            # Printed once, on stderr, so the JSON log on stdout never carries it.
-            print(f"sandbox admin token: {sandbox.admin_token}", file=sys.stderr, flush=True)
-        await _until_signalled()
+    stop = asyncio.Event()
+    with _stop_on_signals(stop):
+        async with sandbox:
+            log.info(
+                "sandbox.started",
+                url=sandbox.url,
+                api_url=sandbox.api_url,
+                clients=[spec.client_id for spec in specs],
+                legacy=legacy,
+                persisted=db_path is not None,
+            )
+            if admin_token is None:
+                # Printed once, on stderr and not through the log, so the operator can use it.
+                print(f"sandbox admin token: {sandbox.admin_token}", file=sys.stderr, flush=True)
+            await stop.wait()
     log.info("sandbox.stopped")
