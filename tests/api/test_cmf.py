@@ -58,6 +58,20 @@ async def test_announce_is_needed_and_idempotent(cmf: Cmf) -> None:
     assert (await cmf.versions()).cmf
 
 
+async def test_lost_channel_table_is_reannounced_and_the_call_replayed(
+    any_sandbox: Sandbox, cmf: Cmf
+) -> None:
+    """After the site forgets its channels, one CMF call re-announces and succeeds."""
+    await cmf.announce()
+    any_sandbox.channels.forget_all()
+    any_sandbox.journal.clear()
+    assert (await cmf.versions()).cmf
+    sent = [
+        (e.method, e.path.rsplit("/api/", 1)[1].split("/")[1]) for e in any_sandbox.journal.entries
+    ]
+    assert sent == [("GET", "versions"), ("POST", "channel"), ("GET", "versions")]
+
+
 async def test_dictionaries_parse(cmf: Cmf) -> None:
     """Property types, room types, countries and regions parse into typed lists."""
     await cmf.announce()

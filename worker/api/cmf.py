@@ -45,9 +45,12 @@ from worker.api.models import (
     parse_as,
     php_dict,
 )
-from worker.errors import OwnershipError
+from worker.errors import ChannelError, OwnershipError
+from worker.logging import get_logger
 
 __all__ = ["Cmf"]
+
+log = get_logger(__name__)
 
 
 def _segment(value: str | int) -> str:
@@ -65,6 +68,7 @@ class Cmf:
     def __init__(self, client: BookyFlowClient, owned: Callable[[int], bool] | None = None) -> None:
         self.client = client
         self.owned = owned
+        self._announced = False  # re-announcing is for channels we announced and the site lost
 
     def _guard(self, *property_uids: int) -> None:
         for uid in property_uids:
@@ -74,10 +78,32 @@ class Cmf:
                 )
 
     async def _get(self, path: str) -> Any:
-        return await self.client.request("GET", path)
+        return await self._call("GET", path)
 
     async def _put(self, path: str, form: Mapping[str, str], *, idempotent: bool) -> Any:
-        return await self.client.request("PUT", path, form=form, idempotent=idempotent)
+        return await self._call("PUT", path, form=form, idempotent=idempotent)
+
+    async def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        form: Mapping[str, str] | None = None,
+        idempotent: bool | None = None,
+    ) -> Any:
+        """Send one CMF call; "does not have access to this channel" → re-announce, replay once.
+
+        A site restored from backup forgets its channels; announcing again is always safe, and
+        the refused request was not applied, so replaying it cannot duplicate a write.
+        """
+        try:
+            return await self.client.request(method, path, form=form, idempotent=idempotent)
+        except ChannelError as exc:
+            if not (exc.not_announced and self._announced):
+                raise
+            log.warning("channel.reannounce", path=path, error=str(exc))
+            await self.announce()
+            return await self.client.request(method, path, form=form, idempotent=idempotent)
 
     # --- 3.1 channel ---------------------------------------------------------------------
 
@@ -96,7 +122,9 @@ class Cmf:
         path = f"cmf/channel/announce/{names}"
         form = {"params": json.dumps(dict(params or {}))}
         payload = await self.client.request("POST", path, form=form, idempotent=True)
-        return parse_as(int, payload, what="announce")
+        channel_id = parse_as(int, payload, what="announce")
+        self._announced = True
+        return channel_id
 
     async def versions(self) -> Versions:
         """GET versions: the "connected and announced" probe. Idempotent."""
@@ -145,7 +173,7 @@ class Cmf:
             "region_id": str(region_id),
             "ptype_id": str(ptype_id),
         }
-        payload = await self.client.request("POST", "cmf/property", form=form, idempotent=False)
+        payload = await self._call("POST", "cmf/property", form=form, idempotent=False)
         return parse_as(int, payload, what="new property uid")
 
     async def get_property(self, property_uid: int) -> Property:
@@ -156,7 +184,7 @@ class Cmf:
     async def delete_property(self, property_uid: int) -> None:
         """DELETE a property. Idempotent in effect (a repeat finds nothing left to delete)."""
         self._guard(property_uid)
-        await self.client.request("DELETE", f"cmf/property/local/{property_uid}")
+        await self._call("DELETE", f"cmf/property/local/{property_uid}")
 
     async def review_property(self, property_uid: int) -> Review:
         """PUT status/review: is the property complete (rooms + base price)? Idempotent."""
@@ -209,7 +237,7 @@ class Cmf:
     async def delete_room(self, property_uid: int, room_uid: int) -> None:
         """DELETE a room (``OperationFailed`` when it has bookings). Idempotent in effect."""
         self._guard(property_uid)
-        await self.client.request("DELETE", f"cmf/property/room/{property_uid}/{room_uid}")
+        await self._call("DELETE", f"cmf/property/room/{property_uid}/{room_uid}")
 
     # --- 3.5 prices and minimum stays ----------------------------------------------------
 
@@ -277,9 +305,7 @@ class Cmf:
     async def delete_blackbooking(self, property_uid: int, contract_id: int) -> None:
         """DELETE a closure. Idempotent in effect."""
         self._guard(property_uid)
-        await self.client.request(
-            "DELETE", f"cmf/property/blackbooking/{property_uid}/{contract_id}"
-        )
+        await self._call("DELETE", f"cmf/property/blackbooking/{property_uid}/{contract_id}")
 
     async def blackbookings(self, property_uid: int) -> dict[int, DateRange]:
         """GET future closures by contract id (``[]`` on the wire when none). Idempotent."""
