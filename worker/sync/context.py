@@ -1,0 +1,182 @@
+"""What every sync job is given, what it returns, and the per-property rules they all obey.
+
+- ``OwnedProperties`` is the set of properties this channel created (uid ↔ remote uid). The CMF
+  layer's ownership guard reads it, so no job can touch another channel's property.
+- ``PropertyGates`` allows at most one write in flight per property and backs a failing property
+  off (60 s, doubling, capped) without delaying the others.
+- ``run_job`` runs one job, never lets its exception escape (a daemon must outlive a bad cycle)
+  and logs exactly one ``job.finished`` summary line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Callable, Iterable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Protocol
+
+import structlog
+
+from worker.api.clock import Clock
+from worker.api.cmf import Cmf
+from worker.inventory.sink import BookingSink
+from worker.inventory.source import InventorySource
+from worker.logging import get_logger
+from worker.settings import Settings
+from worker.state import StateStore
+
+log = get_logger(__name__)
+
+BACKOFF_FIRST_S = 60.0
+BACKOFF_MAX_S = 3600.0
+
+
+class OwnedProperties:
+    """The properties this channel created on the site: property uid ↔ vendor remote uid."""
+
+    def __init__(self, pairs: Iterable[tuple[int, str]] = ()) -> None:
+        self._remote_by_uid: dict[int, str] = dict(pairs)
+
+    def __contains__(self, property_uid: object) -> bool:
+        return property_uid in self._remote_by_uid
+
+    def __len__(self) -> int:
+        return len(self._remote_by_uid)
+
+    def owns(self, property_uid: int) -> bool:
+        """The ownership guard handed to ``Cmf``."""
+        return property_uid in self._remote_by_uid
+
+    def add(self, property_uid: int, remote_uid: str) -> None:
+        self._remote_by_uid[property_uid] = remote_uid
+
+    def discard(self, property_uid: int) -> None:
+        self._remote_by_uid.pop(property_uid, None)
+
+    def replace(self, pairs: Iterable[tuple[int, str]]) -> None:
+        """Adopt the site's list (``properties/ids``) as the truth."""
+        self._remote_by_uid = dict(pairs)
+
+    def remote_uid(self, property_uid: int) -> str | None:
+        return self._remote_by_uid.get(property_uid)
+
+    def uid_of(self, remote_uid: str) -> int | None:
+        for uid, remote in self._remote_by_uid.items():
+            if remote == remote_uid:
+                return uid
+        return None
+
+    def items(self) -> list[tuple[int, str]]:
+        return sorted(self._remote_by_uid.items())
+
+
+@dataclass
+class _Backoff:
+    failures: int = 0
+    until: float = 0.0
+
+
+class PropertyGates:
+    """One write in flight per property, and a growing back-off for properties that fail."""
+
+    def __init__(self, clock: Clock) -> None:
+        self._clock = clock
+        self._locks: dict[int, asyncio.Lock] = {}
+        self._backoff: dict[int, _Backoff] = {}
+
+    def ready(self, property_uid: int) -> bool:
+        """False while the property is backing off after a failure."""
+        backoff = self._backoff.get(property_uid)
+        return backoff is None or self._clock.now() >= backoff.until
+
+    def retry_in_s(self, property_uid: int) -> float:
+        backoff = self._backoff.get(property_uid)
+        return 0.0 if backoff is None else max(0.0, backoff.until - self._clock.now())
+
+    @asynccontextmanager
+    async def writing(self, property_uid: int) -> AsyncIterator[None]:
+        """Hold the property's write lock; a failure inside backs the property off."""
+        lock = self._locks.setdefault(property_uid, asyncio.Lock())
+        async with lock:
+            try:
+                yield
+            except Exception:
+                self.failed(property_uid)
+                raise
+            self.succeeded(property_uid)
+
+    def failed(self, property_uid: int) -> None:
+        backoff = self._backoff.setdefault(property_uid, _Backoff())
+        backoff.failures += 1
+        delay = min(BACKOFF_MAX_S, BACKOFF_FIRST_S * 2 ** (backoff.failures - 1))
+        backoff.until = self._clock.now() + delay
+
+    def succeeded(self, property_uid: int) -> None:
+        self._backoff.pop(property_uid, None)
+
+
+@dataclass
+class SyncContext:
+    """Everything a job needs; built once by the service and shared by every job run."""
+
+    settings: Settings
+    cmf: Cmf
+    state: StateStore
+    source: InventorySource
+    sink: BookingSink
+    owned: OwnedProperties
+    gates: PropertyGates
+    clock: Clock
+    today: Callable[[], date]  # "today" in BOOKYFLOW_TIMEZONE: the horizon never reaches back
+
+
+@dataclass
+class JobResult:
+    """What one run did: counters such as ``created``, ``pushed``, ``failed``, ``deferred``."""
+
+    job: str
+    counts: Counter[str] = field(default_factory=Counter)
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def fail(self, where: str, exc: BaseException) -> None:
+        self.counts["failed"] += 1
+        self.errors.append(f"{where}: {type(exc).__name__}: {exc}")
+
+
+class Job(Protocol):
+    """A scheduled sync job. ``scopes`` are the OAuth scopes its requests need."""
+
+    name: str
+    scopes: tuple[str, ...]
+
+    async def run(self, ctx: SyncContext) -> JobResult: ...
+
+
+async def run_job(job: Job, ctx: SyncContext) -> JobResult:
+    """Run ``job`` once; log one ``job.finished`` line; never raise (except cancellation)."""
+    started = time.perf_counter()
+    with structlog.contextvars.bound_contextvars(job=job.name):
+        try:
+            result = await job.run(ctx)
+        except Exception as exc:  # a daemon must outlive any one bad cycle
+            result = JobResult(job.name)
+            result.fail("job", exc)
+            log.exception("job.crashed", error=type(exc).__name__)
+        duration_ms = round((time.perf_counter() - started) * 1000, 1)
+        level = log.info if result.ok else log.warning
+        level(
+            "job.finished",
+            ok=result.ok,
+            duration_ms=duration_ms,
+            counts=dict(result.counts),
+            errors=result.errors[:5],
+        )
+    return result
