@@ -1,0 +1,234 @@
+"""The properties job: create the vendor's properties, keep their rooms, publish them once complete.
+
+Each run starts from the server's truth: ``properties/ids`` replaces ``ctx.owned``. Then, per
+vendor property (``property_plan`` explains the matching):
+
+1. **Resolve** its uid: the state record when its uid is still on the server (a uid that vanished
+   is forgotten and the property created again), else a server property with its remote uid —
+   which also resolves an ``intent`` left by a crash between the POST and the state write, and a
+   lost state directory. Only what is found nowhere is created.
+2. **Create** (``POST property``) after writing the intent; "That Remote ID already exists"
+   means a previous attempt landed, and the property is adopted from ``properties/ids``.
+3. **Complete** (under the property's write lock): rooms (``rooms.sync_rooms``); then, until
+   state says published, the base price (which creates the tariff; "already exists" on a replay
+   means done), review, publish. A property the server already shows as published is recorded
+   as such without a write, so a recovered state sends nothing.
+
+Held properties (their current inventory entry is bad) get no writes. Properties leave the server
+only with ``settings.prune`` (which requires the ``delete`` scope) and only when the inventory
+document was read cleanly: a bad entry could be any property, and a removal cannot be undone.
+Creating a property is not gated by back-off (it has no uid yet); it is simply tried again the
+next run.
+"""
+
+from __future__ import annotations
+
+from worker.errors import BookyFlowError, ClientRequestError
+from worker.inventory.document import InventorySnapshot
+from worker.inventory.models import Property as VendorProperty
+from worker.logging import get_logger
+from worker.sync.context import JobResult, SyncContext
+from worker.sync.each import for_each_property
+from worker.sync.property_plan import RemoteMatch, find_on_server
+from worker.sync.rooms import sync_rooms
+from worker.sync.tariff import ensure_base_price
+
+log = get_logger(__name__)
+
+
+class AmbiguousProperty(BookyFlowError):
+    """Several server properties could be this vendor property (mangled remote uids)."""
+
+
+def _already_exists(exc: ClientRequestError) -> bool:
+    return "already exists" in exc.message.lower()
+
+
+class PropertiesJob:
+    """Create, complete and publish the vendor's properties; keep their rooms in step."""
+
+    name = "properties"
+    scopes: tuple[str, ...] = ("read", "write")  # + "delete" with settings.prune
+
+    async def run(self, ctx: SyncContext) -> JobResult:
+        result = JobResult(self.name)
+        snapshot = await ctx.source.load()
+        server = [
+            (p.local_property_uid, p.remote_property_uid) for p in await ctx.cmf.property_ids()
+        ]
+        ctx.owned.replace(server)
+        resolved = await self._resolve_all(ctx, snapshot, server, result)
+        vendor = snapshot.by_remote_uid()
+        for remote_uid, uid in list(resolved.items()):
+            if uid is None and remote_uid not in snapshot.held:
+                resolved[remote_uid] = await self._create_isolated(ctx, vendor[remote_uid], result)
+        uids = {uid: vendor[r] for r, uid in resolved.items() if uid and r not in snapshot.held}
+        result.counts["held"] += len(snapshot.held & resolved.keys())
+
+        async def complete(uid: int) -> None:
+            await self._complete(ctx, uids[uid], uid, result)
+
+        await for_each_property(ctx, result, uids, complete)
+        if ctx.settings.prune:
+            await self._prune(ctx, snapshot, server, set(resolved.values()), result)
+        return result
+
+    # -- resolve ------------------------------------------------------------------------------
+
+    async def _resolve_all(
+        self,
+        ctx: SyncContext,
+        snapshot: InventorySnapshot,
+        server: list[tuple[int, str]],
+        result: JobResult,
+    ) -> dict[str, int | None]:
+        """Vendor remote uid → property uid on the server (None: to be created)."""
+        on_server = {uid for uid, _ in server}
+        resolved: dict[str, int | None] = {}
+        for prop in snapshot.properties:  # first pass: what state knows and the server confirms
+            record = await ctx.state.get_property(prop.remote_uid)
+            if record and record.property_uid in on_server:
+                resolved[prop.remote_uid] = record.property_uid
+            elif record and record.property_uid is not None:
+                log.warning("property.lost", remote_uid=prop.remote_uid, uid=record.property_uid)
+                await ctx.state.forget_property(prop.remote_uid)
+        for prop in snapshot.properties:  # second pass: find the rest by remote uid
+            if prop.remote_uid in resolved:
+                continue
+            claimed = {uid for uid in resolved.values() if uid is not None}
+            try:
+                resolved[prop.remote_uid] = await self._find(ctx, prop, server, claimed, result)
+            except AmbiguousProperty as exc:
+                result.fail(f"property {prop.remote_uid}", exc)
+                log.error("property.ambiguous", remote_uid=prop.remote_uid, message=str(exc))
+        return resolved
+
+    async def _find(
+        self,
+        ctx: SyncContext,
+        prop: VendorProperty,
+        server: list[tuple[int, str]],
+        claimed: set[int],
+        result: JobResult,
+    ) -> int | None:
+        matches = find_on_server(prop.remote_uid, server, claimed)
+        if len(matches) > 1:
+            named = [
+                m for m in matches if (await ctx.cmf.get_property(m.uid)).property_name == prop.name
+            ]
+            if len(named) != 1:
+                raise AmbiguousProperty(
+                    f"several server properties match remote uid {prop.remote_uid!r}"
+                )
+            matches = named
+        if not matches:
+            return None
+        await self._adopt(ctx, prop, matches[0])
+        result.counts["adopted"] += 1
+        return matches[0].uid
+
+    async def _adopt(self, ctx: SyncContext, prop: VendorProperty, match: RemoteMatch) -> None:
+        if match.mangled:
+            stored = ctx.owned.remote_uid(match.uid)
+            log.warning("property.remote_uid_mangled", remote_uid=prop.remote_uid, stored=stored)
+        await ctx.state.record_property_created(prop.remote_uid, match.uid)
+        log.info("property.adopted", remote_uid=prop.remote_uid, uid=match.uid)
+
+    # -- create -------------------------------------------------------------------------------
+
+    async def _create_isolated(
+        self, ctx: SyncContext, prop: VendorProperty, result: JobResult
+    ) -> int | None:
+        try:
+            uid = await self._create(ctx, prop)
+        except Exception as exc:  # one property's failure must not stop the others
+            result.fail(f"property {prop.remote_uid}", exc)
+            log.warning("property.create_failed", remote_uid=prop.remote_uid, error=str(exc))
+            return None
+        result.counts["created"] += 1
+        return uid
+
+    async def _create(self, ctx: SyncContext, prop: VendorProperty) -> int:
+        await ctx.state.record_property_intent(prop.remote_uid)
+        try:
+            uid = await ctx.cmf.create_property(
+                name=prop.name,
+                remote_uid=prop.remote_uid,
+                country=prop.country,
+                region_id=prop.region_id,
+                ptype_id=prop.ptype_id,
+            )
+        except ClientRequestError as exc:
+            if not _already_exists(exc):
+                raise
+            uid = await self._adopt_existing(ctx, prop)
+        await ctx.state.record_property_created(prop.remote_uid, uid)
+        ctx.owned.add(uid, prop.remote_uid)
+        log.info("property.created", remote_uid=prop.remote_uid, uid=uid)
+        return uid
+
+    async def _adopt_existing(self, ctx: SyncContext, prop: VendorProperty) -> int:
+        """The server already has this remote uid: a replayed create, or a legacy collision."""
+        server = [
+            (p.local_property_uid, p.remote_property_uid) for p in await ctx.cmf.property_ids()
+        ]
+        claimed = {r.property_uid for r in await ctx.state.list_properties() if r.property_uid}
+        matches = find_on_server(prop.remote_uid, server, claimed)
+        if len(matches) != 1:
+            raise AmbiguousProperty(f"remote uid {prop.remote_uid!r} exists but cannot be adopted")
+        ctx.owned.add(matches[0].uid, prop.remote_uid)
+        await self._adopt(ctx, prop, matches[0])
+        return matches[0].uid
+
+    # -- complete -----------------------------------------------------------------------------
+
+    async def _complete(
+        self, ctx: SyncContext, prop: VendorProperty, uid: int, result: JobResult
+    ) -> None:
+        if await sync_rooms(ctx, prop, uid):
+            result.counts["updated"] += 1
+        record = await ctx.state.get_property(prop.remote_uid)
+        if record is None or record.status == "published":
+            return
+        if not (await ctx.cmf.get_property(uid)).published:
+            await ensure_base_price(ctx, uid, prop.base_price, prop.max_people)
+            review = await ctx.cmf.review_property(uid)
+            if not review.property_complete:
+                result.counts["incomplete"] += 1
+                log.warning("property.incomplete", warnings=list(review.warnings))
+                return
+            if not await ctx.cmf.publish_property(uid):
+                result.counts["incomplete"] += 1
+                return
+            result.counts["published"] += 1
+            log.info("property.published", remote_uid=prop.remote_uid)
+        await ctx.state.record_property_published(prop.remote_uid)
+
+    # -- prune --------------------------------------------------------------------------------
+
+    async def _prune(
+        self,
+        ctx: SyncContext,
+        snapshot: InventorySnapshot,
+        server: list[tuple[int, str]],
+        kept: set[int | None],
+        result: JobResult,
+    ) -> None:
+        if not snapshot.fresh or snapshot.problems or snapshot.held:
+            log.info("property.prune_skipped", reason="inventory has problems")
+            return
+        by_uid = {r.property_uid: r.remote_uid for r in await ctx.state.list_properties()}
+        for uid, remote in server:
+            if uid in kept:
+                continue
+            remote_uid = by_uid.get(uid, remote)
+            try:
+                async with ctx.gates.writing(uid):
+                    await ctx.cmf.delete_property(uid)
+            except Exception as exc:  # one property's failure must not stop the others
+                result.fail(f"property {uid}", exc)
+                continue
+            ctx.owned.discard(uid)
+            await ctx.state.forget_property(remote_uid)
+            result.counts["deleted"] += 1
+            log.info("property.deleted", uid=uid, remote_uid=remote_uid)

@@ -1,0 +1,126 @@
+"""Pure planning for the properties job: recognising our properties and rooms on the server.
+
+Remote uids. The server lists our properties with the ``remote_uid`` they were created with, but
+legacy servers cast it to an integer (``"0042"`` → ``"42"``, ``"abc"`` → ``"0"``). A vendor
+property is found on the server by its exact remote uid first, then by that legacy form (a
+"mangled" match, which the job logs). Uids already claimed by another vendor property are never
+matched twice. Several candidates (only possible with mangled uids) are ambiguous and resolved by
+the caller (by name) or left alone.
+
+Rooms. The vendor room ``remote_id`` maps to a BookyFlow ``room_uid`` in state. A mapped room that
+still exists on the server is kept; an unmapped one (first run, state lost, or a create whose
+answer was lost) adopts an unclaimed server room with the same ``(room_name, room_number)``;
+anything else is created. A kept or adopted room whose name, number, type or capacity differ is
+updated. Server rooms no vendor room claims are only removed when pruning is enabled.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from worker.api.models import Room as ServerRoom
+from worker.inventory.models import Room as VendorRoom
+
+
+def legacy_remote_uid(remote_uid: str) -> str:
+    """What a legacy server stores for ``remote_uid`` (an integer cast)."""
+    if remote_uid.isascii() and remote_uid.isdigit():
+        return str(int(remote_uid))
+    return "0"
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteMatch:
+    """A server property that carries a vendor property's remote uid."""
+
+    uid: int
+    mangled: bool  # matched only through the legacy integer cast
+
+
+def find_on_server(
+    remote_uid: str, server: Iterable[tuple[int, str]], claimed: Iterable[int] = ()
+) -> list[RemoteMatch]:
+    """Server properties (``(uid, remote)`` pairs) that may be ``remote_uid``, exact ones first."""
+    taken = set(claimed)
+    pairs = [(uid, remote) for uid, remote in server if uid not in taken]
+    exact = [RemoteMatch(uid, False) for uid, remote in pairs if remote == remote_uid]
+    if exact:
+        return exact
+    legacy = legacy_remote_uid(remote_uid)
+    return [RemoteMatch(uid, True) for uid, remote in pairs if remote == legacy]
+
+
+@dataclass(frozen=True)
+class RoomPlan:
+    """What to do with the rooms of one property."""
+
+    known: dict[str, int] = field(default_factory=dict)  # remote_id → room_uid found on server
+    create: list[VendorRoom] = field(default_factory=list)
+    update: list[tuple[VendorRoom, int]] = field(default_factory=list)
+    stale: list[str] = field(default_factory=list)  # state entries to forget
+    unclaimed: list[int] = field(default_factory=list)  # server rooms of no vendor room
+
+    @property
+    def writes(self) -> int:
+        return len(self.create) + len(self.update)
+
+
+def _differs(vendor: VendorRoom, server: ServerRoom) -> bool:
+    return (vendor.name, vendor.number, vendor.room_type_id, vendor.max_people) != (
+        server.room_name,
+        server.room_number,
+        server.room_type_id,
+        server.max_people,
+    )
+
+
+def _adopt(
+    pending: Sequence[VendorRoom], server: Mapping[int, ServerRoom], claimed: set[int]
+) -> tuple[dict[str, int], list[VendorRoom]]:
+    """Unmapped vendor rooms take unclaimed server rooms with the same name and number."""
+    adopted: dict[str, int] = {}
+    missing: list[VendorRoom] = []
+    for room in pending:
+        match = next(
+            (
+                uid
+                for uid, seen in server.items()
+                if uid not in claimed
+                and (seen.room_name, seen.room_number) == (room.name, room.number)
+            ),
+            None,
+        )
+        if match is None:
+            missing.append(room)
+        else:
+            adopted[room.remote_id] = match
+            claimed.add(match)
+    return adopted, missing
+
+
+def plan_rooms(
+    vendor: Sequence[VendorRoom], mapped: Mapping[str, int], server: Sequence[ServerRoom]
+) -> RoomPlan:
+    """Keep, adopt, create or update each vendor room; see the module docstring."""
+    by_uid = {room.room_uid: room for room in server}
+    claimed: set[int] = set()
+    known: dict[str, int] = {}
+    pending: list[VendorRoom] = []
+    for room in vendor:
+        uid = mapped.get(room.remote_id)
+        if uid is not None and uid in by_uid and uid not in claimed:
+            known[room.remote_id] = uid
+            claimed.add(uid)
+        else:
+            pending.append(room)
+    adopted, create = _adopt(pending, by_uid, claimed)
+    known.update(adopted)
+    update = [(r, known[r.remote_id]) for r in vendor if r.remote_id in known]
+    return RoomPlan(
+        known=known,
+        create=create,
+        update=[(r, uid) for r, uid in update if _differs(r, by_uid[uid])],
+        stale=[remote_id for remote_id, uid in mapped.items() if known.get(remote_id) != uid],
+        unclaimed=sorted(set(by_uid) - claimed),
+    )

@@ -1,0 +1,61 @@
+"""Room sync for one property: apply a ``RoomPlan`` and keep the room map in state.
+
+Creating a room is not idempotent (a replay adds a twin), so every created room is recorded in
+state right after its answer; if that answer is lost, the next run adopts the new room by its
+``(room_name, room_number)`` instead of creating another (``property_plan.plan_rooms``).
+"""
+
+from __future__ import annotations
+
+from worker.errors import OperationFailed
+from worker.inventory.models import Property as VendorProperty
+from worker.inventory.models import Room as VendorRoom
+from worker.logging import get_logger
+from worker.sync.context import SyncContext
+from worker.sync.property_plan import RoomPlan, plan_rooms
+
+log = get_logger(__name__)
+
+
+async def sync_rooms(ctx: SyncContext, prop: VendorProperty, uid: int) -> int:
+    """Bring the property's rooms in line with the vendor's; returns the number of room writes."""
+    mapped = await ctx.state.get_rooms(uid)
+    plan = plan_rooms(prop.rooms, mapped, await ctx.cmf.rooms(uid))
+    for remote_id in plan.stale:
+        await ctx.state.forget_room(uid, remote_id)
+    for remote_id, room_uid in plan.known.items():
+        if mapped.get(remote_id) != room_uid:
+            await ctx.state.record_room(uid, remote_id, room_uid)
+            log.info("room.adopted", room_remote_id=remote_id, room_uid=room_uid)
+    for room, room_uid in plan.update:
+        await _put(ctx, uid, room, room_uid)
+        log.info("room.updated", room_remote_id=room.remote_id, room_uid=room_uid)
+    for room in plan.create:
+        room_uid = await _put(ctx, uid, room, 0)
+        await ctx.state.record_room(uid, room.remote_id, room_uid)
+        log.info("room.created", room_remote_id=room.remote_id, room_uid=room_uid)
+    if ctx.settings.prune:
+        await _prune(ctx, uid, plan)
+    return plan.writes
+
+
+async def _put(ctx: SyncContext, uid: int, room: VendorRoom, room_uid: int) -> int:
+    return await ctx.cmf.put_room(
+        uid,
+        room_type_id=room.room_type_id,
+        max_people=room.max_people,
+        room_name=room.name,
+        room_number=room.number,
+        room_uid=room_uid,
+    )
+
+
+async def _prune(ctx: SyncContext, uid: int, plan: RoomPlan) -> None:
+    """Remove server rooms no vendor room claims; a room with bookings stays (and says so)."""
+    for room_uid in plan.unclaimed:
+        try:
+            await ctx.cmf.delete_room(uid, room_uid)
+        except OperationFailed as exc:
+            log.warning("room.delete_refused", room_uid=room_uid, message=exc.message)
+            continue
+        log.info("room.deleted", room_uid=room_uid)

@@ -1,0 +1,51 @@
+"""Whether a property has its base price (its tariff), and setting it exactly once.
+
+``PUT base/price`` creates the tariff and is not idempotent: a repeat is refused with "already
+exists". So the fact is remembered in state (``meta["base_price:<uid>"]``); when state does not
+know (first run, or a lost state directory) one night of the calendar is read: a night without a
+tariff is priced ``0.00``. Both jobs use this: the properties job sets the base price, the ARI job
+only pushes prices for properties that have one (the server refuses them otherwise).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from worker.errors import ClientRequestError
+from worker.logging import get_logger
+from worker.sync.context import SyncContext
+
+log = get_logger(__name__)
+
+
+def _meta_key(uid: int) -> str:
+    return f"base_price:{uid}"
+
+
+async def has_base_price(ctx: SyncContext, uid: int) -> bool:
+    """True when the property has a tariff (state first, then one calendar night)."""
+    if await ctx.state.get_meta(_meta_key(uid)):
+        return True
+    today = ctx.today()
+    night = (await ctx.cmf.calendar(uid, today, today)).get(today)
+    if night is None or night.price <= 0:
+        return False
+    await ctx.state.set_meta(_meta_key(uid), "1")
+    return True
+
+
+async def ensure_base_price(
+    ctx: SyncContext, uid: int, base_price: Decimal, max_people: int
+) -> None:
+    """Set the base price unless the property has one; "already exists" on a replay is done."""
+    if await has_base_price(ctx, uid):
+        return
+    try:
+        await ctx.cmf.set_base_price(uid, base_price, max_people)
+    except ClientRequestError as exc:
+        if "already exists" not in exc.message.lower():
+            raise
+        log.info("property.base_price_exists")
+    else:
+        log.info("property.base_price_set", base_price=str(base_price))
+    await ctx.state.set_meta(_meta_key(uid), "1")
