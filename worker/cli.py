@@ -8,13 +8,20 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
+import os
 import sys
-from collections.abc import Callable, Coroutine, Sequence
-from typing import Any
+import time
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
 
 from worker import __version__
-from worker.errors import ConfigError
+from worker.errors import BookyFlowError, ConfigError, CredentialsRejected, ScopeRejected
+from worker.health import HEARTBEAT_FILE, evaluate_heartbeat, read_heartbeat
 from worker.logging import configure_logging, get_logger
+from worker.service import SignalStop, Worker, default_jobs
+from worker.settings import JOB_NAMES, Settings, load_settings
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -22,6 +29,7 @@ EXIT_CONFIG = 78
 
 log = get_logger("worker.cli")
 
+T = TypeVar("T")
 Command = Callable[[argparse.Namespace], Coroutine[Any, Any, int]]
 
 
@@ -60,6 +68,27 @@ def _add_sandbox_parser(commands: argparse._SubParsersAction[argparse.ArgumentPa
     sandbox.set_defaults(command=_cmd_sandbox)
 
 
+def add_worker_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """``run``, ``demo``, ``check``, ``sync --once`` and ``healthcheck`` (operator contract)."""
+    run = commands.add_parser("run", help="the daemon: scheduled jobs until SIGTERM/SIGINT")
+    run.set_defaults(command=_cmd_run)
+    demo = commands.add_parser("demo", help="sync config/inventory.example.json to a sandbox")
+    demo.add_argument("--seconds", type=float, default=20.0, metavar="N")
+    demo.add_argument("--inventory", type=Path, default=None, metavar="PATH")
+    demo.add_argument("--state-dir", type=Path, default=None, metavar="DIR")
+    demo.set_defaults(command=_cmd_demo)
+    check = commands.add_parser("check", help="validate config, token, scopes, announce, owned")
+    check.add_argument("--json", action="store_true", help="print the report as JSON")
+    check.set_defaults(command=_cmd_check)
+    sync = commands.add_parser("sync", help="run every enabled job (or one) once and exit")
+    sync.add_argument("--once", action="store_true", required=True)
+    sync.add_argument("--job", choices=JOB_NAMES, default=None)
+    sync.set_defaults(command=_cmd_sync)
+    health = commands.add_parser("healthcheck", help="exit 0 if the heartbeat is fresh, else 1")
+    health.add_argument("--state-dir", type=Path, default=None, metavar="DIR")
+    health.set_defaults(command=_cmd_healthcheck)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="bookyflow-worker", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
@@ -67,6 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--log-level", default=None)
     commands = parser.add_subparsers(dest="command_name", required=True, metavar="COMMAND")
     _add_sandbox_parser(commands)
+    add_worker_parsers(commands)
     return parser
 
 
@@ -85,6 +115,91 @@ async def _cmd_sandbox(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _settings(args: argparse.Namespace, **overrides: Any) -> Settings:
+    """Load settings, then apply their log format and level unless the command line set them."""
+    settings = load_settings(**overrides)
+    configure_logging(
+        log_format=args.log_format or settings.log_format,
+        level=(args.log_level or settings.log_level).upper(),
+    )
+    return settings
+
+
+async def _until_stopped(worker: Worker, body: Callable[[], Awaitable[T]]) -> T | None:
+    """Run ``body`` inside the worker's lifecycle; a signal ends it cleanly (returns None)."""
+    task = asyncio.current_task()
+    assert task is not None
+    with SignalStop(worker, task) as signals:
+        try:
+            async with worker:
+                return await body()
+        except asyncio.CancelledError:
+            if not signals.received:
+                raise
+            task.uncancel()
+            return None
+
+
+async def _cmd_run(args: argparse.Namespace) -> int:
+    worker = Worker(_settings(args))
+    await _until_stopped(worker, worker.run)
+    return EXIT_OK
+
+
+async def _cmd_sync(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    jobs = default_jobs()
+    if args.job is not None:
+        if args.job not in settings.jobs.enabled():
+            raise ConfigError(f"invalid configuration: job {args.job} is disabled")
+        jobs = {args.job: jobs[args.job]}
+    worker = Worker(settings, jobs=jobs)
+    results = await _until_stopped(worker, worker.run_once)
+    if results is None:
+        return EXIT_OK
+    return EXIT_OK if all(result.ok for result in results) else EXIT_FAILURE
+
+
+async def _cmd_check(args: argparse.Namespace) -> int:
+    worker = Worker(_settings(args))
+    report = await _until_stopped(worker, worker.report)
+    if report is None:
+        return EXIT_OK
+    print(json.dumps(report) if args.json else render_report(report), flush=True)
+    return EXIT_OK if report["inventory"]["valid"] else EXIT_FAILURE
+
+
+def render_report(report: dict[str, Any]) -> str:
+    """The ``check`` report for people: one fact per line."""
+    inventory = report["inventory"]
+    owned = ", ".join(f"{uid} ({remote})" for uid, remote in report["owned_properties"]) or "none"
+    lines = [
+        f"site:             {report['site']}",
+        f"token:            {'ok' if report['token_ok'] else 'NOT VALID'}",
+        f"granted scopes:   {' '.join(report['granted_scopes']) or 'none'}",
+        f"channel:          {report['channel']} (id {report['channel_id']})",
+        f"server versions:  {report['versions']}",
+        f"owned properties: {len(report['owned_properties'])}: {owned}",
+        f"inventory:        {'valid' if inventory['valid'] else 'INVALID'}, "
+        f"{inventory['properties']} properties",
+    ]
+    lines += [f"  problem: {problem}" for problem in inventory["problems"]]
+    return "\n".join(lines)
+
+
+async def _cmd_healthcheck(args: argparse.Namespace) -> int:
+    state_dir = args.state_dir or Path(os.environ.get("BOOKYFLOW_STATE_DIR", "state"))
+    verdict = evaluate_heartbeat(read_heartbeat(state_dir / HEARTBEAT_FILE), time.time())
+    (log.info if verdict.ok else log.error)("health.checked", ok=verdict.ok, reason=verdict.reason)
+    return EXIT_OK if verdict.ok else EXIT_FAILURE
+
+
+async def _cmd_demo(args: argparse.Namespace) -> int:
+    from worker.demo import run_demo
+
+    return await run_demo(seconds=args.seconds, inventory=args.inventory, state_dir=args.state_dir)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     configure_logging(
@@ -96,8 +211,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         log.error("config.invalid", error=str(exc))
         return EXIT_CONFIG
+    except (CredentialsRejected, ScopeRejected) as exc:
+        # Retrying cannot help: the operator must fix the client id, secret or scopes.
+        event = (
+            "credentials.rejected" if isinstance(exc, CredentialsRejected) else "scopes.rejected"
+        )
+        log.error(event, error=str(exc))
+        return EXIT_CONFIG
+    except BookyFlowError as exc:
+        log.error("worker.failed", error=str(exc), error_type=type(exc).__name__)
+        return EXIT_FAILURE
     except KeyboardInterrupt:
         return EXIT_OK
+    except Exception:
+        log.exception("worker.crashed")
+        return EXIT_FAILURE
 
 
 if __name__ == "__main__":

@@ -1,0 +1,231 @@
+"""The worker lifecycle against the sandbox over loopback HTTP, with stand-in jobs."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from structlog.testing import capture_logs
+
+from tests.conftest import SandboxFactory
+from worker.errors import ConfigError, CredentialsRejected, OwnershipError
+from worker.sandbox import Sandbox
+from worker.sandbox.store import ClientSpec
+from worker.service import Worker, missing_scopes
+from worker.settings import Settings
+from worker.sync.context import Job, JobResult, SyncContext
+
+CHANNEL = "svc-test"
+
+
+@dataclass
+class StandInJob:
+    """A job that records its runs and can be held inside a run by ``gate``."""
+
+    name: str
+    scopes: tuple[str, ...] = ("read",)
+    gate: asyncio.Event | None = None
+    started: asyncio.Event = field(default_factory=asyncio.Event)
+    runs: int = 0
+    finished: int = 0
+    log: list[str] | None = None
+
+    async def run(self, ctx: SyncContext) -> JobResult:
+        self.runs += 1
+        self.started.set()
+        if self.log is not None:
+            self.log.append(self.name)
+        if self.gate is not None:
+            await self.gate.wait()
+        self.finished += 1
+        return JobResult(self.name)
+
+
+def stand_ins(**overrides: Any) -> dict[str, StandInJob]:
+    names = ("properties", "ari", "reservations", "bookings")
+    return {name: StandInJob(name, **overrides) for name in names}
+
+
+@pytest.fixture
+def inventory(tmp_path: Path) -> Path:
+    path = tmp_path / "inventory.json"
+    path.write_text(json.dumps({"properties": []}))
+    return path
+
+
+def settings_for(sandbox: Sandbox, inventory: Path, tmp_path: Path, **kw: Any) -> Settings:
+    values: dict[str, Any] = {
+        "api_url": sandbox.api_url,
+        "client_id": "demo",
+        "client_secret": "s3cret-demo-secret",
+        "channel_name": CHANNEL,
+        "inventory": inventory,
+        "state_dir": tmp_path / "state",
+        "grace_s": 5.0,
+        **kw,
+    }
+    return Settings(**values)
+
+
+def jobs_of(jobs: dict[str, StandInJob]) -> dict[str, Job]:
+    return dict(jobs)
+
+
+async def test_start_announces_then_confirms_then_reconciles(
+    sandbox: Sandbox, inventory: Path, tmp_path: Path
+) -> None:
+    """Start-up sends token, announce GET, announce POST, versions, properties/ids, in order."""
+    settings = settings_for(sandbox, inventory, tmp_path)
+    with capture_logs() as logs:
+        async with Worker(settings, jobs=jobs_of(stand_ins())) as worker:
+            assert worker.channel_id
+            assert worker.ready
+    paths = [(e.method, e.path.split("/api/")[1]) for e in sandbox.journal.entries]
+    assert paths == [
+        ("POST", "oauth/token"),
+        ("GET", f"cmf/channel/announce/{CHANNEL}"),
+        ("POST", f"cmf/channel/announce/{CHANNEL}/{CHANNEL}"),
+        ("GET", "cmf/versions"),
+        ("GET", "cmf/properties/ids"),
+    ]
+    events = [entry["event"] for entry in logs]
+    assert events.index("channel.announced") < events.index("properties.reconciled")
+    assert events[-1] == "worker.stopped"
+
+
+async def test_second_start_finds_the_channel_and_reconciles_owned_properties(
+    sandbox: Sandbox, inventory: Path, tmp_path: Path
+) -> None:
+    """A restart does not POST the announce again and adopts the site's property list."""
+    settings = settings_for(sandbox, inventory, tmp_path)
+    async with Worker(settings, jobs=jobs_of(stand_ins())) as first:
+        assert first.ctx is not None
+        uid = await first.ctx.cmf.create_property(
+            name="Inn", remote_uid="77", country="GB", region_id=1, ptype_id=1
+        )
+    with capture_logs() as logs:
+        async with Worker(settings, jobs=jobs_of(stand_ins())) as second:
+            assert second.ctx is not None
+            assert second.ctx.owned.items() == [(uid, "77")]
+    announced = next(entry for entry in logs if entry["event"] == "channel.announced")
+    assert announced["created"] is False
+    assert len(sandbox.journal.matching(method="POST", path="announce")) == 1
+
+
+async def test_cmf_refuses_properties_outside_the_owned_set(
+    sandbox: Sandbox, inventory: Path, tmp_path: Path
+) -> None:
+    """The ownership guard stops a call on an unowned uid before anything is sent."""
+    async with Worker(settings_for(sandbox, inventory, tmp_path), jobs={}) as worker:
+        assert worker.ctx is not None
+        sent = len(sandbox.journal.entries)
+        with pytest.raises(OwnershipError):
+            await worker.ctx.cmf.get_property(4242)
+        assert len(sandbox.journal.entries) == sent
+
+
+async def test_missing_inventory_file_is_a_config_error_before_any_request(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """A BOOKYFLOW_INVENTORY path that does not exist fails start-up with nothing sent."""
+    settings = settings_for(sandbox, tmp_path / "absent.json", tmp_path)
+    with pytest.raises(ConfigError, match=r"absent\.json does not exist"):
+        async with Worker(settings, jobs={}):
+            pass
+    assert sandbox.journal.entries == []
+
+
+async def test_wrong_secret_is_credentials_rejected(
+    sandbox: Sandbox, inventory: Path, tmp_path: Path
+) -> None:
+    """A wrong client secret ends start-up with CredentialsRejected after the token request."""
+    settings = settings_for(sandbox, inventory, tmp_path, client_secret="wrong-secret-value")
+    with pytest.raises(CredentialsRejected):
+        async with Worker(settings, jobs={}):
+            pass
+    assert [e.path.split("/api/")[1] for e in sandbox.journal.entries] == ["oauth/token"]
+
+
+async def test_scope_preflight_names_the_missing_scope(
+    sandbox_factory: SandboxFactory, inventory: Path, tmp_path: Path
+) -> None:
+    """A client granted only read cannot run jobs needing write: ConfigError names it."""
+    sandbox = await sandbox_factory(clients=[ClientSpec("ro", "read-only-secret", ("read",))])
+    settings = settings_for(
+        sandbox, inventory, tmp_path, client_id="ro", client_secret="read-only-secret"
+    )
+    jobs = {"properties": StandInJob("properties", scopes=("read", "write"))}
+    with pytest.raises(ConfigError, match="scope write was not granted") as caught:
+        async with Worker(settings, jobs=jobs):
+            pass
+    assert "properties" in str(caught.value)
+    assert not sandbox.journal.matching(path="announce")
+
+
+def test_missing_scopes_trusts_a_foreign_vocabulary() -> None:
+    """Granted names we do not know mean 'cannot judge' (None), known ones are compared."""
+    assert missing_scopes(["read", "write"], {"channel_management"}) is None
+    assert missing_scopes(["read", "write", "read"], {"read"}) == ("write",)
+    assert missing_scopes(["read"], {"read", "write"}) == ()
+
+
+async def test_run_once_runs_enabled_jobs_in_order(
+    sandbox: Sandbox, inventory: Path, tmp_path: Path
+) -> None:
+    """run_once runs every enabled job once, in run order, skipping disabled ones."""
+    order: list[str] = []
+    settings = settings_for(
+        sandbox, inventory, tmp_path, jobs={"ari": {"enabled": False, "interval_s": 60}}
+    )
+    async with Worker(settings, jobs=jobs_of(stand_ins(log=order))) as worker:
+        results = await worker.run_once()
+    assert order == ["properties", "reservations", "bookings"]
+    assert [r.job for r in results] == order
+
+
+async def test_stop_lets_a_running_job_finish(
+    sandbox: Sandbox, inventory: Path, tmp_path: Path
+) -> None:
+    """request_stop stops scheduling but a job in progress completes within the grace period."""
+    gate = asyncio.Event()
+    jobs = {"properties": StandInJob("properties", gate=gate)}
+    settings = settings_for(sandbox, inventory, tmp_path)
+    async with Worker(settings, jobs=jobs_of(jobs), heartbeat_file_interval_s=0.05) as worker:
+        running = asyncio.create_task(worker.run())
+        await jobs["properties"].started.wait()
+        worker.request_stop("SIGTERM")
+        gate.set()
+        await running
+    assert jobs["properties"].finished == 1
+    assert (tmp_path / "state" / "heartbeat.json").is_file()
+
+
+async def test_stop_cancels_a_job_that_outlives_the_grace_period(
+    sandbox: Sandbox, inventory: Path, tmp_path: Path
+) -> None:
+    """A job still running when the grace period ends is cancelled, and run() returns."""
+    jobs = {"properties": StandInJob("properties", gate=asyncio.Event())}
+    settings = settings_for(sandbox, inventory, tmp_path, grace_s=0.05)
+    with capture_logs() as logs:
+        async with Worker(settings, jobs=jobs_of(jobs)) as worker:
+            running = asyncio.create_task(worker.run())
+            await jobs["properties"].started.wait()
+            worker.request_stop("SIGTERM")
+            await running
+    assert jobs["properties"].finished == 0
+    drained = next(entry for entry in logs if entry["event"] == "worker.drained")
+    assert drained["clean"] is False
+
+
+async def test_close_is_idempotent(sandbox: Sandbox, inventory: Path, tmp_path: Path) -> None:
+    """close() may be called again after the context exits; worker.stopped is logged once."""
+    worker = Worker(settings_for(sandbox, inventory, tmp_path), jobs={})
+    with capture_logs() as logs:
+        async with worker:
+            pass
+        await worker.close()
+    assert [entry["event"] for entry in logs].count("worker.stopped") == 1

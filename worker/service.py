@@ -1,0 +1,376 @@
+"""The worker's one lifecycle: ``async with Worker(settings) as w: await w.run()``.
+
+Start-up (``start``), in this order, each step fatal on failure:
+
+1. the inventory source (a missing ``BOOKYFLOW_INVENTORY`` file is a ``ConfigError``), the state
+   store and the booking sink;
+2. a token, then the **scope preflight**: every scope the enabled jobs need must be granted
+   (``ConfigError`` naming the missing one) — unless none of the granted names is one we know,
+   where the site speaks its own vocabulary and its 403 answers are the authority (spec §2.3);
+3. announce (GET, then POST when the site answers 0), then ``GET /cmf/versions``;
+4. reconcile the owned properties from ``GET /cmf/properties/ids`` by ``remote_uid``.
+
+Nothing touches a property before the announce succeeded, and ``Cmf`` is built with the
+ownership guard, so no property outside the owned set is touched at all.
+
+``run()`` schedules the jobs (``worker.scheduler``), writes the heartbeat, serves the health
+endpoints, and returns after ``request_stop()``: scheduling stops, running jobs get
+``settings.grace_s`` to finish, then are cancelled. ``close()`` (idempotent) releases everything
+on one ``AsyncExitStack``. ``SignalStop`` maps SIGTERM/SIGINT to that: the first asks for a
+graceful stop, a second cancels at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import random
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import AsyncExitStack
+from datetime import date, datetime
+from types import TracebackType
+from typing import Any, Self
+from zoneinfo import ZoneInfo
+
+from worker import __version__
+from worker.api.client import BookyFlowClient, ClientStats
+from worker.api.clock import Clock, SystemClock
+from worker.api.cmf import Cmf
+from worker.api.models import Versions
+from worker.errors import ConfigError
+from worker.health import HEARTBEAT_FILE, HealthServer, HeartbeatLoop
+from worker.inventory import (
+    BookingSink,
+    InventorySnapshot,
+    InventorySource,
+    JsonFileInventorySource,
+    JsonLinesBookingSink,
+    load_plugin,
+)
+from worker.logging import get_logger
+from worker.metrics import WorkerMetrics
+from worker.scheduler import JobRunner, build_scheduler
+from worker.settings import Settings
+from worker.state import StateStore
+from worker.sync.context import Job, JobResult, OwnedProperties, PropertyGates, SyncContext
+
+__all__ = ["KNOWN_SCOPES", "SignalStop", "Worker", "default_jobs", "missing_scopes"]
+
+log = get_logger("worker.service")
+KNOWN_SCOPES = frozenset({"read", "write", "delete"})
+
+
+def default_jobs() -> dict[str, Job]:
+    """The built-in jobs, in run order (``worker.sync.jobs.JOBS``)."""
+    jobs: Mapping[str, Job] = importlib.import_module("worker.sync.jobs").JOBS
+    return dict(jobs)
+
+
+def missing_scopes(needed: Iterable[str], granted: Iterable[str]) -> tuple[str, ...] | None:
+    """Needed scopes that were not granted; None when the site's vocabulary is foreign.
+
+    Pure. A site that grants only names we do not know (``channel_management``) cannot be
+    judged from the names: its 403 answers decide (spec §2.3 Compatibility).
+    """
+    granted_set = frozenset(granted)
+    if granted_set and not granted_set & KNOWN_SCOPES:
+        return None
+    return tuple(scope for scope in dict.fromkeys(needed) if scope not in granted_set)
+
+
+def _today_in(zone: str) -> Callable[[], date]:
+    tz = ZoneInfo(zone)
+    return lambda: datetime.now(tz).date()
+
+
+class Worker:
+    """One BookyFlow site: start-up, scheduled jobs, health, graceful stop."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        jobs: Mapping[str, Job] | None = None,
+        clock: Clock | None = None,
+        rng: random.Random | None = None,
+        wall: Callable[[], float] = time.time,
+        heartbeat_file_interval_s: float = 10.0,
+        heartbeat_log_interval_s: float = 60.0,
+    ) -> None:
+        self.settings = settings
+        enabled = settings.jobs.enabled()
+        self.jobs = {
+            n: j for n, j in (default_jobs() if jobs is None else jobs).items() if n in enabled
+        }
+        self.intervals = {name: getattr(settings.jobs, name).interval_s for name in self.jobs}
+        self.clock: Clock = clock or SystemClock()
+        self.rng = rng or random.Random()
+        self.metrics = WorkerMetrics(self.intervals, wall=wall)
+        self.heartbeat_file_interval_s = heartbeat_file_interval_s
+        self.heartbeat_log_interval_s = heartbeat_log_interval_s
+        self.client: BookyFlowClient | None = None
+        self.ctx: SyncContext | None = None
+        self.channel_id: int | None = None
+        self.inventory: InventorySnapshot | None = None
+        self.versions: Versions | None = None
+        self.health: HealthServer | None = None
+        self.stop_reason: str | None = None
+        self.running = False
+        self._stop = asyncio.Event()
+        self._stack = AsyncExitStack()
+        self._closed = False
+
+    def __repr__(self) -> str:
+        return f"Worker(site={self.settings.base_url!r}, channel={self.settings.channel_name!r})"
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    # --- start-up --------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Everything up to a ready ``SyncContext``; on failure, what was opened is closed."""
+        try:
+            await self._start()
+        except BaseException:
+            await self.close()
+            raise
+
+    async def _start(self) -> None:
+        settings = self.settings
+        log.info(
+            "worker.started",
+            version=__version__,
+            site=settings.base_url,
+            channel=settings.channel_name,
+            jobs=list(self.jobs),
+            intervals_s=self.intervals,
+        )
+        source = self._make_source()
+        self.inventory = await source.load()
+        state = await StateStore.open(settings.state_dir)
+        self._stack.push_async_callback(state.close)
+        sink = await self._make_sink()
+        self._stack.push_async_callback(sink.close)
+        client = await self._stack.enter_async_context(BookyFlowClient(settings, clock=self.clock))
+        self.client = client
+        owned = OwnedProperties()
+        cmf = Cmf(client, owned=owned.owns)
+        await client.tokens.get()
+        self._preflight(client.tokens.granted_scopes)
+        await self._announce(cmf)
+        self.versions = await cmf.versions()
+        await self._reconcile(cmf, owned)
+        self.ctx = SyncContext(
+            settings=settings, cmf=cmf, state=state, source=source, sink=sink, owned=owned,
+            gates=PropertyGates(self.clock), clock=self.clock, today=_today_in(settings.timezone),
+        )  # fmt: skip
+
+    def _make_source(self) -> InventorySource:
+        settings = self.settings
+        if settings.source:
+            source_cls = load_plugin(settings.source, InventorySource)
+            source: InventorySource = source_cls()
+            return source
+        path = settings.inventory
+        if path is None:
+            raise ConfigError("invalid configuration: BOOKYFLOW_INVENTORY is required")
+        if not path.is_file():
+            raise ConfigError(f"invalid configuration: inventory file {path} does not exist")
+        return JsonFileInventorySource(path)
+
+    async def _make_sink(self) -> BookingSink:
+        if self.settings.sink:
+            sink_cls = load_plugin(self.settings.sink, BookingSink, setting="BOOKYFLOW_SINK")
+            sink: BookingSink = sink_cls()
+            return sink
+        return await JsonLinesBookingSink.open(self.settings.bookings_path)
+
+    @property
+    def needed_scopes(self) -> tuple[str, ...]:
+        needed = [scope for job in self.jobs.values() for scope in job.scopes]
+        if self.settings.prune:
+            needed.append("delete")
+        return tuple(dict.fromkeys(needed))
+
+    def _preflight(self, granted: frozenset[str]) -> None:
+        missing = missing_scopes(self.needed_scopes, granted)
+        if missing is None:
+            log.warning(
+                "scopes.unrecognised",
+                granted=sorted(granted),
+                needed=list(self.needed_scopes),
+                note="the site uses its own scope names; its 403 answers will decide",
+            )
+            return
+        if missing:
+            users = [name for name, job in self.jobs.items() if set(missing) & set(job.scopes)]
+            raise ConfigError(
+                f"scope {' '.join(missing)} was not granted (granted: "
+                f"{' '.join(sorted(granted)) or 'none'}); needed by {', '.join(users) or 'prune'}"
+            )
+
+    async def _announce(self, cmf: Cmf) -> None:
+        channel_id = await cmf.announced_channel_id()
+        created = channel_id == 0
+        if created:
+            channel_id = await cmf.announce()
+        self.channel_id = channel_id
+        log.info("channel.announced", channel_id=channel_id, created=created)
+
+    async def _reconcile(self, cmf: Cmf, owned: OwnedProperties) -> None:
+        listed = await cmf.property_ids()
+        owned.replace((p.local_property_uid, p.remote_property_uid) for p in listed)
+        log.info("properties.reconciled", owned=len(owned))
+
+    # --- running ---------------------------------------------------------------------------
+
+    @property
+    def ready(self) -> bool:
+        """Token valid and channel announced: what ``/readyz`` reports."""
+        return self.client is not None and self.channel_id is not None and self.client.tokens.ready
+
+    def snapshot(self) -> dict[str, Any]:
+        stats = self.client.stats if self.client is not None else ClientStats()
+        return self.metrics.snapshot(stats, ready=self.ready)
+
+    async def report(self) -> dict[str, Any]:
+        """What ``check`` prints: site, token, scopes, channel, owned properties, inventory."""
+        ctx = self._require_ctx()
+        assert self.client is not None
+        assert self.inventory is not None
+        inventory = self.inventory
+        return {
+            "site": self.settings.base_url,
+            "token_ok": self.client.tokens.ready,
+            "granted_scopes": sorted(self.client.tokens.granted_scopes),
+            "channel": self.settings.channel_name,
+            "channel_id": self.channel_id,
+            "versions": self.versions.model_dump() if self.versions else None,
+            "owned_properties": [[uid, remote] for uid, remote in ctx.owned.items()],
+            "inventory": {
+                "valid": not inventory.problems,
+                "properties": len(inventory.properties),
+                "problems": [str(problem) for problem in inventory.problems],
+            },
+        }
+
+    def _require_ctx(self) -> SyncContext:
+        if self.ctx is None:
+            raise RuntimeError("the worker is not started")
+        return self.ctx
+
+    def request_stop(self, reason: str = "requested") -> None:
+        """Stop scheduling and drain (idempotent); ``run()`` returns once drained."""
+        if not self._stop.is_set():
+            self.stop_reason = reason
+            log.info("worker.stopping", signal=reason, grace_s=self.settings.grace_s)
+            self._stop.set()
+
+    async def run_once(self, names: Sequence[str] | None = None) -> list[JobResult]:
+        """Every enabled job (or those named), once, in run order."""
+        runner = JobRunner(self.jobs, self._require_ctx(), self.metrics)
+        chosen = [name for name in self.jobs if names is None or name in names]
+        return await runner.run_in_order(chosen)
+
+    async def run(self) -> None:
+        """Scheduled jobs, heartbeat and health until ``request_stop()``; then drain."""
+        runner = JobRunner(self.jobs, self._require_ctx(), self.metrics)
+        scheduler = build_scheduler(runner, self.intervals, rng=self.rng)
+        await self._start_health()
+        grace_s = self.settings.grace_s
+        scheduler.start()
+        self.running = True
+        try:
+            await self._stop.wait()
+        except asyncio.CancelledError:
+            grace_s = 0.0  # a second signal: no more waiting
+            raise
+        finally:
+            scheduler.pause()
+            drained = await runner.drain(grace_s)
+            scheduler.shutdown(wait=False)
+            self.running = False
+            log.info("worker.drained", clean=drained, grace_s=grace_s)
+
+    async def _start_health(self) -> None:
+        state_dir = self.settings.state_dir
+        heartbeat = HeartbeatLoop(
+            state_dir / HEARTBEAT_FILE,
+            self.snapshot,
+            self.clock,
+            file_interval_s=self.heartbeat_file_interval_s,
+            log_interval_s=self.heartbeat_log_interval_s,
+        )
+        task = asyncio.get_running_loop().create_task(heartbeat.run(), name="heartbeat")
+        self._stack.push_async_callback(_cancel_and_wait, task)
+        if self.settings.health_port:
+            self.health = HealthServer(self.snapshot, port=self.settings.health_port)
+            await self.health.start()
+            self._stack.push_async_callback(self.health.close)
+
+    async def close(self) -> None:
+        """Release the client, sink, state store and health server; safe to call twice."""
+        if self._closed:
+            return
+        self._closed = True
+        await self._stack.aclose()
+        log.info("worker.stopped", reason=self.stop_reason)
+
+
+async def _cancel_and_wait(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+
+
+class SignalStop:
+    """SIGTERM/SIGINT: the first stops the worker gracefully, a second cancels ``task`` at once.
+
+    Installed before start-up so no signal is missed; a signal that arrives while the worker is
+    still starting cancels the start-up (nothing is running that could be drained).
+    """
+
+    SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+    def __init__(self, worker: Worker, task: asyncio.Task[Any]) -> None:
+        self.worker = worker
+        self.task = task
+        self.received: list[str] = []
+        self._installed = False
+
+    def __enter__(self) -> Self:
+        # Only the main thread receives signals (an embedding or a test may run us elsewhere).
+        self._installed = threading.current_thread() is threading.main_thread()
+        if self._installed:
+            loop = asyncio.get_running_loop()
+            for signum in self.SIGNALS:
+                loop.add_signal_handler(signum, self._on_signal, signum)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._installed:
+            loop = asyncio.get_running_loop()
+            for signum in self.SIGNALS:
+                loop.remove_signal_handler(signum)
+
+    def _on_signal(self, signum: int) -> None:
+        name = signal.Signals(signum).name
+        self.received.append(name)
+        if len(self.received) == 1 and self.worker.running:
+            self.worker.request_stop(name)
+            return
+        log.warning("worker.cancelling", signal=name, running=self.worker.running)
+        self.worker.stop_reason = self.worker.stop_reason or name
+        self.task.cancel()
