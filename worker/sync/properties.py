@@ -63,10 +63,14 @@ class PropertiesJob:
             if uid is None and remote_uid not in snapshot.held:
                 resolved[remote_uid] = await self._create_isolated(ctx, vendor[remote_uid], result)
         uids = {uid: vendor[r] for r, uid in resolved.items() if uid and r not in snapshot.held}
-        result.counts["held"] += len(snapshot.held & resolved.keys())
+        if held := len(snapshot.held & resolved.keys()):
+            result.counts["held"] += held
+        created = set(ctx.owned.items()) - set(server)
 
         async def complete(uid: int) -> None:
-            await self._complete(ctx, uids[uid], uid, result)
+            await self._complete(
+                ctx, uids[uid], uid, result, new=(uid, uids[uid].remote_uid) in created
+            )
 
         await for_each_property(ctx, result, uids, complete)
         if ctx.settings.prune:
@@ -183,9 +187,9 @@ class PropertiesJob:
     # -- complete -----------------------------------------------------------------------------
 
     async def _complete(
-        self, ctx: SyncContext, prop: VendorProperty, uid: int, result: JobResult
+        self, ctx: SyncContext, prop: VendorProperty, uid: int, result: JobResult, *, new: bool
     ) -> None:
-        if await sync_rooms(ctx, prop, uid):
+        if await sync_rooms(ctx, prop, uid) and not new:
             result.counts["updated"] += 1
         record = await ctx.state.get_property(prop.remote_uid)
         if record is None or record.status == "published":
