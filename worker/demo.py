@@ -180,4 +180,4 @@ def render_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     def fmt(cells: Sequence[str]) -> str:
         return "|".join(f" {c!s:<{w}} " for c, w in zip(cells, widths, strict=True))
 
-    return "\n".join([fmt(header), line, *(fmt(row) for row in rows)])
+    return "\n".join(text.rstrip() for text in [fmt(header), line, *(fmt(row) for row in rows)])

@@ -23,7 +23,6 @@ graceful stop, a second cancels at once.
 from __future__ import annotations
 
 import asyncio
-import importlib
 import random
 import signal
 import threading
@@ -56,6 +55,7 @@ from worker.scheduler import JobRunner, build_scheduler
 from worker.settings import Settings
 from worker.state import StateStore
 from worker.sync.context import Job, JobResult, OwnedProperties, PropertyGates, SyncContext
+from worker.sync.jobs import JOBS
 
 __all__ = ["KNOWN_SCOPES", "SignalStop", "Worker", "default_jobs", "missing_scopes"]
 
@@ -65,8 +65,7 @@ KNOWN_SCOPES = frozenset({"read", "write", "delete"})
 
 def default_jobs() -> dict[str, Job]:
     """The built-in jobs, in run order (``worker.sync.jobs.JOBS``)."""
-    jobs: Mapping[str, Job] = importlib.import_module("worker.sync.jobs").JOBS
-    return dict(jobs)
+    return dict(JOBS)
 
 
 def missing_scopes(needed: Iterable[str], granted: Iterable[str]) -> tuple[str, ...] | None:
