@@ -1,0 +1,205 @@
+"""The durable state store: round trips, private files, schema versions, corruption, intents."""
+
+from __future__ import annotations
+
+import sqlite3
+import stat
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from structlog.testing import capture_logs
+
+from worker.errors import ConfigError
+from worker.state import (
+    DB_NAME,
+    MIGRATIONS,
+    ClosureRecord,
+    PushedCell,
+    StateCorrupt,
+    StateStore,
+)
+
+NOW = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)
+
+
+def clock() -> datetime:
+    return NOW
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[StateStore]:
+    opened = await StateStore.open(tmp_path / "state", utcnow=clock)
+    yield opened
+    await opened.close()
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+async def test_files_are_private(tmp_path: Path, store: StateStore) -> None:
+    """The state dir is 0700 and the database and its WAL files 0600."""
+    await store.set_meta("k", "v")
+    state_dir = tmp_path / "state"
+    assert mode(state_dir) == 0o700
+    for name in (DB_NAME, f"{DB_NAME}-wal", f"{DB_NAME}-shm"):
+        assert mode(state_dir / name) == 0o600, name
+
+
+async def test_property_lifecycle_round_trip(store: StateStore) -> None:
+    """intent → created → published, with created_at from the injected clock."""
+    await store.record_property_intent("1001")
+    intent = await store.get_property("1001")
+    assert intent is not None
+    assert (intent.property_uid, intent.status, intent.created_at) == (None, "intent", NOW)
+    await store.record_property_published("1001")  # no uid yet: stays an intent
+    assert [p.remote_uid for p in await store.list_properties("intent")] == ["1001"]
+    await store.record_property_created("1001", 7)
+    await store.record_property_published("1001")
+    await store.record_property_intent("1001")  # a repeated intent does not regress
+    await store.record_property_created("1001", 7)  # nor does a reconciliation
+    published = await store.get_property("1001")
+    assert published is not None
+    assert (published.property_uid, published.status) == (7, "published")
+    assert await store.get_property("nope") is None
+
+
+async def test_rooms_and_closures_round_trip(store: StateStore) -> None:
+    """Room maps and closures (with and without a contract id) read back as written."""
+    await store.record_room(7, "1001-A", 70)
+    await store.record_room(7, "1001-B", 71)
+    await store.forget_room(7, "1001-B")
+    assert await store.get_rooms(7) == {"1001-A": 70}
+    intent = ClosureRecord("maint-1", None, date(2027, 1, 10), date(2027, 1, 12), (70,))
+    await store.record_closure(7, intent)
+    assert await store.get_closures(7) == {"maint-1": intent}
+    created = ClosureRecord("maint-1", 555, date(2027, 1, 10), date(2027, 1, 12), (70,))
+    await store.record_closure(7, created)
+    assert await store.get_closures(7) == {"maint-1": created}
+    await store.forget_closure(7, "maint-1")
+    assert await store.get_closures(7) == {}
+
+
+async def test_pushed_cells_round_trip_a_year(store: StateStore) -> None:
+    """365 nights are written and read back exactly, Decimals included."""
+    start = date(2026, 12, 1)
+    cells = {
+        start + timedelta(days=i): PushedCell(Decimal("120.50"), 1 + i % 3) for i in range(365)
+    }
+    await store.record_pushed(7, cells)
+    assert await store.get_pushed(7) == cells
+    assert await store.get_pushed(8) == {}
+    await store.forget_pushed(7, before=start + timedelta(days=10))
+    assert min(await store.get_pushed(7)) == start + timedelta(days=10)
+    await store.forget_pushed(7)
+    assert await store.get_pushed(7) == {}
+
+
+async def test_record_pushed_is_one_transaction(store: StateStore) -> None:
+    """When one cell of a batch cannot be stored, none of the batch is."""
+    good = {date(2026, 12, 1): PushedCell(Decimal("1.00"), 1)}
+    await store.record_pushed(7, good)
+    batch = {
+        date(2026, 12, 2): PushedCell(Decimal("2.00"), 2),
+        date(2026, 12, 3): PushedCell(Decimal("3.00"), None),  # type: ignore[arg-type]
+    }
+    with pytest.raises(sqlite3.IntegrityError):
+        await store.record_pushed(7, batch)
+    assert await store.get_pushed(7) == good
+    await store.set_meta("after", "rollback")  # the store is usable afterwards
+    assert await store.get_meta("after") == "rollback"
+
+
+async def test_reservations_cursor_and_meta_round_trip(store: StateStore) -> None:
+    """Reservation outcomes, the bookings cursor and meta values read back as written."""
+    await store.record_reservation("OTA-1", 7, "intent")
+    await store.record_reservation("OTA-2", 7, "pushed", booking_ids=(41, 42))
+    await store.record_reservation("OTA-3", 7, "failed", message="guest name not set")
+    pushed = await store.get_reservation("OTA-2")
+    assert pushed is not None
+    assert (pushed.booking_ids, pushed.updated_at) == ((41, 42), NOW)
+    failed = await store.list_reservations("failed", "cancel_intent")
+    assert [(r.remote_id, r.message) for r in failed] == [("OTA-3", "guest name not set")]
+    assert await store.get_bookings_cursor(7) is None
+    await store.set_bookings_cursor(7, "2026-11-30 10:00:00")
+    assert await store.get_bookings_cursor(7) == "2026-11-30 10:00:00"
+    await store.set_meta("last_reconciled_at", NOW.isoformat())
+    assert await store.get_meta("last_reconciled_at") == NOW.isoformat()
+    assert await store.get_meta("missing") is None
+
+
+async def test_intents_survive_reopen(tmp_path: Path) -> None:
+    """What was committed before a crash is there after a restart."""
+    first = await StateStore.open(tmp_path, utcnow=clock)
+    await first.record_property_intent("1001")
+    await first.record_reservation("OTA-1", 7, "cancel_intent")
+    await first.close()
+    second = await StateStore.open(tmp_path, utcnow=clock)
+    assert [p.remote_uid for p in await second.list_properties("intent")] == ["1001"]
+    assert [r.remote_id for r in await second.list_reservations("cancel_intent")] == ["OTA-1"]
+    await second.close()
+
+
+async def test_forget_property_drops_everything_about_it(store: StateStore) -> None:
+    """Forgetting a property removes its rooms, cells, closures, reservations and cursor."""
+    await store.record_property_created("1001", 7)
+    await store.record_room(7, "A", 70)
+    await store.record_pushed(7, {date(2026, 12, 1): PushedCell(Decimal("1"), 1)})
+    await store.record_reservation("OTA-1", 7, "pushed")
+    await store.set_bookings_cursor(7, "x")
+    await store.record_property_created("2002", 8)
+    await store.record_room(8, "B", 80)
+    await store.forget_property("1001")
+    assert await store.get_property("1001") is None
+    assert (await store.get_rooms(7), await store.get_pushed(7)) == ({}, {})
+    assert await store.get_reservation("OTA-1") is None
+    assert await store.get_bookings_cursor(7) is None
+    assert await store.get_rooms(8) == {"B": 80}
+
+
+async def test_schema_version_is_recorded(store: StateStore) -> None:
+    """A new database is at the latest schema version."""
+    assert await store.schema_version() == len(MIGRATIONS)
+
+
+async def test_newer_schema_is_refused(tmp_path: Path) -> None:
+    """A database written by a newer worker is not touched: ConfigError naming the path."""
+    store = await StateStore.open(tmp_path)
+    await store.close()
+    with sqlite3.connect(tmp_path / DB_NAME) as conn:
+        conn.execute("INSERT INTO schema_version VALUES (?)", (len(MIGRATIONS) + 1,))
+    conn.close()
+    with pytest.raises(ConfigError, match="newer than this worker"):
+        await StateStore.open(tmp_path)
+
+
+async def test_corrupt_database_is_a_clear_error(tmp_path: Path) -> None:
+    """Garbage in state.db gives StateCorrupt (a ConfigError) naming the file."""
+    (tmp_path / DB_NAME).write_bytes(b"not a database" * 512)
+    with pytest.raises(StateCorrupt, match=str(tmp_path / DB_NAME)):
+        await StateStore.open(tmp_path)
+
+
+async def test_corrupt_database_can_be_rebuilt(tmp_path: Path) -> None:
+    """on_corrupt='rebuild' moves the file aside, logs state.rebuilt and starts empty."""
+    garbage = b"not a database" * 512
+    (tmp_path / DB_NAME).write_bytes(garbage)
+    with capture_logs() as logs:
+        store = await StateStore.open(tmp_path, on_corrupt="rebuild", utcnow=clock)
+    moved = tmp_path / f"{DB_NAME}.corrupt-20261201T093000Z"
+    assert moved.read_bytes() == garbage
+    assert [entry["event"] for entry in logs] == ["state.rebuilt"]
+    assert await store.list_properties() == []
+    await store.close()
+
+
+async def test_close_is_idempotent_and_final(tmp_path: Path) -> None:
+    """close() twice is fine; using a closed store is a clear error."""
+    store = await StateStore.open(tmp_path)
+    await store.close()
+    await store.close()
+    with pytest.raises(RuntimeError, match="closed"):
+        await store.get_meta("k")
