@@ -82,11 +82,21 @@ def seaside(remote_uid: str = "1001", **changes: Any) -> dict[str, Any]:
         "max_people": 4,
         "base_price": "95.00",
         "rooms": [
-            {"remote_id": f"{remote_uid}-A", "room_type_id": 1, "name": "Sea view",
-             "number": "1", "max_people": 2},
-            {"remote_id": f"{remote_uid}-B", "room_type_id": 2, "name": "Garden",
-             "number": "2", "max_people": 1},
-        ],  # fmt: skip
+            {
+                "remote_id": f"{remote_uid}-A",
+                "room_type_id": 1,
+                "name": "Sea view",
+                "number": "1",
+                "max_people": 2,
+            },
+            {
+                "remote_id": f"{remote_uid}-B",
+                "room_type_id": 2,
+                "name": "Garden",
+                "number": "2",
+                "max_people": 1,
+            },
+        ],
         "rates": [
             {"date_from": day(-5), "date_to": day(10), "price": "120.00"},
             {"date_from": day(20), "date_to": day(25), "price": "150.00"},
@@ -94,9 +104,13 @@ def seaside(remote_uid: str = "1001", **changes: Any) -> dict[str, Any]:
         "minstays": [{"date_from": day(20), "date_to": day(30), "minstay": 3}],
         "closures": [
             {"id": "maint-1", "date_from": day(40), "date_to": day(42), "room_remote_ids": []},
-            {"id": "maint-2", "date_from": day(50), "date_to": day(50),
-             "room_remote_ids": [f"{remote_uid}-B"]},
-        ],  # fmt: skip
+            {
+                "id": "maint-2",
+                "date_from": day(50),
+                "date_to": day(50),
+                "room_remote_ids": [f"{remote_uid}-B"],
+            },
+        ],
         "reservations": [reservation(f"OTA-{remote_uid}-1", 5)],
     }
     doc.update(changes)
@@ -147,7 +161,9 @@ class Harness:
         owned = OwnedProperties()
         cmf.owned = owned.owns
         await cmf.announce()
-        owned.replace((p.local_property_uid, p.remote_property_uid) for p in await cmf.property_ids())
+        owned.replace(
+            (p.local_property_uid, p.remote_property_uid) for p in await cmf.property_ids()
+        )
         self.ctx = SyncContext(
             settings=self.settings,
             cmf=cmf,

@@ -6,6 +6,7 @@ from decimal import Decimal
 
 from structlog.testing import capture_logs
 
+from tests.conftest import SandboxFactory
 from tests.sync.conftest import HarnessFactory
 from tests.sync.support import Harness, day, seaside
 from worker.sandbox import Sandbox
@@ -14,7 +15,7 @@ from worker.sandbox import Sandbox
 async def test_full_sync_reaches_the_end_state_and_a_rerun_writes_nothing(
     any_sandbox: Sandbox, harness_for: HarnessFactory
 ) -> None:
-    """Every job once gives the inventory's end state (both modes); a second cycle writes nothing."""
+    """One cycle of every job reaches the inventory's end state; a second one writes nothing."""
     h = await harness_for(any_sandbox)
     h.write_inventory(seaside("1001"), seaside("1002"))
     results = await h.run_all()
@@ -62,13 +63,14 @@ async def test_create_intent_after_a_crash_is_adopted_not_repeated(harness: Harn
     )
     harness.sandbox.journal.clear()
     result = await harness.run("properties")
-    assert result.ok and result.counts["adopted"] == 1
-    assert harness.writes_to("cmf/property") and not [
-        e for e in harness.writes() if e.method == "POST"
-    ]
+    assert result.ok
+    assert result.counts["adopted"] == 1
+    assert harness.writes_to("cmf/property")
+    assert not [e for e in harness.writes() if e.method == "POST"]
     assert len(harness.site_properties()) == 1
     record = await harness.state.get_property("2001")
-    assert record is not None and record.status == "published"
+    assert record is not None
+    assert record.status == "published"
 
 
 async def test_half_created_property_is_resumed(harness: Harness) -> None:
@@ -81,7 +83,8 @@ async def test_half_created_property_is_resumed(harness: Harness) -> None:
     await cmf.put_room(uid, room_type_id=1, max_people=2, room_name="Sea view", room_number="1")
     harness.write_inventory(seaside("3001"))
     result = await harness.run("properties")
-    assert result.ok and result.counts["published"] == 1
+    assert result.ok
+    assert result.counts["published"] == 1
     rooms = harness.site_properties()[0]["rooms"]
     assert sorted(r["room_name"] for r in rooms) == ["Garden", "Sea view"]
     assert len(harness.writes_to("property/base/price")) == 1
@@ -97,17 +100,19 @@ async def test_changed_room_is_updated_in_place(harness: Harness) -> None:
     harness.write_inventory(changed)
     harness.sandbox.journal.clear()
     result = await harness.run("properties")
-    assert result.ok and result.counts["updated"] == 1
+    assert result.ok
+    assert result.counts["updated"] == 1
     [put] = harness.writes()
-    assert put.form["room_uid"] != "0" and put.form["room_name"] == "Ocean view"
+    assert put.form["room_uid"] != "0"
+    assert put.form["room_name"] == "Ocean view"
     assert len(harness.site_properties()[0]["rooms"]) == 2
 
 
 async def test_legacy_mangled_remote_uid_is_still_tracked(
-    sandbox_factory: HarnessFactory, harness_for: HarnessFactory
+    sandbox_factory: SandboxFactory, harness_for: HarnessFactory
 ) -> None:
     """A legacy site stores "0042" as 42: the property is recognised after a state loss."""
-    legacy = await sandbox_factory(legacy=True)  # type: ignore[call-arg]
+    legacy = await sandbox_factory(legacy=True)
     h = await harness_for(legacy)
     h.write_inventory(seaside("0042"))
     assert (await h.run("properties")).ok
@@ -115,7 +120,8 @@ async def test_legacy_mangled_remote_uid_is_still_tracked(
     legacy.journal.clear()
     with capture_logs() as logs:
         result = await h.run("properties")
-    assert result.ok and result.counts["adopted"] == 1
+    assert result.ok
+    assert result.counts["adopted"] == 1
     assert "property.remote_uid_mangled" in [entry["event"] for entry in logs]
     assert h.writes() == []
     assert len(h.site_properties()) == 1
@@ -147,12 +153,13 @@ async def test_properties_leave_the_site_only_with_pruning(
     assert len(h.site_properties()) == 2
     pruning = await harness_for(sandbox, prune=True, state_dir=h.settings.state_dir.with_name("p"))
     result = await pruning.run("properties")
-    assert result.ok and result.counts["deleted"] == 1
+    assert result.ok
+    assert result.counts["deleted"] == 1
     assert [str(p["remote_uid"]) for p in h.site_properties()] == ["1001"]
 
 
 async def test_base_price_replay_means_done(harness: Harness) -> None:
-    """A base price set while state did not know it is not an error: the property publishes."""
+    """A base price the site already has (state did not know) is not sent again; it publishes."""
     cmf = harness.context.cmf
     uid = await cmf.create_property(
         name="Seaside 4001", remote_uid="4001", country="GB", region_id=1, ptype_id=1
@@ -162,5 +169,6 @@ async def test_base_price_replay_means_done(harness: Harness) -> None:
     harness.write_inventory(seaside("4001"))
     harness.sandbox.journal.clear()
     result = await harness.run("properties")
-    assert result.ok and result.counts["published"] == 1
+    assert result.ok
+    assert result.counts["published"] == 1
     assert harness.writes_to("property/base/price") == []

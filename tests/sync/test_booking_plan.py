@@ -1,0 +1,91 @@
+"""Booking serialisation, own-push detection, events and the change-log read decision."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from worker.api.models import Booking, ChangeLogEvent, parse_as
+from worker.sync.booking_plan import (
+    event_of,
+    is_own_push,
+    needs_read,
+    newest_booking_event,
+    serialise,
+)
+
+
+def _booking(**changes: Any) -> Booking:
+    raw: dict[str, Any] = {
+        "booking_id": "12",
+        "booking_number": "B-12",
+        "status": {"status_code": "1", "status_text": "New"},
+        "property_uid": "3",
+        "booking_created": "2026-01-02 10:00:00",
+        "last_modified": "2026-01-02 10:05:00",
+        "date_from": "2026-02-01",
+        "date_to": "2026-02-02",
+        "booking_total": "200.00",
+        "mapping": [],
+    }
+    raw.update(changes)
+    return parse_as(Booking, raw, what="booking")
+
+
+def test_serialise_keeps_the_wire_shape() -> None:
+    """Timestamps keep BookyFlow's format, money stays a string, an empty mapping is dropped."""
+    body = serialise(_booking())
+    assert body["last_modified"] == "2026-01-02 10:05:00"
+    assert body["booking_created"] == "2026-01-02 10:00:00"
+    assert body["booking_total"] == "200.00"
+    assert body["booking_id"] == 12
+    assert "mapping" not in body
+
+
+def test_own_pushes_and_events() -> None:
+    """A mapping marks our own push; status 6 is cancelled; first delivery is created."""
+    assert is_own_push(_booking(mapping={"remote_booking_id": "OTA-1"}))
+    assert not is_own_push(_booking())
+    assert event_of(_booking(status={"status_code": 6}), first_seen=True) == "cancelled"
+    assert event_of(_booking(), first_seen=True) == "created"
+    assert event_of(_booking(), first_seen=False) == "modified"
+
+
+def test_newest_booking_event_ignores_our_channel_and_other_actions() -> None:
+    """Only booking events caused by someone else count."""
+    events = parse_as(
+        list[ChangeLogEvent],
+        [
+            {
+                "event_id": 5,
+                "property_uid": 1,
+                "action": "booking_added",
+                "date": "d",
+                "channel_data": {"channel_name": ""},
+            },
+            {
+                "event_id": 9,
+                "property_uid": 1,
+                "action": "booking_added",
+                "date": "d",
+                "channel_data": {"channel_name": "acme"},
+            },
+            {
+                "event_id": 11,
+                "property_uid": 1,
+                "action": "tariffs_updated",
+                "date": "d",
+                "channel_data": {"channel_name": ""},
+            },
+        ],
+        what="events",
+    )
+    assert newest_booking_event(events, "acme") == 5
+    assert newest_booking_event([], "acme") == 0
+
+
+def test_needs_read() -> None:
+    """Read without a cursor, on news, or once a day; otherwise not."""
+    assert needs_read(cursor=None, newest_event=0, handled_event=0, read_today=True)
+    assert needs_read(cursor="c", newest_event=6, handled_event=5, read_today=True)
+    assert needs_read(cursor="c", newest_event=5, handled_event=5, read_today=False)
+    assert not needs_read(cursor="c", newest_event=5, handled_event=5, read_today=True)
