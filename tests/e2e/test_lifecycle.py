@@ -1,0 +1,71 @@
+"""The daemon as operators run it: SIGTERM, exit codes, JSON lines, no secrets, heartbeat."""
+
+from __future__ import annotations
+
+import signal
+
+from tests.e2e.conftest import Site, Spawn, assert_json_lines, assert_no_secrets
+
+
+async def test_sigterm_stops_the_daemon_cleanly(site: Site, spawn: Spawn) -> None:
+    """`run` syncs, then SIGTERM drains and exits 0 with stopping/stopped lines."""
+    worker = await spawn("run")
+    await worker.event("job.finished")
+    worker.proc.send_signal(signal.SIGTERM)
+    assert await worker.wait() == 0
+    events = worker.events()
+    assert events[0] == "worker.started"
+    assert events.index("channel.announced") < events.index("properties.reconciled")
+    assert events[-2:] == ["worker.drained", "worker.stopped"]
+    assert (await worker.event("worker.stopping"))["signal"] == "SIGTERM"
+    assert not worker.stderr
+    assert_json_lines(worker)
+    assert_no_secrets(site, worker)
+
+
+async def test_running_daemon_keeps_a_fresh_heartbeat(site: Site, spawn: Spawn) -> None:
+    """While `run` is up, `healthcheck` (state dir only) exits 0."""
+    worker = await spawn("run")
+    await worker.event("job.finished")
+    check = await spawn("healthcheck", BOOKYFLOW_API_URL="", BOOKYFLOW_CLIENT_SECRET="")
+    assert await check.wait() == 0
+    worker.proc.send_signal(signal.SIGINT)
+    assert await worker.wait() == 0
+
+
+async def test_rejected_credentials_exit_78_without_traceback(site: Site, spawn: Spawn) -> None:
+    """A wrong secret: one JSON error line, exit 78, no traceback, the wrong secret not shown."""
+    worker = await spawn("run", BOOKYFLOW_CLIENT_SECRET="definitely-wrong")
+    assert await worker.wait() == 78
+    assert worker.records[-1]["event"] == "credentials.rejected"
+    output = "\n".join(worker.stdout + worker.stderr)
+    assert "Traceback" not in output
+    assert "definitely-wrong" not in output
+    assert_json_lines(worker)
+
+
+async def test_bad_configuration_exits_78_before_any_request(site: Site, spawn: Spawn) -> None:
+    """Every bad setting is reported on one line naming its variable; nothing is sent."""
+    worker = await spawn("run", BOOKYFLOW_CHANNEL_NAME="", BOOKYFLOW_JOBS__ARI__INTERVAL_S="-1")
+    assert await worker.wait() == 78
+    assert len(worker.stdout) == 1
+    error = worker.records[0]["error"]
+    assert "BOOKYFLOW_CHANNEL_NAME" in error
+    assert "BOOKYFLOW_JOBS__ARI__INTERVAL_S" in error
+    assert not worker.stderr
+    assert site.sandbox.journal.entries == []
+
+
+async def test_plain_http_to_a_remote_host_exits_78(site: Site, spawn: Spawn) -> None:
+    """An API URL that would send credentials in clear text is refused as configuration."""
+    worker = await spawn("check", BOOKYFLOW_API_URL="http://hotel.example/bookyflow/api")
+    assert await worker.wait() == 78
+    assert "use https" in worker.records[0]["error"]
+
+
+async def test_missing_inventory_exits_78(site: Site, spawn: Spawn) -> None:
+    """An inventory path that does not exist is fatal at start-up (exit 78), before any request."""
+    worker = await spawn("run", BOOKYFLOW_INVENTORY=str(site.inventory) + ".missing")
+    assert await worker.wait() == 78
+    assert worker.records[-1]["event"] == "config.invalid"
+    assert site.sandbox.journal.entries == []
