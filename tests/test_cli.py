@@ -4,14 +4,28 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import structlog
 
 from worker.cli import main
 from worker.health import HEARTBEAT_FILE, write_heartbeat
 from worker.sandbox import Sandbox
+
+
+@pytest.fixture(autouse=True)
+def restore_logging() -> Iterator[None]:
+    """main() points the root logger at the captured stdout; put the old handlers back."""
+    root = logging.getLogger()
+    handlers, level, config = root.handlers[:], root.level, structlog.get_config()
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+    structlog.configure(**config)
 
 
 @pytest.fixture
@@ -129,3 +143,18 @@ async def test_rejected_credentials_exit_78_without_traceback(
     assert json_lines(out.out)[-1]["event"] == "credentials.rejected"
     assert "Traceback" not in out.out + out.err
     assert "not-the-secret" not in out.out + out.err
+
+
+async def test_demo_syncs_the_example_inventory_and_prints_a_summary(
+    clean_env: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The demo creates the example's three properties and ends with its summary table."""
+    from worker.demo import run_demo
+
+    assert await run_demo(seconds=3, state_dir=tmp_path / "demo-state") == 0
+    out = capsys.readouterr().out
+    table = out[out.index("BookyFlow demo: what the worker synced") :]
+    for remote_uid in ("1001 -> ", "2001 -> ", "3001 -> "):
+        assert remote_uid in table
+    assert "requests by status: 200:" in table
+    assert "token refreshes: 1" in table
