@@ -10,12 +10,21 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import tomllib
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -141,6 +150,9 @@ class Settings(BaseSettings):
     timezone: str = "UTC"
     grace_s: float = Field(25.0, gt=0)
     allow_insecure_http: bool = False
+    # Static sharding across replicas (worker.sharding); the index may be a pod name "worker-3".
+    shard_count: int = Field(1, ge=1)
+    shard_index: int = Field(0, ge=0)
     http: HttpSettings = HttpSettings()
     retry: RetrySettings = RetrySettings()
     token: TokenSettings = TokenSettings()
@@ -152,6 +164,9 @@ class Settings(BaseSettings):
         if (
             isinstance(data, dict)
             and not data.get("client_secret")
+            # Only a path is read; anything else (a TOML number, say) is left for the field's
+            # own validation, since Path(5) raises a TypeError pydantic would not catch. (fuzz)
+            and isinstance(data.get("client_secret_file"), str | os.PathLike)
             and data.get("client_secret_file")
         ):
             path = Path(data["client_secret_file"])
@@ -162,6 +177,16 @@ class Settings(BaseSettings):
                     f"client_secret_file {path} cannot be read: {exc.strerror}"
                 ) from None
         return data
+
+    @field_validator("shard_index", mode="before")
+    @classmethod
+    def _shard_ordinal(cls, value: Any) -> Any:
+        """``BOOKYFLOW_SHARD_INDEX`` may be a StatefulSet pod name such as ``worker-3``."""
+        if isinstance(value, str):
+            from worker.sharding import shard_index_from  # sharding imports settings' users
+
+            return shard_index_from(value)
+        return value
 
     @model_validator(mode="after")
     def _check(self) -> Settings:
@@ -184,6 +209,11 @@ class Settings(BaseSettings):
             raise ValueError(f"timezone {self.timezone!r} is not an IANA zone name") from None
         if self.prune and "delete" not in self.requested_scopes:
             raise ValueError("prune needs the delete scope in BOOKYFLOW_SCOPES")
+        if self.shard_index >= self.shard_count:
+            raise ValueError("shard_index must be below shard_count (indexes start at 0)")
+        if self.prune and self.shard_count > 1:
+            # A replica cannot tell another shard's property from one the vendor removed.
+            raise ValueError("prune cannot be used with shard_count > 1")
         return self
 
     @property
@@ -258,3 +288,8 @@ def load_settings(**overrides: Any) -> Settings:
         return Settings(**overrides)
     except ValidationError as exc:
         raise ConfigError(f"invalid configuration: {describe_validation_error(exc)}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as exc:
+        # A malformed or unreadable TOML file fails inside the settings source, before
+        # validation; it is still bad configuration (exit 78), not a crash. Found by tests/fuzz.
+        source = f"BOOKYFLOW_CONFIG_FILE {config_file}" if config_file else "a .env or secret file"
+        raise ConfigError(f"invalid configuration: cannot read {source}: {exc}") from None
