@@ -15,9 +15,10 @@ from tests.conftest import SandboxFactory
 from worker.errors import ConfigError, CredentialsRejected, OwnershipError
 from worker.sandbox import Sandbox
 from worker.sandbox.store import ClientSpec
-from worker.service import Worker, missing_scopes
+from worker.service import Worker
 from worker.settings import Settings
 from worker.sync.context import Job, JobResult, SyncContext
+from worker.wiring import missing_scopes
 
 CHANNEL = "svc-test"
 

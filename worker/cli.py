@@ -20,8 +20,9 @@ from worker import __version__
 from worker.errors import BookyFlowError, ConfigError, CredentialsRejected, ScopeRejected
 from worker.health import HEARTBEAT_FILE, evaluate_heartbeat, read_heartbeat
 from worker.logging import configure_logging, get_logger
-from worker.service import SignalStop, Worker, default_jobs
+from worker.service import Worker, default_jobs
 from worker.settings import JOB_NAMES, Settings, load_settings
+from worker.signals import SignalStop
 
 EXIT_OK = 0
 EXIT_FAILURE = 1

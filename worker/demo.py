@@ -21,8 +21,9 @@ from worker.api.client import ClientStats
 from worker.errors import ConfigError
 from worker.logging import get_logger, redactor
 from worker.sandbox.server import DEFAULT_CLIENT, Sandbox
-from worker.service import SignalStop, Worker
+from worker.service import Worker
 from worker.settings import Settings, load_settings
+from worker.signals import SignalStop
 
 __all__ = ["DEMO_CHANNEL", "demo_settings", "find_example_inventory", "render_table", "run_demo"]
 

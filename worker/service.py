@@ -16,23 +16,18 @@ ownership guard, so no property outside the owned set is touched at all.
 ``run()`` schedules the jobs (``worker.scheduler``), writes the heartbeat, serves the health
 endpoints, and returns after ``request_stop()``: scheduling stops, running jobs get
 ``settings.grace_s`` to finish, then are cancelled. ``close()`` (idempotent) releases everything
-on one ``AsyncExitStack``. ``SignalStop`` maps SIGTERM/SIGINT to that: the first asks for a
-graceful stop, a second cancels at once.
+on one ``AsyncExitStack``. ``worker.signals.SignalStop`` maps SIGTERM/SIGINT to that.
 """
 
 from __future__ import annotations
 
 import asyncio
 import random
-import signal
-import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AsyncExitStack
-from datetime import date, datetime
 from types import TracebackType
 from typing import Any, Self
-from zoneinfo import ZoneInfo
 
 from worker import __version__
 from worker.api.client import BookyFlowClient, ClientStats
@@ -42,12 +37,7 @@ from worker.api.models import Versions
 from worker.errors import ConfigError
 from worker.health import HEARTBEAT_FILE, HealthServer, HeartbeatLoop
 from worker.inventory import (
-    BookingSink,
     InventorySnapshot,
-    InventorySource,
-    JsonFileInventorySource,
-    JsonLinesBookingSink,
-    load_plugin,
 )
 from worker.logging import get_logger
 from worker.metrics import WorkerMetrics
@@ -56,33 +46,16 @@ from worker.settings import Settings
 from worker.state import StateStore
 from worker.sync.context import Job, JobResult, OwnedProperties, PropertyGates, SyncContext
 from worker.sync.jobs import JOBS
+from worker.wiring import make_sink, make_source, missing_scopes, today_in
 
-__all__ = ["KNOWN_SCOPES", "SignalStop", "Worker", "default_jobs", "missing_scopes"]
+__all__ = ["Worker", "default_jobs"]
 
 log = get_logger("worker.service")
-KNOWN_SCOPES = frozenset({"read", "write", "delete"})
 
 
 def default_jobs() -> dict[str, Job]:
     """The built-in jobs, in run order (``worker.sync.jobs.JOBS``)."""
     return dict(JOBS)
-
-
-def missing_scopes(needed: Iterable[str], granted: Iterable[str]) -> tuple[str, ...] | None:
-    """Needed scopes that were not granted; None when the site's vocabulary is foreign.
-
-    Pure. A site that grants only names we do not know (``channel_management``) cannot be
-    judged from the names: its 403 answers decide (spec §2.3 Compatibility).
-    """
-    granted_set = frozenset(granted)
-    if granted_set and not granted_set & KNOWN_SCOPES:
-        return None
-    return tuple(scope for scope in dict.fromkeys(needed) if scope not in granted_set)
-
-
-def _today_in(zone: str) -> Callable[[], date]:
-    tz = ZoneInfo(zone)
-    return lambda: datetime.now(tz).date()
 
 
 class Worker:
@@ -157,11 +130,11 @@ class Worker:
             jobs=list(self.jobs),
             intervals_s=self.intervals,
         )
-        source = self._make_source()
+        source = make_source(settings)
         self.inventory = await source.load()
         state = await StateStore.open(settings.state_dir)
         self._stack.push_async_callback(state.close)
-        sink = await self._make_sink()
+        sink = await make_sink(settings)
         self._stack.push_async_callback(sink.close)
         client = await self._stack.enter_async_context(BookyFlowClient(settings, clock=self.clock))
         self.client = client
@@ -174,28 +147,8 @@ class Worker:
         await self._reconcile(cmf, owned)
         self.ctx = SyncContext(
             settings=settings, cmf=cmf, state=state, source=source, sink=sink, owned=owned,
-            gates=PropertyGates(self.clock), clock=self.clock, today=_today_in(settings.timezone),
+            gates=PropertyGates(self.clock), clock=self.clock, today=today_in(settings.timezone),
         )  # fmt: skip
-
-    def _make_source(self) -> InventorySource:
-        settings = self.settings
-        if settings.source:
-            source_cls = load_plugin(settings.source, InventorySource)
-            source: InventorySource = source_cls()
-            return source
-        path = settings.inventory
-        if path is None:
-            raise ConfigError("invalid configuration: BOOKYFLOW_INVENTORY is required")
-        if not path.is_file():
-            raise ConfigError(f"invalid configuration: inventory file {path} does not exist")
-        return JsonFileInventorySource(path)
-
-    async def _make_sink(self) -> BookingSink:
-        if self.settings.sink:
-            sink_cls = load_plugin(self.settings.sink, BookingSink, setting="BOOKYFLOW_SINK")
-            sink: BookingSink = sink_cls()
-            return sink
-        return await JsonLinesBookingSink.open(self.settings.bookings_path)
 
     @property
     def needed_scopes(self) -> tuple[str, ...]:
@@ -332,44 +285,3 @@ class Worker:
 async def _cancel_and_wait(task: asyncio.Task[None]) -> None:
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)
-
-
-class SignalStop:
-    """SIGTERM/SIGINT: the first stops the worker gracefully, a second cancels ``task`` at once.
-
-    Installed before start-up so no signal is missed; a signal that arrives while the worker is
-    still starting cancels the start-up (nothing is running that could be drained).
-    """
-
-    SIGNALS = (signal.SIGTERM, signal.SIGINT)
-
-    def __init__(self, worker: Worker, task: asyncio.Task[Any]) -> None:
-        self.worker = worker
-        self.task = task
-        self.received: list[str] = []
-        self._installed = False
-
-    def __enter__(self) -> Self:
-        # Only the main thread receives signals (an embedding or a test may run us elsewhere).
-        self._installed = threading.current_thread() is threading.main_thread()
-        if self._installed:
-            loop = asyncio.get_running_loop()
-            for signum in self.SIGNALS:
-                loop.add_signal_handler(signum, self._on_signal, signum)
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        if self._installed:
-            loop = asyncio.get_running_loop()
-            for signum in self.SIGNALS:
-                loop.remove_signal_handler(signum)
-
-    def _on_signal(self, signum: int) -> None:
-        name = signal.Signals(signum).name
-        self.received.append(name)
-        if len(self.received) == 1 and self.worker.running:
-            self.worker.request_stop(name)
-            return
-        log.warning("worker.cancelling", signal=name, running=self.worker.running)
-        self.worker.stop_reason = self.worker.stop_reason or name
-        self.task.cancel()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import signal
+import socket
 
 from tests.e2e.conftest import Site, Spawn, assert_json_lines, assert_no_secrets
 
@@ -23,12 +25,34 @@ async def test_sigterm_stops_the_daemon_cleanly(site: Site, spawn: Spawn) -> Non
     assert_no_secrets(site, worker)
 
 
-async def test_running_daemon_keeps_a_fresh_heartbeat(site: Site, spawn: Spawn) -> None:
-    """While `run` is up, `healthcheck` (state dir only) exits 0."""
-    worker = await spawn("run")
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def http_get(port: int, path: str) -> tuple[int, str]:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(f"GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n".encode())
+    raw = await reader.read()
+    writer.close()
+    await writer.wait_closed()
+    head, _, body = raw.decode().partition("\r\n\r\n")
+    return int(head.split()[1]), body
+
+
+async def test_running_daemon_reports_health(site: Site, spawn: Spawn) -> None:
+    """While `run` is up, `healthcheck` (state dir only) exits 0 and the HTTP probes answer."""
+    port = free_port()
+    worker = await spawn("run", BOOKYFLOW_HEALTH_PORT=str(port))
     await worker.event("job.finished")
     check = await spawn("healthcheck", BOOKYFLOW_API_URL="", BOOKYFLOW_CLIENT_SECRET="")
     assert await check.wait() == 0
+    assert await http_get(port, "/readyz") == (200, "ok\n")
+    status, metrics = await http_get(port, "/metrics")
+    assert status == 200
+    assert 'bookyflow_requests_total{status="200"}' in metrics
+    assert 'bookyflow_job_runs_total{job="properties"}' in metrics
     worker.proc.send_signal(signal.SIGINT)
     assert await worker.wait() == 0
 

@@ -1,0 +1,60 @@
+"""SIGTERM and SIGINT for a running ``Worker``: the first stops gracefully, a second at once.
+
+Handlers are installed before start-up so that no signal is missed, and they work when the
+worker is PID 1 in a container (PID 1 ignores only signals that have no handler).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import threading
+from typing import Any, Self
+
+from worker.logging import get_logger
+from worker.service import Worker
+
+__all__ = ["SignalStop"]
+
+log = get_logger("worker.signals")
+
+
+class SignalStop:
+    """SIGTERM/SIGINT: the first stops the worker gracefully, a second cancels ``task`` at once.
+
+    Installed before start-up so no signal is missed; a signal that arrives while the worker is
+    still starting cancels the start-up (nothing is running that could be drained).
+    """
+
+    SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+    def __init__(self, worker: Worker, task: asyncio.Task[Any]) -> None:
+        self.worker = worker
+        self.task = task
+        self.received: list[str] = []
+        self._installed = False
+
+    def __enter__(self) -> Self:
+        # Only the main thread receives signals (an embedding or a test may run us elsewhere).
+        self._installed = threading.current_thread() is threading.main_thread()
+        if self._installed:
+            loop = asyncio.get_running_loop()
+            for signum in self.SIGNALS:
+                loop.add_signal_handler(signum, self._on_signal, signum)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._installed:
+            loop = asyncio.get_running_loop()
+            for signum in self.SIGNALS:
+                loop.remove_signal_handler(signum)
+
+    def _on_signal(self, signum: int) -> None:
+        name = signal.Signals(signum).name
+        self.received.append(name)
+        if len(self.received) == 1 and self.worker.running:
+            self.worker.request_stop(name)
+            return
+        log.warning("worker.cancelling", signal=name, running=self.worker.running)
+        self.worker.stop_reason = self.worker.stop_reason or name
+        self.task.cancel()

@@ -1,0 +1,67 @@
+"""The parts of a ``SyncContext`` that settings choose, and the scope preflight rule.
+
+Pure or nearly so: what source and sink the operator configured (a plugin by dotted path, or the
+built-in JSON file and JSON-lines sink), what "today" is in ``BOOKYFLOW_TIMEZONE``, and which
+needed scopes a token lacks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from worker.errors import ConfigError
+from worker.inventory import (
+    BookingSink,
+    InventorySource,
+    JsonFileInventorySource,
+    JsonLinesBookingSink,
+    load_plugin,
+)
+from worker.settings import Settings
+
+__all__ = ["KNOWN_SCOPES", "make_sink", "make_source", "missing_scopes", "today_in"]
+
+KNOWN_SCOPES = frozenset({"read", "write", "delete"})
+
+
+def missing_scopes(needed: Iterable[str], granted: Iterable[str]) -> tuple[str, ...] | None:
+    """Needed scopes that were not granted; None when the site's vocabulary is foreign.
+
+    Pure. A site that grants only names we do not know (``channel_management``) cannot be
+    judged from the names: its 403 answers decide (spec §2.3 Compatibility).
+    """
+    granted_set = frozenset(granted)
+    if granted_set and not granted_set & KNOWN_SCOPES:
+        return None
+    return tuple(scope for scope in dict.fromkeys(needed) if scope not in granted_set)
+
+
+def today_in(zone: str) -> Callable[[], date]:
+    """'Today' in an IANA zone (BOOKYFLOW_TIMEZONE), read from the wall clock on each call."""
+    tz = ZoneInfo(zone)
+    return lambda: datetime.now(tz).date()
+
+
+def make_source(settings: Settings) -> InventorySource:
+    """The vendor's source: a plugin (constructed without arguments) or the JSON file."""
+    if settings.source:
+        source_cls = load_plugin(settings.source, InventorySource)
+        source: InventorySource = source_cls()
+        return source
+    path = settings.inventory
+    if path is None:
+        raise ConfigError("invalid configuration: BOOKYFLOW_INVENTORY is required")
+    if not path.is_file():
+        raise ConfigError(f"invalid configuration: inventory file {path} does not exist")
+    return JsonFileInventorySource(path)
+
+
+async def make_sink(settings: Settings) -> BookingSink:
+    """Where site bookings go: a plugin (constructed without arguments) or JSON lines."""
+    if settings.sink:
+        sink_cls = load_plugin(settings.sink, BookingSink, setting="BOOKYFLOW_SINK")
+        sink: BookingSink = sink_cls()
+        return sink
+    return await JsonLinesBookingSink.open(settings.bookings_path)
