@@ -36,9 +36,7 @@ from worker.api.cmf import Cmf
 from worker.api.models import Versions
 from worker.errors import ConfigError
 from worker.health import HEARTBEAT_FILE, HealthServer, HeartbeatLoop
-from worker.inventory import (
-    InventorySnapshot,
-)
+from worker.inventory import InventorySnapshot
 from worker.logging import get_logger
 from worker.metrics import WorkerMetrics
 from worker.scheduler import JobRunner, build_scheduler
