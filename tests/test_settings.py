@@ -50,10 +50,11 @@ def test_toml_file_is_lowest_precedence_source(
 def test_every_problem_is_reported_on_one_line() -> None:
     """Missing and invalid values are all named, by environment variable, in one line."""
     with pytest.raises(ConfigError) as caught:
-        load_settings(api_url="ftp://x", log_level="LOUD")
+        load_settings(api_url="ftp://x", log_level="LOUD", timezone="Mars/Base")
     text = str(caught.value)
     assert "\n" not in text
-    for name in ("BOOKYFLOW_CLIENT_ID", "BOOKYFLOW_CLIENT_SECRET", "BOOKYFLOW_LOG_LEVEL"):
+    names = ("API_URL", "CLIENT_ID", "CLIENT_SECRET", "LOG_LEVEL", "TIMEZONE")
+    for name in (f"BOOKYFLOW_{n}" for n in names):
         assert name in text
 
 

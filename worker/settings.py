@@ -178,6 +178,27 @@ class Settings(BaseSettings):
                 ) from None
         return data
 
+    # Checks of a single field are field validators, so they are reported together with every
+    # other field's problem; the model validator below only sees fields that were all valid.
+    @field_validator("api_url")
+    @classmethod
+    def _url_shape(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be an http(s) URL such as https://hotel.example/bookyflow/api")
+        if parts.username or parts.password or parts.query:
+            raise ValueError("must not carry credentials or a query string")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _iana_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not an IANA zone name") from None
+        return value
+
     @field_validator("shard_index", mode="before")
     @classmethod
     def _shard_ordinal(cls, value: Any) -> Any:
@@ -191,22 +212,12 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _check(self) -> Settings:
         parts = urlsplit(self.api_url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(
-                "api_url must be an http(s) URL such as https://hotel.example/bookyflow/api"
-            )
-        if parts.username or parts.password or parts.query:
-            raise ValueError("api_url must not carry credentials or a query string")
         insecure = parts.scheme == "http" and not is_loopback_host(parts.hostname)
         if insecure and not self.allow_insecure_http:
             raise ValueError(
                 "api_url uses plain http to a non-loopback host; use https "
                 "or set BOOKYFLOW_ALLOW_INSECURE_HTTP=true"
             )
-        try:
-            ZoneInfo(self.timezone)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"timezone {self.timezone!r} is not an IANA zone name") from None
         if self.prune and "delete" not in self.requested_scopes:
             raise ValueError("prune needs the delete scope in BOOKYFLOW_SCOPES")
         if self.shard_index >= self.shard_count:

@@ -72,6 +72,15 @@ async def test_lost_channel_table_is_reannounced_and_the_call_replayed(
     assert sent == [("GET", "versions"), ("POST", "channel"), ("GET", "versions")]
 
 
+async def test_channel_found_by_get_is_also_reannounced(any_sandbox: Sandbox, cmf: Cmf) -> None:
+    """A restart finds the channel with GET announce; a later table loss still re-announces."""
+    await cmf.announce()
+    restarted = Cmf(cmf.client)
+    assert await restarted.announced_channel_id() > 0
+    any_sandbox.channels.forget_all()
+    assert (await restarted.versions()).cmf
+
+
 async def test_dictionaries_parse(cmf: Cmf) -> None:
     """Property types, room types, countries and regions parse into typed lists."""
     await cmf.announce()

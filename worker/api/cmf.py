@@ -110,7 +110,9 @@ class Cmf:
     async def announced_channel_id(self) -> int:
         """GET announce: our channel's id, ``0`` when not announced. Idempotent."""
         name = _segment(self.client.settings.channel_name)
-        return parse_as(int, await self._get(f"cmf/channel/announce/{name}"), what="announce")
+        channel_id = parse_as(int, await self._get(f"cmf/channel/announce/{name}"), what="announce")
+        self._announced = self._announced or channel_id > 0
+        return channel_id
 
     async def announce(self, params: Mapping[str, Any] | None = None) -> int:
         """POST announce: create (or confirm) our channel; returns its id.
