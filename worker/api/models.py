@@ -121,7 +121,9 @@ class TokenResponse(Model):
 
     access_token: str = Field(repr=False)
     token_type: str = "Bearer"  # noqa: S105 - a token type name, not a secret
-    expires_in: Annotated[float, BeforeValidator(_to_float)] = 3600.0
+    # Finite only: a NaN lifetime made the token "fresh" forever and its refresh due at once,
+    # so the refresh loop hammered the token endpoint. Found by tests/fuzz.
+    expires_in: Annotated[float, BeforeValidator(_to_float), Field(allow_inf_nan=False)] = 3600.0
     scope: str | None = None
 
     def granted_scopes(self, requested: tuple[str, ...]) -> frozenset[str]:

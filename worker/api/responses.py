@@ -35,7 +35,9 @@ RETRYABLE_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
 _FAILURE_SLOTS = ("response", "property", "calendar", "delete_tariffs")
 _SCOPE_MESSAGE = re.compile(r"not allowed to access this feature\s*:\s*(\S+)", re.IGNORECASE)
 _WWW_AUTH_SCOPE = re.compile(r'scope="([^"]*)"')
-_PROPERTY_UID = re.compile(r"access to property (\d+)")
+# ASCII digits, at most 18: ``int()`` of a longer run raises ValueError (Python's 4300-digit
+# limit), and ``\d`` would also match other scripts' digits. Found by tests/fuzz.
+_PROPERTY_UID = re.compile(r"access to property ([0-9]{1,18})(?![0-9])")
 _MAX_MESSAGE = 300
 
 
@@ -186,7 +188,9 @@ _INVALID = object()
 def _loads(body: bytes) -> Any:
     try:
         return json.loads(body) if body.strip() else _INVALID
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        # RecursionError: nesting deeper than the interpreter's limit ("[[[[..."), which the C
+        # decoder reports instead of a JSONDecodeError. Found by tests/fuzz.
         return _INVALID
 
 

@@ -77,13 +77,19 @@ class _Document(BaseModel):
 
 def parse_bytes(data: bytes, previous: InventorySnapshot) -> InventorySnapshot:
     """Decode and parse the raw file content; ``previous`` is the last snapshot served."""
+    # utf-8-sig: editors on Windows save a byte-order mark, which RFC 8259 lets a parser ignore.
     try:
-        raw = json.loads(data.decode("utf-8"))
+        raw = json.loads(data.decode("utf-8-sig"))
     except UnicodeDecodeError as exc:
         return previous.stale(InventoryProblem(DOCUMENT_PATH, f"not UTF-8: {exc.reason}"))
     except json.JSONDecodeError as exc:
         message = f"invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
         return previous.stale(InventoryProblem(DOCUMENT_PATH, message))
+    except (ValueError, RecursionError) as exc:
+        # Not JSONDecodeErrors, found by tests/fuzz: an integer beyond Python's 4300-digit
+        # conversion limit (ValueError) and nesting deeper than the recursion limit.
+        problem = "nested too deeply" if isinstance(exc, RecursionError) else "number too large"
+        return previous.stale(InventoryProblem(DOCUMENT_PATH, f"invalid JSON: {problem}"))
     return parse_document(raw, previous)
 
 
