@@ -27,8 +27,11 @@ format: venv
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+# Helper modules (bench/_*.py) are skipped; sync_scale runs last so its figures end the output.
 bench: venv
-	@for script in bench/*.py; do echo "# $$script"; $(BIN)/python $$script || exit 1; done
+	@$(BIN)/python -c "import httpx, authlib" 2>/dev/null || $(BIN)/pip install -q -e '.[bench]'
+	@for script in $$(ls bench/[!_]*.py | grep -v sync_scale) bench/sync_scale.py; do \
+		echo "# $$script"; $(BIN)/python $$script || exit 1; done
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -137,7 +137,10 @@ class SandboxProcess:
         return self
 
     async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         self._conn.send("stop")
         await asyncio.to_thread(self._process.join, 10)

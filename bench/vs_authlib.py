@@ -24,8 +24,13 @@ from typing import Any
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+import warnings
+
 import httpx
-from authlib.integrations.httpx_client import AsyncOAuth2Client
+
+with warnings.catch_warnings():  # Authlib 1.9 nudges httpx users towards "httpx2"
+    warnings.simplefilter("ignore")
+    from authlib.integrations.httpx_client import AsyncOAuth2Client
 
 from bench._support import SECRET, SandboxProcess, emit
 from bench.saturation import _json, lifted, price_ranges, seed
@@ -57,7 +62,7 @@ def authlib_client(api_url: str) -> AsyncOAuth2Client:
         client_secret=SECRET,
         scope="read write delete",
         token_endpoint=api_url + "/oauth/token",
-        token_endpoint_auth_method="client_secret_post",  # noqa: S106 - a method name
+        token_endpoint_auth_method="client_secret_post",
         headers={"User-Agent": USER_AGENT, "Accept": "application/json", CHANNEL_HEADER: "bench"},
         limits=httpx.Limits(max_connections=IN_FLIGHT, max_keepalive_connections=IN_FLIGHT),
         timeout=httpx.Timeout(30.0, connect=5.0),
