@@ -21,8 +21,10 @@ from worker.errors import BookyFlowError, ConfigError, CredentialsRejected, Scop
 from worker.health import HEARTBEAT_FILE, evaluate_heartbeat, read_heartbeat
 from worker.logging import configure_logging, get_logger
 from worker.service import Worker, default_jobs
-from worker.settings import JOB_NAMES, Settings, load_settings
+from worker.settings import JOB_NAMES, Settings
 from worker.signals import SignalStop
+from worker.sites import Deployment, env_shard_root, load_deployment
+from worker.supervisor import Supervisor
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -116,17 +118,30 @@ async def _cmd_sandbox(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _settings(args: argparse.Namespace, **overrides: Any) -> Settings:
-    """Load settings, then apply their log format and level unless the command line set them."""
-    settings = load_settings(**overrides)
+def _deployment(args: argparse.Namespace, **overrides: Any) -> Deployment:
+    """Load the site(s), then apply their log format and level unless the command line set them.
+
+    One site (no ``[[sites]]``) runs a plain ``Worker``; ``[[sites]]`` runs a ``Supervisor``.
+    """
+    deployment = load_deployment(**overrides)
+    process = deployment.process
     configure_logging(
-        log_format=args.log_format or settings.log_format,
-        level=(args.log_level or settings.log_level).upper(),
+        log_format=args.log_format or process.log_format,
+        level=(args.log_level or process.log_level).upper(),
     )
-    return settings
+    return deployment
 
 
-async def _until_stopped(worker: Worker, body: Callable[[], Awaitable[T]]) -> T | None:
+def _settings(args: argparse.Namespace, **overrides: Any) -> Settings:
+    """The single site's settings (this shard's state dir); ``[[sites]]`` is refused here."""
+    deployment = _deployment(args, **overrides)
+    if deployment.multi:
+        raise ConfigError(f"invalid configuration: {args.command_name} serves one site; "
+                          "this configuration has [[sites]]")  # fmt: skip
+    return deployment.sites[0].settings
+
+
+async def _until_stopped(worker: Worker | Supervisor, body: Callable[[], Awaitable[T]]) -> T | None:
     """Run ``body`` inside the worker's lifecycle; a signal ends it cleanly (returns None)."""
     task = asyncio.current_task()
     assert task is not None
@@ -142,19 +157,28 @@ async def _until_stopped(worker: Worker, body: Callable[[], Awaitable[T]]) -> T 
 
 
 async def _cmd_run(args: argparse.Namespace) -> int:
-    worker = Worker(_settings(args))
+    deployment = _deployment(args)
+    if deployment.multi:
+        supervisor = Supervisor(deployment.process, deployment.sites)
+        await _until_stopped(supervisor, supervisor.run)
+        return EXIT_OK
+    worker = Worker(deployment.sites[0].settings)
     await _until_stopped(worker, worker.run)
     return EXIT_OK
 
 
 async def _cmd_sync(args: argparse.Namespace) -> int:
-    settings = _settings(args)
+    deployment = _deployment(args)
     jobs = default_jobs()
     if args.job is not None:
-        if args.job not in settings.jobs.enabled():
+        if any(args.job not in site.settings.jobs.enabled() for site in deployment.sites):
             raise ConfigError(f"invalid configuration: job {args.job} is disabled")
         jobs = {args.job: jobs[args.job]}
-    worker = Worker(settings, jobs=jobs)
+    if deployment.multi:
+        supervisor = Supervisor(deployment.process, deployment.sites, jobs=jobs)
+        outcomes = await _until_stopped(supervisor, supervisor.run_once)
+        return EXIT_OK if outcomes is None or all(outcomes.values()) else EXIT_FAILURE
+    worker = Worker(deployment.sites[0].settings, jobs=jobs)
     results = await _until_stopped(worker, worker.run_once)
     if results is None:
         return EXIT_OK
@@ -189,7 +213,9 @@ def render_report(report: dict[str, Any]) -> str:
 
 
 async def _cmd_healthcheck(args: argparse.Namespace) -> int:
-    state_dir = args.state_dir or Path(os.environ.get("BOOKYFLOW_STATE_DIR", "state"))
+    state_dir = args.state_dir or env_shard_root(
+        Path(os.environ.get("BOOKYFLOW_STATE_DIR", "state"))
+    )
     verdict = evaluate_heartbeat(read_heartbeat(state_dir / HEARTBEAT_FILE), time.time())
     (log.info if verdict.ok else log.error)("health.checked", ok=verdict.ok, reason=verdict.reason)
     return EXIT_OK if verdict.ok else EXIT_FAILURE

@@ -10,13 +10,14 @@ handful of series does not justify a dependency).
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from worker.api.client import ClientStats
 
-__all__ = ["JobStatus", "WorkerMetrics", "render_prometheus"]
+__all__ = ["JobStatus", "WorkerMetrics", "combine_sites", "render_prometheus"]
 
 
 @dataclass
@@ -89,59 +90,110 @@ class WorkerMetrics:
         }
 
 
-def _series(name: str, kind: str, help_text: str, samples: list[tuple[str, float]]) -> list[str]:
+def combine_sites(
+    sites: Mapping[str, Mapping[str, Any]], *, now: float, started_at: float
+) -> dict[str, Any]:
+    """One process snapshot from per-site snapshots (``worker.supervisor``).
+
+    Counters are summed, ``ready`` means at least one site is ready, and jobs are keyed
+    ``<site>/<job>`` so the heartbeat's stall check sees every site's jobs. ``sites`` keeps each
+    site's own snapshot for ``/metrics`` (rendered with a ``site`` label).
+    """
+    by_status: Counter[str] = Counter()
+    jobs: dict[str, Any] = {}
+    for label, site in sites.items():
+        by_status.update(site.get("requests_by_status", {}))
+        jobs.update({f"{label}/{name}": job for name, job in site.get("jobs", {}).items()})
+    return {
+        "written_at": now,
+        "uptime_s": round(now - started_at, 3),
+        "ready": any(site.get("ready") for site in sites.values()),
+        "sites_ready": sum(1 for site in sites.values() if site.get("ready")),
+        "sites_total": len(sites),
+        "requests_by_status": dict(sorted(by_status.items())),
+        "retries": sum(site.get("retries", 0) for site in sites.values()),
+        "token_refreshes": sum(site.get("token_refreshes", 0) for site in sites.values()),
+        "jobs": jobs,
+        "oldest_undelivered_booking_s": max(
+            (site.get("oldest_undelivered_booking_s", 0.0) for site in sites.values()),
+            default=0.0,
+        ),
+        "sites": {label: dict(site) for label, site in sites.items()},
+    }
+
+
+Samples = list[tuple[str, float]]  # (labels inside the braces, value)
+
+
+def _series(name: str, kind: str, help_text: str, samples: Samples) -> list[str]:
     lines = [f"# HELP {name} {help_text}", f"# TYPE {name} {kind}"]
-    lines += [f"{name}{labels} {value:g}" for labels, value in samples]
+    lines += [f"{name}{{{labels}}} {value:g}" if labels else f"{name} {value:g}"
+              for labels, value in samples]  # fmt: skip
     return lines
 
 
-def _by_job(snapshot: Mapping[str, Any], key: str) -> list[tuple[str, float]]:
-    jobs: Mapping[str, Mapping[str, Any]] = snapshot.get("jobs", {})
+def _label_value(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+def _by_job(key: str) -> Callable[[Mapping[str, Any]], Samples]:
+    def pick(snapshot: Mapping[str, Any]) -> Samples:
+        jobs: Mapping[str, Mapping[str, Any]] = snapshot.get("jobs", {})
+        return [
+            (f'job="{_label_value(name)}"', float(job[key]))
+            for name, job in jobs.items()
+            if job.get(key) is not None
+        ]
+
+    return pick
+
+
+def _scalar(key: str) -> Callable[[Mapping[str, Any]], Samples]:
+    return lambda snapshot: [("", float(snapshot.get(key) or 0))]
+
+
+def _by_status(snapshot: Mapping[str, Any]) -> Samples:
     return [
-        (f'{{job="{name}"}}', float(job[key]))
-        for name, job in jobs.items()
-        if job.get(key) is not None
+        (f'status="{_label_value(str(status))}"', float(count))
+        for status, count in snapshot.get("requests_by_status", {}).items()
     ]
+
+
+# (name, type, help, samples of one site's snapshot)
+_SERIES: tuple[tuple[str, str, str, Callable[[Mapping[str, Any]], Samples]], ...] = (
+    ("bookyflow_requests_total", "counter", "API answers by status.", _by_status),
+    ("bookyflow_retries_total", "counter", "Retried attempts.", _scalar("retries")),
+    ("bookyflow_token_refreshes_total", "counter", "Tokens obtained.",
+     _scalar("token_refreshes")),
+    ("bookyflow_job_runs_total", "counter", "Job runs.", _by_job("runs")),
+    ("bookyflow_job_failures_total", "counter", "Failed runs.", _by_job("failures")),
+    ("bookyflow_sync_lag_seconds", "gauge", "Seconds since the job last succeeded.",
+     _by_job("lag_s")),
+    ("bookyflow_oldest_undelivered_booking_seconds", "gauge",
+     "How long site bookings may have waited for delivery.",
+     _scalar("oldest_undelivered_booking_s")),
+    ("bookyflow_ready", "gauge", "Token valid and channel announced.",
+     lambda snapshot: [("", 1.0 if snapshot.get("ready") else 0.0)]),
+)  # fmt: skip
 
 
 def render_prometheus(snapshot: Mapping[str, Any]) -> str:
-    """The snapshot as Prometheus text exposition format (names prefixed ``bookyflow_``)."""
-    by_status = [
-        (f'{{status="{status}"}}', float(count))
-        for status, count in snapshot.get("requests_by_status", {}).items()
-    ]
-    lines = [
-        *_series("bookyflow_requests_total", "counter", "API answers by status.", by_status),
-        *_series(
-            "bookyflow_retries_total", "counter", "Retried attempts.", [("", snapshot["retries"])]
-        ),
-        *_series(
-            "bookyflow_token_refreshes_total",
-            "counter",
-            "Tokens obtained.",
-            [("", snapshot["token_refreshes"])],
-        ),
-        *_series("bookyflow_job_runs_total", "counter", "Job runs.", _by_job(snapshot, "runs")),
-        *_series(
-            "bookyflow_job_failures_total", "counter", "Failed runs.", _by_job(snapshot, "failures")
-        ),
-        *_series(
-            "bookyflow_sync_lag_seconds",
-            "gauge",
-            "Seconds since the job last succeeded.",
-            _by_job(snapshot, "lag_s"),
-        ),
-        *_series(
-            "bookyflow_oldest_undelivered_booking_seconds",
-            "gauge",
-            "How long site bookings may have waited for delivery.",
-            [("", snapshot["oldest_undelivered_booking_s"])],
-        ),
-        *_series(
-            "bookyflow_ready",
-            "gauge",
-            "Token valid and channel announced.",
-            [("", 1.0 if snapshot.get("ready") else 0.0)],
-        ),
-    ]
+    """The snapshot as Prometheus text exposition format (names prefixed ``bookyflow_``).
+
+    A process serving many sites (a snapshot with ``sites``) labels every sample ``site="..."``.
+    """
+    sites: Mapping[str, Mapping[str, Any]] | None = snapshot.get("sites")
+    parts = (
+        [("", snapshot)]
+        if sites is None
+        else [(f'site="{_label_value(label)}"', site) for label, site in sites.items()]
+    )
+    lines: list[str] = []
+    for name, kind, help_text, pick in _SERIES:
+        samples = [
+            (",".join(label for label in (site_label, labels) if label), value)
+            for site_label, part in parts
+            for labels, value in pick(part)
+        ]
+        lines += _series(name, kind, help_text, samples)
     return "\n".join(lines) + "\n"

@@ -44,7 +44,7 @@ from worker.settings import Settings
 from worker.state import StateStore
 from worker.sync.context import Job, JobResult, OwnedProperties, PropertyGates, SyncContext
 from worker.sync.jobs import JOBS
-from worker.wiring import make_sink, make_source, missing_scopes, today_in
+from worker.wiring import make_owned, make_sink, make_source, missing_scopes, today_in
 
 __all__ = ["Worker", "default_jobs"]
 
@@ -69,8 +69,11 @@ class Worker:
         wall: Callable[[], float] = time.time,
         heartbeat_file_interval_s: float = 10.0,
         heartbeat_log_interval_s: float = 60.0,
+        heartbeat: bool = True,
     ) -> None:
         self.settings = settings
+        # False under a Supervisor, which keeps one heartbeat for the whole process.
+        self.heartbeat = heartbeat
         enabled = settings.jobs.enabled()
         self.jobs = {
             n: j for n, j in (default_jobs() if jobs is None else jobs).items() if n in enabled
@@ -136,7 +139,7 @@ class Worker:
         self._stack.push_async_callback(sink.close)
         client = await self._stack.enter_async_context(BookyFlowClient(settings, clock=self.clock))
         self.client = client
-        owned = OwnedProperties()
+        owned = make_owned(settings)  # this shard's properties only, when sharded
         cmf = Cmf(client, owned=owned.owns)
         await client.tokens.get()
         self._preflight(client.tokens.granted_scopes)
@@ -256,6 +259,8 @@ class Worker:
             log.info("worker.drained", clean=drained, grace_s=grace_s)
 
     async def _start_health(self) -> None:
+        if not self.heartbeat:
+            return
         state_dir = self.settings.state_dir
         heartbeat = HeartbeatLoop(
             state_dir / HEARTBEAT_FILE,

@@ -9,14 +9,22 @@ from __future__ import annotations
 import asyncio
 import signal
 import threading
-from typing import Any, Self
+from typing import Any, Protocol, Self
 
 from worker.logging import get_logger
-from worker.service import Worker
 
-__all__ = ["SignalStop"]
+__all__ = ["SignalStop", "Stoppable"]
 
 log = get_logger("worker.signals")
+
+
+class Stoppable(Protocol):
+    """What a signal stops: a ``Worker``, or a ``Supervisor`` of many."""
+
+    running: bool
+    stop_reason: str | None
+
+    def request_stop(self, reason: str = "requested") -> None: ...
 
 
 class SignalStop:
@@ -28,7 +36,7 @@ class SignalStop:
 
     SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
-    def __init__(self, worker: Worker, task: asyncio.Task[Any]) -> None:
+    def __init__(self, worker: Stoppable, task: asyncio.Task[Any]) -> None:
         self.worker = worker
         self.task = task
         self.received: list[str] = []

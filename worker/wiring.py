@@ -20,8 +20,17 @@ from worker.inventory import (
     load_plugin,
 )
 from worker.settings import Settings
+from worker.sharding import ShardedInventorySource, ShardedOwnedProperties, ShardFilter
+from worker.sync.context import OwnedProperties
 
-__all__ = ["KNOWN_SCOPES", "make_sink", "make_source", "missing_scopes", "today_in"]
+__all__ = [
+    "KNOWN_SCOPES",
+    "make_owned",
+    "make_sink",
+    "make_source",
+    "missing_scopes",
+    "today_in",
+]
 
 KNOWN_SCOPES = frozenset({"read", "write", "delete"})
 
@@ -45,7 +54,21 @@ def today_in(zone: str) -> Callable[[], date]:
 
 
 def make_source(settings: Settings) -> InventorySource:
-    """The vendor's source: a plugin (constructed without arguments) or the JSON file."""
+    """The vendor's source, restricted to this shard's properties when sharded."""
+    source = _vendor_source(settings)
+    shard = ShardFilter.from_settings(settings)
+    return source if shard.everything else ShardedInventorySource(source, shard)
+
+
+def make_owned(settings: Settings) -> OwnedProperties:
+    """The channel's properties on the site; only this shard's when sharded (jobs, bookings
+    pull and the CMF ownership guard then leave the other shards' properties alone)."""
+    shard = ShardFilter.from_settings(settings)
+    return OwnedProperties() if shard.everything else ShardedOwnedProperties(shard)
+
+
+def _vendor_source(settings: Settings) -> InventorySource:
+    """A plugin (constructed without arguments) or the JSON file."""
     if settings.source:
         source_cls = load_plugin(settings.source, InventorySource)
         source: InventorySource = source_cls()

@@ -1,0 +1,265 @@
+"""Many BookyFlow sites in one process: one ``Worker`` per site, kept apart, in one event loop.
+
+Each site (``worker.sites.SiteSettings``) has its own ``Worker``, hence its own HTTP session,
+token manager, circuit breaker, rate gate, state store and scheduler. A site whose start-up fails
+(credentials or scopes refused, site down, bad inventory path, anything) is logged as
+``site.failed`` with its label and error class and tried again on a slow schedule (60 s doubling
+to 15 min) while the others run; it never stops them.
+
+The process has one heartbeat file (``<state root>/heartbeat.json``), one ``/healthz /readyz
+/metrics`` server (every sample labelled ``site="..."``) and one ``SignalStop``. ``/readyz``
+answers ready when at least one site is ready: the process is doing useful work, and one bad
+site must not take the others out of a load balancer or restart them. Every log line a site's
+tasks write carries ``site=<label>``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, Literal, Self
+
+import structlog
+
+from worker.api.clock import Clock, SystemClock
+from worker.health import HEARTBEAT_FILE, HealthServer, HeartbeatLoop
+from worker.logging import get_logger
+from worker.metrics import combine_sites
+from worker.service import Worker
+from worker.settings import Settings
+from worker.sites import SiteSettings
+from worker.sync.context import Job
+
+__all__ = ["RETRY_FIRST_S", "RETRY_MAX_S", "SiteRun", "Supervisor", "retry_delay_s"]
+
+log = get_logger("worker.supervisor")
+RETRY_FIRST_S = 60.0
+RETRY_MAX_S = 900.0
+
+SiteState = Literal["starting", "running", "failed", "stopped"]
+
+
+def retry_delay_s(
+    failures: int, *, first_s: float = RETRY_FIRST_S, max_s: float = RETRY_MAX_S
+) -> float:
+    """Seconds before the next start-up of a site that failed ``failures`` times in a row."""
+    return min(max_s, first_s * 2.0 ** max(0, failures - 1))
+
+
+@dataclass
+class SiteRun:
+    """The supervisor's view of one site: its current worker and how its start-ups went."""
+
+    site: SiteSettings
+    state: SiteState = "starting"
+    worker: Worker | None = None
+    failures: int = 0
+    last_error_type: str | None = None
+    retry_at: float | None = None
+
+    @property
+    def ready(self) -> bool:
+        return self.state == "running" and self.worker is not None and self.worker.ready
+
+    def snapshot(self, now: float) -> dict[str, Any]:
+        base = self.worker.snapshot() if self.worker is not None else {}
+        retry_in_s = None if self.retry_at is None else round(max(0.0, self.retry_at - now), 3)
+        return {
+            **base,
+            "ready": self.ready,
+            "state": self.state,
+            "failures": self.failures,
+            "last_error_type": self.last_error_type,
+            "retry_in_s": retry_in_s,
+        }
+
+
+class Supervisor:
+    """Runs every site of this shard; ``async with Supervisor(...) as s: await s.run()``."""
+
+    def __init__(
+        self,
+        process: Settings,
+        sites: Sequence[SiteSettings],
+        *,
+        jobs: Mapping[str, Job] | None = None,
+        clock: Clock | None = None,
+        wall: Callable[[], float] = time.time,
+        new_worker: Callable[[Settings], Worker] | None = None,
+        retry_first_s: float = RETRY_FIRST_S,
+        retry_max_s: float = RETRY_MAX_S,
+        heartbeat_file_interval_s: float = 10.0,
+        heartbeat_log_interval_s: float = 60.0,
+    ) -> None:
+        self.process = process
+        self.runs = {site.label: SiteRun(site) for site in sites}
+        self.clock: Clock = clock or SystemClock()
+        self.wall = wall
+        self._new_worker = new_worker or (lambda s: Worker(s, jobs=jobs, heartbeat=False))
+        self.retry_first_s, self.retry_max_s = retry_first_s, retry_max_s
+        self.heartbeat_file_interval_s = heartbeat_file_interval_s
+        self.heartbeat_log_interval_s = heartbeat_log_interval_s
+        self.started_at = wall()
+        self.health: HealthServer | None = None
+        self.running = False
+        self.stop_reason: str | None = None
+        self._stop = asyncio.Event()
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._stack = AsyncExitStack()
+        self._closed = False
+
+    def __repr__(self) -> str:
+        return f"Supervisor(sites={len(self.runs)}, running={self.running})"
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    @property
+    def ready(self) -> bool:
+        """At least one site has a valid token and an announced channel (``/readyz``)."""
+        return any(run.ready for run in self.runs.values())
+
+    def snapshot(self) -> dict[str, Any]:
+        now = self.wall()
+        sites = {label: run.snapshot(self.clock.now()) for label, run in self.runs.items()}
+        return combine_sites(sites, now=now, started_at=self.started_at)
+
+    def request_stop(self, reason: str = "requested") -> None:
+        """Stop every site (idempotent): running ones drain, starting or waiting ones end now."""
+        if self._stop.is_set():
+            return
+        self.stop_reason = reason
+        log.info("supervisor.stopping", signal=reason, sites=len(self.runs))
+        self._stop.set()
+        for label, run in self.runs.items():
+            if run.state == "running" and run.worker is not None:
+                run.worker.request_stop(reason)
+            elif label in self._tasks:
+                self._tasks[label].cancel()
+
+    async def run(self) -> None:
+        """Every site until ``request_stop()``; returns when all of them have stopped."""
+        await self._start_health()
+        log.info("supervisor.started", sites=list(self.runs), shard=self._shard())
+        if not self.runs:
+            log.warning("supervisor.no_sites", shard=self._shard())
+        loop = asyncio.get_running_loop()
+        self._tasks = {
+            label: loop.create_task(self._keep(run), name=f"site:{label}")
+            for label, run in self.runs.items()
+        }
+        self.running = True
+        try:
+            await self._stop.wait()
+            await asyncio.gather(*self._tasks.values(), return_exceptions=True)
+        finally:
+            # Reached early only on cancellation (a second signal): stop the sites at once.
+            for task in self._tasks.values():
+                task.cancel()
+            await asyncio.gather(*self._tasks.values(), return_exceptions=True)
+            self.running = False
+
+    def _shard(self) -> str:
+        return f"{self.process.shard_index}/{self.process.shard_count}"
+
+    async def _keep(self, run: SiteRun) -> None:
+        """Start the site, run it until the stop, and start it again after a failure."""
+        with structlog.contextvars.bound_contextvars(site=run.site.label):
+            while not self._stop.is_set():
+                if await self._attempt(run):
+                    return
+                await self.clock.sleep(max(0.0, (run.retry_at or 0.0) - self.clock.now()))
+
+    async def _attempt(self, run: SiteRun) -> bool:
+        """One start and run of a site; True when it ran until the stop, False if it failed."""
+        worker = self._new_worker(run.site.settings)
+        run.worker, run.state = worker, "starting"
+        try:
+            await worker.start()
+            run.state, run.failures, run.retry_at = "running", 0, None
+            log.info("site.ready", site=run.site.label, channel_id=worker.channel_id)
+            try:
+                await worker.run()
+            finally:
+                await worker.close()
+        except Exception as exc:  # one site's failure, whatever it is, must not stop the others
+            self._failed(run, exc)
+            return False
+        run.state = "stopped"
+        return True
+
+    def _failed(self, run: SiteRun, exc: Exception) -> None:
+        run.state, run.failures = "failed", run.failures + 1
+        run.last_error_type = type(exc).__name__
+        delay_s = retry_delay_s(run.failures, first_s=self.retry_first_s, max_s=self.retry_max_s)
+        run.retry_at = self.clock.now() + delay_s
+        log.error(
+            "site.failed",
+            site=run.site.label,
+            error_type=run.last_error_type,
+            error=str(exc),
+            failures=run.failures,
+            retry_in_s=delay_s,
+        )
+
+    async def run_once(self, names: Sequence[str] | None = None) -> dict[str, bool]:
+        """Every site's jobs (or those named) once, sites side by side; per site: all ok?"""
+        labels = list(self.runs)
+        outcomes = await asyncio.gather(*(self._once(self.runs[label], names) for label in labels))
+        return dict(zip(labels, outcomes, strict=True))
+
+    async def _once(self, run: SiteRun, names: Sequence[str] | None) -> bool:
+        with structlog.contextvars.bound_contextvars(site=run.site.label):
+            worker = self._new_worker(run.site.settings)
+            run.worker = worker
+            try:
+                async with worker:
+                    run.state = "running"
+                    results = await worker.run_once(names)
+            except Exception as exc:  # reported per site; the other sites still run
+                self._failed(run, exc)
+                return False
+            run.state = "stopped"
+            return all(result.ok for result in results)
+
+    async def _start_health(self) -> None:
+        state_dir = self.process.state_dir
+        state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        heartbeat = HeartbeatLoop(
+            state_dir / HEARTBEAT_FILE,
+            self.snapshot,
+            self.clock,
+            file_interval_s=self.heartbeat_file_interval_s,
+            log_interval_s=self.heartbeat_log_interval_s,
+        )
+        task = asyncio.get_running_loop().create_task(heartbeat.run(), name="heartbeat")
+        self._stack.push_async_callback(_cancel_and_wait, task)
+        if self.process.health_port:
+            self.health = HealthServer(self.snapshot, port=self.process.health_port)
+            await self.health.start()
+            self._stack.push_async_callback(self.health.close)
+
+    async def close(self) -> None:
+        """Stop the heartbeat and the health server; safe to call twice."""
+        if self._closed:
+            return
+        self._closed = True
+        await self._stack.aclose()
+        log.info("supervisor.stopped", reason=self.stop_reason)
+
+
+async def _cancel_and_wait(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
