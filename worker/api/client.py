@@ -318,7 +318,14 @@ class BookyFlowClient:
         return session
 
     async def _fetch_token(self) -> TokenGrant:
-        """The ``TokenFetcher``: exactly one client-credentials request, parsed leniently."""
+        """The ``TokenFetcher``: one client-credentials call, parsed leniently.
+
+        Transient failures (a proxy's 5xx, a reset, a cut-off body) are retried under the
+        client's retry policy: repeating a client-credentials request is safe, since a new
+        token does not revoke older ones. Without this, one 503 on the token request stopped
+        the daemon at start-up and, later, left it tokenless for ``retry_min_interval_s``
+        (found by the chaos soak, tests/chaos).
+        """
         requested = self.settings.requested_scopes
         form = {
             "grant_type": "client_credentials",
@@ -326,8 +333,21 @@ class BookyFlowClient:
             "client_secret": self.settings.client_secret.get_secret_value(),
             "scope": " ".join(requested),
         }
-        call = _Call(uuid.uuid4().hex, "POST", "/oauth/token", form, False, False, False)
-        answer = await self._exchange(call, 1, None)
+        call = _Call(uuid.uuid4().hex, "POST", "/oauth/token", form, False, False, True)
+        return await call_with_retry(
+            partial(self._token_attempt, call, requested),
+            policy=self.policy,
+            budget=self.budget,
+            clock=self.clock,
+            idempotent=True,
+            rng=self._rng,
+            on_retry=partial(self._on_retry, call),
+        )
+
+    async def _token_attempt(
+        self, call: _Call, requested: tuple[str, ...], attempt: int
+    ) -> TokenGrant:
+        answer = await self._exchange(call, attempt, None)
         try:
             document = interpret_token(answer.status, answer.headers, answer.body)
         except RateLimited as exc:

@@ -1,0 +1,22 @@
+"""Regression tests for worker bugs the chaos soak found (one test per fix)."""
+
+from __future__ import annotations
+
+from tests.api.client_support import announced, make_settings
+from worker.api.client import BookyFlowClient
+from worker.sandbox import Sandbox
+
+TOKEN_PATH = "/oauth/token"
+
+
+async def test_transient_token_failures_are_retried_within_the_call(sandbox: Sandbox) -> None:
+    """A proxy 503 and a reset on the token request are retried; the first call still succeeds."""
+    await announced(sandbox)
+    sandbox.faults.fail_next(503, path=TOKEN_PATH)
+    sandbox.faults.reset_next(path=TOKEN_PATH)
+    settings = make_settings(sandbox.api_url, base_delay_s=0.01, max_delay_s=0.02)
+    async with BookyFlowClient(settings) as client:
+        versions = await client.request("GET", "cmf/versions")
+    assert "cmf" in versions
+    statuses = [entry.status for entry in sandbox.journal.matching(path=TOKEN_PATH)]
+    assert statuses == [503, 0, 200]
