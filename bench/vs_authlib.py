@@ -30,7 +30,7 @@ import httpx
 
 with warnings.catch_warnings():  # Authlib 1.9 nudges httpx users towards "httpx2"
     warnings.simplefilter("ignore")
-    from authlib.integrations.httpx_client import AsyncOAuth2Client
+    from authlib.integrations.httpx_client import AsyncOAuth2Client  # type: ignore[import-untyped]
 
 from bench._support import SECRET, SandboxProcess, emit
 from bench.saturation import _json, lifted, price_ranges, seed
