@@ -6,11 +6,11 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     BOOKYFLOW_STATE_DIR=/var/lib/bookyflow
 
 WORKDIR /app
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md requirements.lock ./
 COPY scripts/ scripts/
 COPY worker/ worker/
 COPY config/ config/
-# The same install script the Makefile runs (without the dev extra).
+# The same install script the Makefile runs (without the dev extra), pinned by requirements.lock.
 RUN scripts/bootstrap.sh /opt/venv \
     && useradd --uid 10001 --no-create-home --shell /usr/sbin/nologin bookyflow \
     && mkdir -p /var/lib/bookyflow \

@@ -3,12 +3,12 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: venv demo test lint format bench clean
+.PHONY: venv demo test lint format bench clean lock audit
 
 venv: $(VENV)/.installed
 
 # The stamp is rebuilt whenever the project's metadata changes.
-$(VENV)/.installed: pyproject.toml scripts/bootstrap.sh
+$(VENV)/.installed: pyproject.toml scripts/bootstrap.sh requirements.lock
 	PYTHON=$(PYTHON) scripts/bootstrap.sh $(VENV) dev
 	touch $@
 
@@ -32,6 +32,27 @@ bench: venv
 	@$(BIN)/python -c "import httpx, authlib" 2>/dev/null || $(BIN)/pip install -q -e '.[bench]'
 	@for script in $$(ls bench/[!_]*.py | grep -v sync_scale) bench/sync_scale.py; do \
 		echo "# $$script"; $(BIN)/python $$script || exit 1; done
+
+# Re-pin every runtime, dev and audit dependency from a clean venv (CPython 3.11 on Linux).
+lock:
+	@set -e; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	$(PYTHON) -m venv "$$tmp/venv"; \
+	"$$tmp/venv/bin/pip" install --quiet --upgrade pip "setuptools>=77" wheel; \
+	"$$tmp/venv/bin/pip" install --quiet ".[dev,audit]"; \
+	{ echo "# Pinned runtime + dev + audit dependencies of bookyflow-worker, for CPython 3.11 on Linux."; \
+	  echo "# Used as --constraint by scripts/bootstrap.sh (make venv, the Dockerfile) and audited by"; \
+	  echo "# \`make audit\`. Regenerate with \`make lock\` after changing dependencies in pyproject.toml."; \
+	  "$$tmp/venv/bin/pip" freeze --all --exclude bookyflow-worker; } > requirements.lock
+	@echo "requirements.lock: $$(grep -vc '^#' requirements.lock) pins"
+
+# Known vulnerabilities of every pin in the lock (pip-audit in its own venv). Needs PyPI's JSON API
+# (its vulnerability data) for every pinned version, so it is not part of the CI gate (.ci/run);
+# --strict fails when a pin cannot be audited instead of passing it silently. docs/security.md.
+AUDIT_VENV := $(VENV)/audit
+audit:
+	test -x $(AUDIT_VENV)/bin/pip-audit || PYTHON=$(PYTHON) scripts/bootstrap.sh $(AUDIT_VENV) audit
+	$(AUDIT_VENV)/bin/pip-audit --strict --requirement requirements.lock --no-deps --disable-pip \
+		--vulnerability-service pypi --progress-spinner off
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
