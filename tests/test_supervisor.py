@@ -1,0 +1,161 @@
+"""Many sites in one process: sites run apart, a failing one is reported and retried slowly."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import pytest
+from structlog.testing import capture_logs
+
+from tests.conftest import SandboxFactory
+from worker.api.clock import FakeClock
+from worker.health import HealthServer
+from worker.metrics import render_prometheus
+from worker.sandbox import ClientSpec, Sandbox
+from worker.settings import Settings
+from worker.sites import SiteSettings
+from worker.supervisor import Supervisor, retry_delay_s
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "config" / "inventory.example.json"
+SCOPES = ("read", "write", "delete")
+LABELS = ("alpha", "bravo", "charlie")
+
+
+def _settings(sandbox: Sandbox, tmp_path: Path, label: str, secret: str) -> Settings:
+    inventory = tmp_path / f"{label}.json"
+    shutil.copy(EXAMPLE, inventory)
+    return Settings(
+        api_url=sandbox.api_url, client_id=label, client_secret=secret, channel_name="acme",
+        inventory=inventory, state_dir=tmp_path / "state" / label,
+        http={"rate_limit_per_s": 500, "rate_limit_burst": 100},
+    )  # fmt: skip
+
+
+@pytest.fixture
+async def sandbox3(sandbox_factory: SandboxFactory) -> Sandbox:
+    """One sandbox, three clients (each its own owner); ``charlie`` is configured wrongly."""
+    clients = [ClientSpec(label, f"secret-{label}", SCOPES) for label in LABELS]
+    return await sandbox_factory(clients=clients)
+
+
+def _sites(sandbox: Sandbox, tmp_path: Path) -> list[SiteSettings]:
+    secrets = {"alpha": "secret-alpha", "bravo": "secret-bravo", "charlie": "wrong-secret"}
+    return [
+        SiteSettings(label, _settings(sandbox, tmp_path, label, secrets[label])) for label in LABELS
+    ]
+
+
+def _synced(sandbox: Sandbox, client: str) -> list[str]:
+    return sorted(str(p["remote_uid"]) for p in sandbox.store.properties_of(client, "acme"))
+
+
+@asynccontextmanager
+async def running(supervisor: Supervisor) -> AsyncIterator[asyncio.Task[None]]:
+    """``supervisor.run()`` in a task; stopped, drained and closed on the way out."""
+    task = asyncio.create_task(supervisor.run())
+    try:
+        yield task
+    finally:
+        supervisor.request_stop("test")
+        await task
+        await supervisor.close()
+
+
+async def _until(condition: object) -> None:
+    """Poll a condition (the test timeout bounds the wait; nothing asserts on time)."""
+    assert callable(condition)
+    while True:
+        if condition():
+            return
+        await asyncio.sleep(0.02)
+
+
+def test_retry_delay_doubles_from_a_minute_to_a_quarter_hour() -> None:
+    """A failing site is retried after 60 s, then 120, 240, 480, and never later than 900 s."""
+    assert [retry_delay_s(n) for n in range(1, 7)] == [60, 120, 240, 480, 900, 900]
+
+
+async def test_a_rejected_site_does_not_stop_the_others(sandbox3: Sandbox, tmp_path: Path) -> None:
+    """Two good sites sync while the one with a wrong secret is logged as failed and waits."""
+    clock = FakeClock()
+    supervisor = Supervisor(_process(sandbox3, tmp_path), _sites(sandbox3, tmp_path),
+                            clock=clock)  # fmt: skip
+    with capture_logs() as logs:
+        async with running(supervisor):
+            await _until(lambda: _synced(sandbox3, "alpha") and _synced(sandbox3, "bravo"))
+            await _until(lambda: supervisor.runs["charlie"].state == "failed")
+            assert _synced(sandbox3, "alpha") == ["1001", "2001", "3001"]
+            assert _synced(sandbox3, "charlie") == []
+            charlie = supervisor.runs["charlie"]
+            assert (charlie.failures, charlie.last_error_type) == (1, "CredentialsRejected")
+            assert supervisor.ready
+    failed = [entry for entry in logs if entry["event"] == "site.failed"]
+    assert [(e["site"], e["error_type"], e["retry_in_s"]) for e in failed] == [
+        ("charlie", "CredentialsRejected", 60.0)
+    ]
+    assert all("wrong-secret" not in json.dumps(entry, default=str) for entry in logs)
+    assert {run.state for run in supervisor.runs.values()} == {"stopped", "failed"}
+
+
+async def test_a_failed_site_is_retried_on_the_slow_schedule(
+    sandbox3: Sandbox, tmp_path: Path
+) -> None:
+    """After the back-off the site starts again: still rejected first, then synced once fixed."""
+    clock = FakeClock()
+    sites = [site for site in _sites(sandbox3, tmp_path) if site.label == "charlie"]
+    supervisor = Supervisor(_process(sandbox3, tmp_path), sites, clock=clock,
+                            heartbeat_file_interval_s=1e6)  # fmt: skip
+    charlie = supervisor.runs["charlie"]
+    async with running(supervisor):
+        await _until(lambda: charlie.failures == 1 and clock.next_deadline == 1060.0)
+        clock.advance(59)
+        await asyncio.sleep(0.05)
+        assert charlie.failures == 1  # not before the minute is up
+        clock.advance(1)
+        await _until(lambda: charlie.failures == 2 and clock.next_deadline == 1180.0)
+        sandbox3.store.add_client(ClientSpec("charlie", "wrong-secret", SCOPES))  # the fix
+        clock.advance(120)
+        await _until(lambda: _synced(sandbox3, "charlie") == ["1001", "2001", "3001"])
+        assert charlie.state == "running"
+
+
+async def test_sync_once_reports_each_site(sandbox3: Sandbox, tmp_path: Path) -> None:
+    """``run_once`` runs every site once side by side; only the rejected site is not ok."""
+    supervisor = Supervisor(_process(sandbox3, tmp_path), _sites(sandbox3, tmp_path))
+    assert await supervisor.run_once() == {"alpha": True, "bravo": True, "charlie": False}
+    assert _synced(sandbox3, "bravo") == ["1001", "2001", "3001"]
+
+
+async def test_health_is_one_process_view_with_site_labels(
+    sandbox3: Sandbox, tmp_path: Path
+) -> None:
+    """``/readyz`` is ready with one ready site; ``/metrics`` labels every sample by site."""
+    supervisor = Supervisor(_process(sandbox3, tmp_path), _sites(sandbox3, tmp_path),
+                            clock=FakeClock())  # fmt: skip
+    health = HealthServer(supervisor.snapshot)
+    assert health.answer("GET", "/readyz")[0] == 503
+    async with running(supervisor):
+        await _until(lambda: supervisor.runs["alpha"].ready and supervisor.runs["charlie"].failures)
+        assert health.answer("GET", "/readyz")[0] == 200
+        text = render_prometheus(supervisor.snapshot())
+        assert 'bookyflow_ready{site="alpha"} 1' in text
+        assert 'bookyflow_ready{site="charlie"} 0' in text
+        snapshot = supervisor.snapshot()
+        assert (snapshot["sites_total"], snapshot["sites_ready"]) == (3, 2)
+        assert snapshot["sites"]["charlie"]["state"] == "failed"
+        assert "alpha/properties" in snapshot["jobs"]  # the healthcheck's stall check sees it
+        heartbeat = json.loads((tmp_path / "state" / "heartbeat.json").read_text())
+        assert heartbeat["sites_total"] == 3  # one heartbeat file for the process
+
+
+def _process(sandbox: Sandbox, tmp_path: Path) -> Settings:
+    """Process-wide settings: the state root of this process."""
+    return Settings(
+        api_url=sandbox.api_url, client_id="unused", client_secret="unused",
+        channel_name="acme", state_dir=tmp_path / "state",
+    )  # fmt: skip
