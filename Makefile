@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: venv demo test lint format bench clean lock audit
+.PHONY: venv demo test soak lint format bench clean lock audit
 
 venv: $(VENV)/.installed
 
@@ -17,6 +17,12 @@ demo: venv
 
 test: venv
 	$(BIN)/python -m pytest -q
+
+# Chaos soak, short mode (tests/chaos/soak.py): a modern run, then a legacy run, ~75 s each.
+# SOAK_S sets each run's chaos length (SOAK_S=3600 for the long soak).
+soak: venv
+	SOAK_S=$${SOAK_S:-50} $(BIN)/python -m tests.chaos.soak
+	SOAK_S=$${SOAK_S:-50} SOAK_LEGACY=1 $(BIN)/python -m tests.chaos.soak
 
 lint: venv
 	$(BIN)/ruff check .

@@ -1,0 +1,243 @@
+"""What must hold after chaos: pure checks over the sandbox store, its journal and the outputs.
+
+Each check returns a ``Verdict`` (name, ok, detail) so the soak runner can print one line per
+invariant and the crash-matrix tests can assert on the same functions. The expected server state
+is computed here from the inventory document independently of the worker's own planners, so a
+planner bug cannot hide itself.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from worker.inventory.sink import RECORD_FIELDS
+from worker.sandbox.journal import JournalEntry
+from worker.sandbox.store import SandboxStore
+
+CANCELLED = 6
+HORIZON_DAYS = 365
+# Entries that carry no bearer token by design.
+TOKENLESS = ("/oauth/token", "/core/")
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """One invariant's outcome, printed as ``invariant=<name> result=PASS|FAIL detail=...``."""
+
+    name: str
+    ok: bool
+    detail: str = ""
+
+    def line(self) -> str:
+        return f"invariant={self.name} result={'PASS' if self.ok else 'FAIL'} detail={self.detail}"
+
+
+def _problems(name: str, problems: Sequence[str], good: str) -> Verdict:
+    return Verdict(name, not problems, "; ".join(problems[:5]) if problems else good)
+
+
+def _expected_nights(prop: Mapping[str, Any], today: date) -> dict[str, tuple[Decimal, int]]:
+    """Price and minimum stay of every night in the horizon, later ranges winning."""
+    nights = {
+        (today + timedelta(days=n)).isoformat(): (Decimal(prop["base_price"]), 1)
+        for n in range(HORIZON_DAYS)
+    }
+    for rate in prop.get("rates", []):
+        for night in _nights(rate, nights):
+            nights[night] = (Decimal(rate["price"]), nights[night][1])
+    for stay in prop.get("minstays", []):
+        for night in _nights(stay, nights):
+            nights[night] = (nights[night][0], int(stay["minstay"]))
+    return nights
+
+
+def _nights(span: Mapping[str, Any], known: Mapping[str, Any]) -> Iterable[str]:
+    day, last = date.fromisoformat(span["date_from"]), date.fromisoformat(span["date_to"])
+    while day <= last:
+        if day.isoformat() in known:
+            yield day.isoformat()
+        day += timedelta(days=1)
+
+
+def _room_key(room: Mapping[str, Any]) -> tuple[str, str, int, int]:
+    name = room.get("room_name", room.get("name"))
+    number = room.get("room_number", room.get("number"))
+    return str(name), str(number), int(room["room_type_id"]), int(room["max_people"])
+
+
+def property_problems(
+    store: SandboxStore, server: Mapping[str, Any], wanted: Mapping[str, Any], today: date
+) -> list[str]:
+    """How one server property differs from its inventory entry (empty when equal)."""
+    uid, remote = int(server["property_uid"]), wanted["remote_uid"]
+    problems = []
+    if server["property_name"] != wanted["name"] or not server["published"]:
+        problems.append(f"{remote}: name or publication differs")
+    if sorted(map(_room_key, server["rooms"])) != sorted(map(_room_key, wanted["rooms"])):
+        problems.append(f"{remote}: rooms differ")
+    end = (today + timedelta(days=HORIZON_DAYS - 1)).isoformat()
+    calendar = store.calendar(uid, today.isoformat(), end)
+    for night, (price, minstay) in _expected_nights(wanted, today).items():
+        cell = calendar[night]
+        if Decimal(str(cell["price"])) != price or int(cell["minstay"]) != minstay:
+            problems.append(f"{remote}: {night} is {cell['price']}/{cell['minstay']}")
+            break
+    closures = Counter(
+        (c["date_from"], c["date_to"]) for c in wanted["closures"] if c["date_to"] >= str(today)
+    )
+    blacks = Counter((b["date_from"], b["date_to"]) for b in store.blackbookings(uid).values())
+    if closures != blacks:
+        problems.append(f"{remote}: closures {sorted(blacks)} != {sorted(closures)}")
+    return problems + reservation_problems(store.bookings(uid), wanted)
+
+
+def reservation_problems(bookings: Sequence[Mapping[str, Any]], wanted: Mapping[str, Any]) -> list[str]:
+    """Confirmed reservations pushed once and live; cancelled ones cancelled if ever pushed."""
+    pushed = {_remote_id(b): b for b in bookings if _remote_id(b)}
+    problems = []
+    for reservation in wanted["reservations"]:
+        found = pushed.get(reservation["id"])
+        cancelled = found is not None and found["status"]["status_code"] == CANCELLED
+        if reservation["status"] == "confirmed" and (found is None or cancelled):
+            problems.append(f"{reservation['id']}: confirmed but not live on the site")
+        if reservation["status"] == "cancelled" and found is not None and not cancelled:
+            problems.append(f"{reservation['id']}: cancelled but still live on the site")
+    return problems
+
+
+def _remote_id(booking: Mapping[str, Any]) -> str | None:
+    remote = (booking.get("mapping") or {}).get("remote_booking_id")
+    return str(remote) if remote else None
+
+
+def server_matches_inventory(
+    store: SandboxStore, client: str, channel: str, inventory: Mapping[str, Any], today: date
+) -> Verdict:
+    """Every inventory property is on the site exactly as the inventory says, and no other."""
+    server = {str(p["remote_uid"]): p for p in store.properties_of(client, channel)}
+    wanted = {str(p["remote_uid"]): p for p in inventory["properties"]}
+    problems = [f"missing {uid}" for uid in sorted(wanted.keys() - server.keys())]
+    problems += [f"unexpected {uid}" for uid in sorted(server.keys() - wanted.keys())]
+    for uid in sorted(wanted.keys() & server.keys()):
+        problems += property_problems(store, server[uid], wanted[uid], today)
+    return _problems("server_equals_inventory", problems, f"{len(wanted)} properties equal")
+
+
+def no_duplicates(store: SandboxStore, client: str, channel: str) -> Verdict:
+    """No property, room or pushed booking exists twice."""
+    props = store.properties_of(client, channel)
+    problems = [f"property {uid} x{n}" for uid, n in _dupes(p["remote_uid"] for p in props)]
+    pushed: list[str] = []
+    for prop in props:
+        rooms = (f"{r['room_name']}#{r['room_number']}" for r in prop["rooms"])
+        problems += [f"room {key} x{n}" for key, n in _dupes(rooms)]
+        bookings = store.bookings(int(prop["property_uid"]))
+        pushed += [rid for rid in map(_remote_id, bookings) if rid]
+    problems += [f"booking {rid} x{n}" for rid, n in _dupes(pushed)]
+    detail = f"{len(props)} properties, {len(pushed)} pushed bookings, all unique"
+    return _problems("no_duplicates", problems, detail)
+
+
+def _dupes(values: Iterable[object]) -> list[tuple[str, int]]:
+    return [(str(key), n) for key, n in Counter(values).items() if n > 1]
+
+
+@dataclass(frozen=True)
+class TokenFigures:
+    """Requests that reached the site with a bad token, and how many were replayed validly."""
+
+    bad: int
+    replayed: int
+    violations: list[str]
+
+
+def token_figures(entries: Sequence[JournalEntry]) -> TokenFigures:
+    """Each expired/revoked request must be replayed once, same X-Request-ID, valid token."""
+    bad, replayed, violations = 0, 0, []
+    bad_per_id: Counter[str] = Counter()
+    for index, entry in enumerate(entries):
+        if entry.token_state not in ("expired", "revoked") or _tokenless(entry):
+            continue
+        bad += 1
+        request_id = entry.headers.get("X-Request-ID", "")
+        bad_per_id[request_id] += 1
+        later = entries[index + 1 :]
+        if request_id and any(_valid_replay(e, request_id) for e in later):
+            replayed += 1
+        else:
+            violations.append(f"{entry.method} {entry.path} ({entry.token_state}) not replayed")
+    violations += [f"request {rid} sent {n} times with a bad token" for rid, n in bad_per_id.items() if n > 1]
+    return TokenFigures(bad, replayed, violations)
+
+
+def _tokenless(entry: JournalEntry) -> bool:
+    return any(part in entry.path for part in TOKENLESS)
+
+
+def _valid_replay(entry: JournalEntry, request_id: str) -> bool:
+    return entry.token_state == "valid" and entry.headers.get("X-Request-ID") == request_id
+
+
+def token_discipline(entries: Sequence[JournalEntry]) -> Verdict:
+    figures = token_figures(entries)
+    detail = f"bad_token_requests={figures.bad} replayed_once_validly={figures.replayed}"
+    if figures.violations:
+        detail += " " + "; ".join(figures.violations[:5])
+    return Verdict("token_discipline", not figures.violations, detail)
+
+
+def sink_lines(path: Path) -> list[dict[str, Any]]:
+    """The bookings file, parsed (missing file = no lines)."""
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def site_bookings_once(store: SandboxStore, client: str, channel: str, sink: Path) -> Verdict:
+    """Every site booking's latest revision is in the sink; no revision twice; lines complete."""
+    lines = sink_lines(sink)
+    problems = [f"line {i} incomplete" for i, line in enumerate(lines) if set(line) != set(RECORD_FIELDS)]
+    problems += [f"revision {rev} x{n}" for rev, n in _dupes(line["revision"] for line in lines)]
+    have = {line["revision"] for line in lines}
+    expected = 0
+    for prop in store.properties_of(client, channel):
+        for booking in store.bookings(int(prop["property_uid"])):
+            if _remote_id(booking):
+                continue
+            expected += 1
+            revision = f"{booking['booking_id']}:{booking['last_modified']}"
+            if revision not in have:
+                problems.append(f"revision {revision} never delivered")
+    pushed_lines = [line for line in lines if _remote_id(line["booking"])]
+    problems += [f"channel's own booking {_remote_id(b['booking'])} written" for b in pushed_lines]
+    detail = f"{expected} site bookings, {len(lines)} lines, each revision once"
+    return _problems("site_bookings_exactly_once", problems, detail)
+
+
+def json_log_lines(lines: Sequence[str]) -> Verdict:
+    """Every stdout line is a JSON object with timestamp, level and event."""
+    problems = []
+    for number, line in enumerate(lines):
+        try:
+            record = json.loads(line)
+        except ValueError:
+            problems.append(f"line {number} is not JSON: {line[:60]!r}")
+            continue
+        if not isinstance(record, dict) or not {"timestamp", "level", "event"} <= record.keys():
+            problems.append(f"line {number} lacks timestamp/level/event")
+    return _problems("log_lines_json", problems, f"{len(lines)} lines")
+
+
+def no_secret(secrets: Iterable[str], texts: Mapping[str, str]) -> Verdict:
+    """No secret (client secret, any issued token) appears in any named output."""
+    wanted = [s for s in secrets if s]
+    leaks = [f"secret in {name}" for name, text in texts.items() for s in wanted if s in text]
+    detail = f"{len(wanted)} secrets checked in {len(texts)} outputs"
+    return _problems("no_secret_in_output", sorted(set(leaks)), detail)
