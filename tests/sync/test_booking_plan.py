@@ -84,8 +84,8 @@ def test_newest_booking_event_ignores_our_channel_and_other_actions() -> None:
 
 
 def test_needs_read() -> None:
-    """Read without a cursor, on news, or once a day; otherwise not."""
-    assert needs_read(cursor=None, newest_event=0, handled_event=0, read_today=True)
-    assert needs_read(cursor="c", newest_event=6, handled_event=5, read_today=True)
-    assert needs_read(cursor="c", newest_event=5, handled_event=5, read_today=False)
-    assert not needs_read(cursor="c", newest_event=5, handled_event=5, read_today=True)
+    """Read when never read today (first read included) or on news; otherwise not."""
+    assert needs_read(newest_event=0, handled_event=0, read_today=False)
+    assert needs_read(newest_event=6, handled_event=5, read_today=True)
+    assert needs_read(newest_event=5, handled_event=5, read_today=False)
+    assert not needs_read(newest_event=5, handled_event=5, read_today=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from tests.sync.support import Harness, day, seaside
 
 
@@ -69,4 +71,18 @@ async def test_change_log_limits_the_reads(harness: Harness) -> None:
     assert harness.sandbox.journal.matching(path="list/bookings") == []
     harness.sandbox.store.book_on_site(uid, day(70), day(71))
     assert (await harness.run("bookings")).counts["delivered"] == 1
+    assert len(harness.sandbox.journal.matching(path="list/bookings")) == 1
+
+
+async def test_property_without_bookings_is_listed_once_a_day(harness: Harness) -> None:
+    """A property with no booking at all (no cursor) is not listed again on the same day."""
+    harness.write_inventory(seaside("1001", reservations=[]))
+    assert (await harness.run("properties")).ok
+    assert (await harness.run("bookings")).ok
+    assert len(harness.sandbox.journal.matching(path="list/bookings")) == 1
+    harness.sandbox.journal.clear()
+    assert (await harness.run("bookings")).ok
+    assert harness.sandbox.journal.matching(path="list/bookings") == []
+    harness.today += timedelta(days=1)
+    assert (await harness.run("bookings")).ok
     assert len(harness.sandbox.journal.matching(path="list/bookings")) == 1

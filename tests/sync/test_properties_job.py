@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 
 from structlog.testing import capture_logs
@@ -172,3 +173,35 @@ async def test_base_price_replay_means_done(harness: Harness) -> None:
     assert result.ok
     assert result.counts["published"] == 1
     assert harness.writes_to("property/base/price") == []
+
+
+async def test_unchanged_rooms_are_read_from_the_site_once_a_day(harness: Harness) -> None:
+    """Unchanged rooms cost no request on a rerun; a vendor edit or a new day reads them again."""
+    harness.write_inventory(seaside("1001"))
+    assert (await harness.run("properties")).ok
+    harness.sandbox.journal.clear()
+    assert (await harness.run("properties")).ok
+    assert harness.sandbox.journal.matching(path="property/rooms") == []
+    changed = seaside("1001")
+    changed["rooms"][1] = {**changed["rooms"][1], "number": "2b"}
+    harness.write_inventory(changed)
+    assert (await harness.run("properties")).counts["updated"] == 1
+    assert len(harness.sandbox.journal.matching(path="property/rooms")) == 1
+    harness.today += timedelta(days=1)
+    assert (await harness.run("properties")).ok
+    assert len(harness.sandbox.journal.matching(path="property/rooms")) == 2
+    assert len(harness.writes()) == 1
+
+
+async def test_a_room_deleted_on_the_site_comes_back_at_the_daily_check(harness: Harness) -> None:
+    """A room removed on the site is recreated by the next day's reconciliation, not before."""
+    harness.write_inventory(seaside("1001"))
+    assert (await harness.run("properties")).ok
+    [(uid, _)] = harness.context.owned.items()
+    room_uid = (await harness.state.get_rooms(uid))["1001-B"]
+    await harness.context.cmf.delete_room(uid, room_uid)
+    assert (await harness.run("properties")).ok
+    assert len(harness.site_properties()[0]["rooms"]) == 1
+    harness.today += timedelta(days=1)
+    assert (await harness.run("properties")).ok
+    assert len(harness.site_properties()[0]["rooms"]) == 2

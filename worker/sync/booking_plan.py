@@ -2,8 +2,9 @@
 
 Which properties. One ``change_logs()`` call per cycle names the properties with booking events;
 a property is read (``list/bookings``) when its newest booking event not made by this channel is
-newer than the last one handled, when it has never been read (no cursor), or once a day (the
-change log only covers 14 days: a worker stopped for longer must still catch up).
+newer than the last one handled, or when it was not read yet today (a property never read
+included; the change log only covers 14 days, so a worker stopped for longer must still catch
+up). A property without bookings has no cursor and is still read only once a day.
 
 How a booking is recorded. The line's ``booking`` is the booking object as the client parsed it
 (``worker.api.models.Booking``), serialised back to the wire shape: ids and counts as numbers,
@@ -62,8 +63,10 @@ def newest_booking_event(events: Iterable[ChangeLogEvent], channel_name: str) ->
     )
 
 
-def needs_read(
-    *, cursor: str | None, newest_event: int, handled_event: int, read_today: bool
-) -> bool:
-    """Read the property's bookings? See the module docstring."""
-    return cursor is None or newest_event > handled_event or not read_today
+def needs_read(*, newest_event: int, handled_event: int, read_today: bool) -> bool:
+    """Read the property's bookings? See the module docstring.
+
+    A property never read is not read today either, so the cursor plays no part: a property
+    without bookings has no cursor, and must not be listed again every cycle because of it.
+    """
+    return newest_event > handled_event or not read_today

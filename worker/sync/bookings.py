@@ -57,7 +57,6 @@ class BookingsJob:
         for uid, _ in ctx.owned.items():
             newest = newest_booking_event(logs.get(uid, []), ctx.settings.channel_name)
             read = needs_read(
-                cursor=await ctx.state.get_bookings_cursor(uid),
                 newest_event=newest,
                 handled_event=int(await ctx.state.get_meta(_event_key(uid)) or 0),
                 read_today=await ctx.state.get_meta(_read_key(uid)) == today,

@@ -12,10 +12,16 @@ still exists on the server is kept; an unmapped one (first run, state lost, or a
 answer was lost) adopts an unclaimed server room with the same ``(room_name, room_number)``;
 anything else is created. A kept or adopted room whose name, number, type or capacity differ is
 updated. Server rooms no vendor room claims are only removed when pruning is enabled.
+
+Politeness. ``rooms_fingerprint`` digests the vendor's rooms together with the room map in state;
+once a property's rooms were brought in line, the job records it and does not read the server's
+rooms again until the fingerprint changes (a vendor edit, a lost or edited room map) or the day
+does (a daily reconciliation catches edits made on the site).
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -49,6 +55,16 @@ def find_on_server(
         return exact
     legacy = legacy_remote_uid(remote_uid)
     return [RemoteMatch(uid, True) for uid, remote in pairs if remote == legacy]
+
+
+def rooms_fingerprint(vendor: Sequence[VendorRoom], mapped: Mapping[str, int]) -> str:
+    """A short digest of the vendor's rooms and the state's room map; equal means unchanged."""
+    rooms = sorted(
+        (r.remote_id, r.name, r.number, r.room_type_id, r.max_people, mapped.get(r.remote_id))
+        for r in vendor
+    )
+    text = repr((rooms, sorted(mapped.items())))
+    return hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
 
 
 @dataclass(frozen=True)

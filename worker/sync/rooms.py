@@ -3,6 +3,11 @@
 Creating a room is not idempotent (a replay adds a twin), so every created room is recorded in
 state right after its answer; if that answer is lost, the next run adopts the new room by its
 ``(room_name, room_number)`` instead of creating another (``property_plan.plan_rooms``).
+
+The server's rooms are read only when something may have changed: a property whose rooms were
+brought in line today, with the same vendor rooms and room map since (``rooms_fingerprint``,
+kept in ``meta["rooms.synced:<uid>"]`` as ``<day> <fingerprint>``), is skipped without a request.
+Edits made on the site itself are caught by the first run of each day.
 """
 
 from __future__ import annotations
@@ -12,14 +17,29 @@ from worker.inventory.models import Property as VendorProperty
 from worker.inventory.models import Room as VendorRoom
 from worker.logging import get_logger
 from worker.sync.context import SyncContext
-from worker.sync.property_plan import RoomPlan, plan_rooms
+from worker.sync.property_plan import RoomPlan, plan_rooms, rooms_fingerprint
 
 log = get_logger(__name__)
+
+
+def _synced_key(uid: int) -> str:
+    return f"rooms.synced:{uid}"
 
 
 async def sync_rooms(ctx: SyncContext, prop: VendorProperty, uid: int) -> int:
     """Bring the property's rooms in line with the vendor's; returns the number of room writes."""
     mapped = await ctx.state.get_rooms(uid)
+    today = ctx.today().isoformat()
+    unchanged = f"{today} {rooms_fingerprint(prop.rooms, mapped)}"
+    if await ctx.state.get_meta(_synced_key(uid)) == unchanged:
+        return 0  # in line today and nothing changed since: no need to ask the site
+    writes = await _apply(ctx, prop, uid, mapped)
+    synced = rooms_fingerprint(prop.rooms, await ctx.state.get_rooms(uid))
+    await ctx.state.set_meta(_synced_key(uid), f"{today} {synced}")
+    return writes
+
+
+async def _apply(ctx: SyncContext, prop: VendorProperty, uid: int, mapped: dict[str, int]) -> int:
     plan = plan_rooms(prop.rooms, mapped, await ctx.cmf.rooms(uid))
     for remote_id in plan.stale:
         await ctx.state.forget_room(uid, remote_id)
