@@ -21,6 +21,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from worker.inventory.interning import INTERN_KEY, Interner
 from worker.inventory.models import Property, cross_property_problems, describe_errors, format_path
 
 __all__ = [
@@ -76,7 +77,11 @@ class _Document(BaseModel):
 
 
 def parse_bytes(data: bytes, previous: InventorySnapshot) -> InventorySnapshot:
-    """Decode and parse the raw file content; ``previous`` is the last snapshot served."""
+    """Decode and parse the raw file content; ``previous`` is the last snapshot served.
+
+    The decoded document is this function's own, so it is handed over and dropped: its
+    entries are then released one by one as they become models (``_validate_entries``).
+    """
     # utf-8-sig: editors on Windows save a byte-order mark, which RFC 8259 lets a parser ignore.
     try:
         raw = json.loads(data.decode("utf-8-sig"))
@@ -90,30 +95,64 @@ def parse_bytes(data: bytes, previous: InventorySnapshot) -> InventorySnapshot:
         # conversion limit (ValueError) and nesting deeper than the recursion limit.
         problem = "nested too deeply" if isinstance(exc, RecursionError) else "number too large"
         return previous.stale(InventoryProblem(DOCUMENT_PATH, f"invalid JSON: {problem}"))
-    return parse_document(raw, previous)
+    entries = _entries(raw, previous)
+    del raw  # the entries list below is pydantic's copy: the document itself can go now
+    if isinstance(entries, InventorySnapshot):
+        return entries
+    return _parse_entries(entries, previous)
 
 
 def parse_document(raw: object, previous: InventorySnapshot) -> InventorySnapshot:
     """Validate a decoded document entry by entry (see the module docstring for the rules)."""
+    entries = _entries(raw, previous)
+    if isinstance(entries, InventorySnapshot):
+        return entries
+    return _parse_entries(entries, previous)
+
+
+def _entries(raw: object, previous: InventorySnapshot) -> list[Any] | InventorySnapshot:
+    """The document's property entries (a new list), or the stale snapshot if it is unusable."""
     try:
-        entries = _Document.model_validate(raw).properties
+        return _Document.model_validate(raw).properties
     except ValidationError as exc:
         problems = [InventoryProblem(p or DOCUMENT_PATH, m) for p, m in describe_errors(exc)]
         return previous.stale(*problems)
-    good, problems = _validate_entries(entries)
+
+
+def _parse_entries(entries: list[Any], previous: InventorySnapshot) -> InventorySnapshot:
+    good, problems = _validate_entries(entries, previous)
     bad_indexes = {index for index in range(len(entries)) if index not in good}
     return _merge_with_previous(entries, good, bad_indexes, problems, previous)
 
 
-def _validate_entries(entries: list[Any]) -> tuple[dict[int, Property], list[InventoryProblem]]:
+def _interner(previous: InventorySnapshot) -> Interner:
+    """One interner for this parse, seeded with the ranges the previous snapshot holds."""
+    interner = Interner()
+    for prop in previous.properties:
+        interner.seed((*prop.rates, *prop.minstays, *prop.closures))
+    return interner
+
+
+def _validate_entries(
+    entries: list[Any], previous: InventorySnapshot
+) -> tuple[dict[int, Property], list[InventoryProblem]]:
+    """Validate each entry; a good one's raw dict is replaced by a stub naming its remote uid.
+
+    Releasing the raw dicts as they become models keeps the parse's peak memory near the
+    larger of the two instead of their sum; the stub still identifies the entry should the
+    cross-property rules reject it afterwards.
+    """
     good: dict[int, Property] = {}
     problems: list[InventoryProblem] = []
+    context = {INTERN_KEY: _interner(previous)}
     for index, entry in enumerate(entries):
         try:
-            good[index] = Property.model_validate(entry)
+            good[index] = Property.model_validate(entry, context=context)
         except ValidationError as exc:
             found = describe_errors(exc, prefix=("properties", index))
             problems += [InventoryProblem(path, message) for path, message in found]
+        else:
+            entries[index] = {"remote_uid": good[index].remote_uid}
     for loc, message in cross_property_problems(sorted(good.items())):
         good.pop(int(loc[1]), None)
         problems.append(InventoryProblem(format_path(loc), message))

@@ -16,7 +16,7 @@ import re
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import (
     BaseModel,
@@ -30,6 +30,8 @@ from pydantic import (
     model_validator,
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
+
+from worker.inventory.interning import interner_of
 
 __all__ = [
     "Closure",
@@ -46,12 +48,20 @@ __all__ = [
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _DECIMAL = re.compile(r"-?\d+(\.\d+)?")
 Loc = tuple[int | str, ...]
+M = TypeVar("M", bound=BaseModel)
 
 
-def _iso_date(value: object) -> object:
+def _iso_date(value: object, info: ValidationInfo) -> object:
     """Only ``YYYY-MM-DD`` strings (or ``date`` objects from Python callers) are dates."""
     if isinstance(value, date) and not isinstance(value, datetime):
         return value
+    interner = interner_of(info.context)
+    if interner is not None and isinstance(value, str):
+        return interner.day(value, _parse_date)
+    return _parse_date(value)
+
+
+def _parse_date(value: object) -> date:
     if not isinstance(value, str) or not _ISO_DATE.fullmatch(value):
         raise ValueError(f"expected a date as YYYY-MM-DD, got {value!r}")
     try:
@@ -60,10 +70,17 @@ def _iso_date(value: object) -> object:
         raise ValueError(f"{value!r} is not a calendar date: {exc}") from None
 
 
-def _decimal_string(value: object) -> object:
+def _decimal_string(value: object, info: ValidationInfo) -> object:
     """Money is a decimal string: floats would silently lose cents."""
     if isinstance(value, Decimal) and value.is_finite():
         return value
+    interner = interner_of(info.context)
+    if interner is not None and isinstance(value, str):
+        return interner.money(value, _parse_money)
+    return _parse_money(value)
+
+
+def _parse_money(value: object) -> Decimal:
     if not isinstance(value, str) or not _DECIMAL.fullmatch(value):
         raise ValueError(f'expected a decimal string such as "95.00", got {value!r}')
     return Decimal(value)
@@ -167,6 +184,13 @@ class Property(_Model):
     minstays: tuple[MinStay, ...] = Field((), strict=False)
     closures: tuple[Closure, ...] = Field((), strict=False)
     reservations: tuple[Reservation, ...] = Field((), strict=False)
+
+    @field_validator("rates", "minstays", "closures")
+    @classmethod
+    def _share_equal_ranges(cls, value: tuple[M, ...], info: ValidationInfo) -> tuple[M, ...]:
+        """Within one document parse, equal ranges are one object (``interning``)."""
+        interner = interner_of(info.context)
+        return value if interner is None else interner.models(value)
 
     @model_validator(mode="after")
     def _cross_entry_rules(self) -> Property:
