@@ -25,6 +25,7 @@ import os
 import random
 import sys
 import tempfile
+from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -107,20 +108,33 @@ def make_property(index: int, today: date) -> dict[str, Any]:
     }
 
 
-def change_one_percent(props: list[dict[str, Any]], today: date, rng: random.Random) -> int:
-    """Give 1 % of all (property, night) cells a new one-night price; returns the cell count."""
-    cells = rng.sample(range(len(props) * HORIZON_DAYS), int(len(props) * HORIZON_DAYS * 0.01))
+def one_percent_changes(today: date, rng: random.Random) -> dict[int, list[dict[str, str]]]:
+    """New one-night prices for 1 % of all (property, night) cells, by property index."""
+    cells = rng.sample(range(PROPERTIES * HORIZON_DAYS), int(PROPERTIES * HORIZON_DAYS * 0.01))
+    changes: dict[int, list[dict[str, str]]] = {}
     for cell in cells:
         prop, night = divmod(cell, HORIZON_DAYS)
         day = str(today + timedelta(days=night))
         price = f"{200 + rng.randrange(50)}.00"
-        props[prop]["rates"].append({"date_from": day, "date_to": day, "price": price})
-    return len(cells)
+        changes.setdefault(prop, []).append({"date_from": day, "date_to": day, "price": price})
+    return changes
 
 
-def write_inventory(path: Path, props: list[dict[str, Any]]) -> None:
+def changed_property(index: int, today: date, changes: dict[int, list[dict[str, str]]]) -> Any:
+    prop = make_property(index, today)
+    prop["rates"].extend(changes.get(index, []))
+    return prop
+
+
+def write_inventory(path: Path, props: Iterable[dict[str, Any]]) -> None:
+    """Write the document one property at a time: the bench never holds the whole of it, so
+    the peak RSS measured in this process is the worker's, not the vendor's."""
     temp = path.with_suffix(".tmp")
-    temp.write_text(json.dumps({"properties": props}), encoding="utf-8")
+    with temp.open("w", encoding="utf-8") as out:
+        out.write('{"properties": [')
+        for index, prop in enumerate(props):
+            out.write((", " if index else "") + json.dumps(prop))
+        out.write("]}")
     temp.replace(path)
 
 
@@ -207,9 +221,9 @@ async def main() -> None:
     today = datetime.now(UTC).date()
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
-        # The vendor's documents are built and dropped: only the worker's memory is measured.
+        # The vendor's documents are streamed to disk: only the worker's memory is measured.
         write_inventory(
-            tmp / "inventory.json", [make_property(i, today) for i in range(PROPERTIES)]
+            tmp / "inventory.json", (make_property(i, today) for i in range(PROPERTIES))
         )
         async with SandboxProcess() as site:
             settings = make_settings(site.api_url, tmp)
@@ -224,10 +238,13 @@ async def main() -> None:
                     await sync_all(ctx)
                 report("unchanged", unchanged)
                 emit("after_first_sync_peak_rss_mb", peak_rss_mb())
-                props = [make_property(i, today) for i in range(PROPERTIES)]
-                changed = change_one_percent(props, today, random.Random(7))
-                write_inventory(tmp / "inventory.json", props)
-                del props
+                changes = one_percent_changes(today, random.Random(7))
+                changed = sum(len(nights) for nights in changes.values())
+                write_inventory(
+                    tmp / "inventory.json",
+                    (changed_property(i, today, changes) for i in range(PROPERTIES)),
+                )
+                del changes
                 async with Meter(site) as delta:
                     await sync_all(ctx)
                 report("delta", delta)
