@@ -44,7 +44,9 @@ def rate_figures(entries: Sequence[JournalEntry]) -> RateFigures:
             continue
         repeats += request_id in seen
         seen.add(request_id)
-    return RateFigures(len(entries), max(per_second.values()), round(len(entries) / span_s, 2), repeats)
+    return RateFigures(
+        len(entries), max(per_second.values()), round(len(entries) / span_s, 2), repeats
+    )
 
 
 def status_counts(entries: Sequence[JournalEntry]) -> dict[str, int]:

@@ -98,7 +98,9 @@ def property_problems(
     return problems + reservation_problems(store.bookings(uid), wanted)
 
 
-def reservation_problems(bookings: Sequence[Mapping[str, Any]], wanted: Mapping[str, Any]) -> list[str]:
+def reservation_problems(
+    bookings: Sequence[Mapping[str, Any]], wanted: Mapping[str, Any]
+) -> list[str]:
     """Confirmed reservations pushed once and live; cancelled ones cancelled if ever pushed."""
     pushed = {_remote_id(b): b for b in bookings if _remote_id(b)}
     problems = []
@@ -173,7 +175,9 @@ def token_figures(entries: Sequence[JournalEntry]) -> TokenFigures:
             replayed += 1
         else:
             violations.append(f"{entry.method} {entry.path} ({entry.token_state}) not replayed")
-    violations += [f"request {rid} sent {n} times with a bad token" for rid, n in bad_per_id.items() if n > 1]
+    violations += [
+        f"request {rid} sent {n} times with a bad token" for rid, n in bad_per_id.items() if n > 1
+    ]
     return TokenFigures(bad, replayed, violations)
 
 
@@ -203,7 +207,9 @@ def sink_lines(path: Path) -> list[dict[str, Any]]:
 def site_bookings_once(store: SandboxStore, client: str, channel: str, sink: Path) -> Verdict:
     """Every site booking's latest revision is in the sink; no revision twice; lines complete."""
     lines = sink_lines(sink)
-    problems = [f"line {i} incomplete" for i, line in enumerate(lines) if set(line) != set(RECORD_FIELDS)]
+    problems = [
+        f"line {i} incomplete" for i, line in enumerate(lines) if set(line) != set(RECORD_FIELDS)
+    ]
     problems += [f"revision {rev} x{n}" for rev, n in _dupes(line["revision"] for line in lines)]
     have = {line["revision"] for line in lines}
     expected = 0

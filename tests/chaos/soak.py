@@ -33,11 +33,9 @@ from tests.chaos.invariants import (
     site_bookings_once,
     token_discipline,
 )
-from tests.chaos.timeline import Chaos, ChaosConfig
+from tests.chaos.timeline import CHANNEL, Chaos, ChaosConfig
 from tests.e2e.conftest import WorkerProcess
 from worker.sandbox import DEFAULT_CLIENT, Sandbox
-
-from tests.chaos.timeline import CHANNEL  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -64,7 +62,9 @@ class SoakConfig:
         )
 
 
-def worker_env(sandbox: Sandbox, config: SoakConfig, workdir: Path, inventory: Path) -> dict[str, str]:
+def worker_env(
+    sandbox: Sandbox, config: SoakConfig, workdir: Path, inventory: Path
+) -> dict[str, str]:
     """The daemon's environment: this sandbox, short intervals, the soak's rate limit."""
     base = {k: v for k, v in os.environ.items() if not k.startswith(("BOOKYFLOW_", "SOAK_"))}
     return base | {
@@ -94,7 +94,8 @@ async def start_worker(env: dict[str, str], cwd: Path) -> WorkerProcess:
         sys.executable, "-m", "worker", "run", env=env, cwd=cwd,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
-    assert proc.stdout is not None and proc.stderr is not None
+    assert proc.stdout is not None
+    assert proc.stderr is not None
     worker = WorkerProcess(proc)
     worker.readers = [
         asyncio.create_task(_collect(proc.stdout, worker.stdout)),
@@ -141,11 +142,14 @@ def output_texts(chaos: Chaos, worker: WorkerProcess) -> dict[str, str]:
     return texts
 
 
-def verdicts(chaos: Chaos, worker: WorkerProcess, exit_code: int, config: SoakConfig) -> tuple[list[Verdict], dict[str, object]]:
+def verdicts(
+    chaos: Chaos, worker: WorkerProcess, exit_code: int, config: SoakConfig
+) -> tuple[list[Verdict], dict[str, object]]:
     entries = list(chaos.sandbox.journal.entries)
     rates = rate_figures(entries)
     secrets = {DEFAULT_CLIENT.secret, *chaos.issued_tokens()}
-    checks = chaos_state_verdicts(chaos) + [
+    checks = [
+        *chaos_state_verdicts(chaos),
         token_discipline(entries),
         rate_bounded(rates, config.rate_per_s, config.burst),
         json_log_lines(worker.stdout + [f"stderr: {line}" for line in worker.stderr]),

@@ -46,7 +46,9 @@ class ChaosConfig:
     @classmethod
     def for_run(cls, seconds: float, seed: int) -> ChaosConfig:
         """Short runs still see several revocations and a booking every few seconds."""
-        return cls(revoke_every_s=min(30.0, seconds / 3), booking_every_s=max(5.0, seconds / 60), seed=seed)
+        return cls(
+            revoke_every_s=min(30.0, seconds / 3), booking_every_s=max(5.0, seconds / 60), seed=seed
+        )
 
 
 class Chaos:
@@ -63,7 +65,12 @@ class Chaos:
         self.counts: Counter[str] = Counter()
         self._site_bookings: list[int] = []
         self._tokens: set[str] = set()
-        self._periodic_faults = (self._rate_limit_burst, self._reset_before, self._reset_after, self._truncate)
+        self._periodic_faults = (
+            self._rate_limit_burst,
+            self._reset_before,
+            self._reset_after,
+            self._truncate,
+        )
         sandbox.faults.set_random_failure(config.random_5xx, statuses=RANDOM_5XX, seed=config.seed)
         sandbox.faults.set_latency(config.latency_s, jitter_s=config.jitter_s)
         sandbox.journal.add_listener(self._remember_token)
@@ -141,12 +148,17 @@ class Chaos:
     def _guest_acts(self) -> None:
         """A new booking on the villa; every other time also change or cancel an older one."""
         store = self.sandbox.store
-        owned = {str(p["remote_uid"]): int(p["property_uid"]) for p in store.properties_of(OWNER_CLIENT, CHANNEL)}
+        owned = {
+            str(p["remote_uid"]): int(p["property_uid"])
+            for p in store.properties_of(OWNER_CLIENT, CHANNEL)
+        }
         villa = owned.get("3001")
         if villa is None:
             return
         first = date(2027, 3, 10) + timedelta(days=4 * self.counts["site_bookings_created"])
-        booking = store.book_on_site(villa, first.isoformat(), (first + timedelta(days=1)).isoformat())
+        booking = store.book_on_site(
+            villa, first.isoformat(), (first + timedelta(days=1)).isoformat()
+        )
         self._site_bookings.append(int(booking["booking_id"]))
         self.counts["site_bookings_created"] += 1
         if len(self._site_bookings) % 2 == 0:
