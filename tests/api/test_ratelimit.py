@@ -72,6 +72,26 @@ async def test_hold_blocks_the_whole_site_until_it_passes() -> None:
     assert sent == pytest.approx([1002.0, 1002.2])
 
 
+async def test_a_newcomer_never_overtakes_a_queued_acquirer() -> None:
+    """The lock-free fast path is closed while anyone waits: tokens go in arrival order."""
+    clock = FakeClock()
+    gate = SiteGate(rate_per_s=1.0, burst=1, clock=clock)
+    order: list[str] = []
+
+    async def send(name: str) -> None:
+        await gate.acquire()
+        order.append(name)
+
+    await send("first")  # the burst token, through the fast path
+    waiting = [asyncio.create_task(send(name)) for name in ("second", "third")]
+    await asyncio.sleep(0)
+    clock.advance(1.0)  # a token arrives while "second" and "third" are queued
+    waiting.append(asyncio.create_task(send("newcomer")))
+    await clock.run_for(3.0)
+    await asyncio.gather(*waiting)
+    assert order == ["first", "second", "third", "newcomer"]
+
+
 def test_gate_rejects_nonsense_settings() -> None:
     """A zero rate would never admit anything."""
     with pytest.raises(ValueError, match="rate_per_s"):

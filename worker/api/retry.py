@@ -143,17 +143,20 @@ class _RetryRun(Generic[T]):
         clock: Clock,
         idempotent: bool,
         rng: random.Random,
+        *,
+        started_at: float,
+        first_failure: BaseException,
     ) -> None:
         self.policy, self.budget, self.clock = policy, budget, clock
         self.idempotent, self.rng = idempotent, rng
-        self.started_at = clock.now()
+        self.started_at = started_at
         self.attempts = 0
         self.last_cost = 0
-        self.first_failure: BaseException | None = None
+        self.first_failure = first_failure
 
     async def call(self, attempt: Callable[[int], Awaitable[T]]) -> T:
         self.attempts += 1
-        if self.first_failure is not None and self.attempts == 1:
+        if self.attempts == 1:
             # The first attempt already ran outside tenacity (the fast path); replaying its
             # failure lets tenacity account for it exactly as if it had run it.
             raise self.first_failure
@@ -208,7 +211,7 @@ async def call_with_retry(
     The last failure is re-raised unchanged; ``on_retry(n, exc, sleep_s)`` runs before each
     backoff sleep (the client logs ``http.retry_scheduled`` there).
     """
-    run: _RetryRun[T] = _RetryRun(policy, budget, clock, idempotent, rng or _JITTER)
+    started_at = clock.now()
     # Fast path: most calls succeed first time, and building tenacity's loop costs more than
     # the rest of the client's per-request work; it is only built once an attempt has failed.
     try:
@@ -216,10 +219,19 @@ async def call_with_retry(
     except BaseException as exc:
         if not policy.should_retry(exc, idempotent=idempotent):
             raise
-        run.first_failure = exc
+        first_failure = exc
     else:
         budget.on_success(released=0)
         return result
+    run: _RetryRun[T] = _RetryRun(
+        policy,
+        budget,
+        clock,
+        idempotent,
+        rng or _JITTER,
+        started_at=started_at,
+        first_failure=first_failure,
+    )
 
     def before_sleep(state: RetryCallState) -> None:
         exc = _failure(state)
