@@ -18,11 +18,11 @@ demo: venv
 test: venv
 	$(BIN)/python -m pytest -q
 
-# Chaos soak, short mode (tests/chaos/soak.py): a modern run, then a legacy run, ~40 s of chaos plus the settling each.
+# Chaos soak, short mode (tests/chaos/soak.py): a modern run, then a legacy run, 30 s of chaos plus settling each (~70 s).
 # SOAK_S sets each run's chaos length (SOAK_S=3600 for the long soak).
 soak: venv
-	SOAK_S=$${SOAK_S:-40} $(BIN)/python -m tests.chaos.soak
-	SOAK_S=$${SOAK_S:-40} SOAK_LEGACY=1 $(BIN)/python -m tests.chaos.soak
+	SOAK_S=$${SOAK_S:-30} $(BIN)/python -m tests.chaos.soak
+	SOAK_S=$${SOAK_S:-30} SOAK_LEGACY=1 $(BIN)/python -m tests.chaos.soak
 
 lint: venv
 	$(BIN)/ruff check .

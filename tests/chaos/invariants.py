@@ -25,6 +25,8 @@ CANCELLED = 6
 HORIZON_DAYS = 365
 # Entries that carry no bearer token by design.
 TOKENLESS = ("/oauth/token", "/core/")
+# A request may still be on its way when the site refuses its token to another one.
+KNOWN_BAD_GRACE_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -160,37 +162,51 @@ class TokenFigures:
     violations: list[str]
 
 
-def token_figures(entries: Sequence[JournalEntry]) -> TokenFigures:
-    """Each expired/revoked request must be replayed once, same X-Request-ID, valid token."""
+def token_figures(
+    entries: Sequence[JournalEntry], refused_at: Mapping[str, float] | None = None
+) -> TokenFigures:
+    """Every expired/revoked request the site refused (401) is replayed at once, same
+    X-Request-ID, with a valid token; no token is sent ``KNOWN_BAD_GRACE_S`` after a 401 to it.
+
+    ``refused_at`` maps a token to when the site finished its first 401 answer for it (the
+    journal's clock). Requests already in flight when that answer left are fine; a later one
+    means the worker kept using a token it knew was dead.
+    """
     bad, replayed, violations = 0, 0, []
-    bad_per_id: Counter[str] = Counter()
+    refused = refused_at or {}
     for index, entry in enumerate(entries):
         if entry.token_state not in ("expired", "revoked") or _tokenless(entry):
             continue
         bad += 1
         request_id = entry.headers.get("X-Request-ID", "")
-        bad_per_id[request_id] += 1
-        later = entries[index + 1 :]
-        if request_id and any(_valid_replay(e, request_id) for e in later):
+        following = next((e for e in entries[index + 1 :] if _same_call(e, request_id)), None)
+        if following is not None and following.token_state == "valid":
             replayed += 1
-        else:
+        elif entry.status == 401:  # else a proxy answered first: the worker cannot have known
             violations.append(f"{entry.method} {entry.path} ({entry.token_state}) not replayed")
-    violations += [
-        f"request {rid} sent {n} times with a bad token" for rid, n in bad_per_id.items() if n > 1
-    ]
+        known_since = refused.get(_bearer(entry), float("inf"))
+        if entry.at > known_since + KNOWN_BAD_GRACE_S:
+            violations.append(f"{entry.method} {entry.path} sent {entry.at - known_since:.1f} s "
+                              "after its token was refused")  # fmt: skip
     return TokenFigures(bad, replayed, violations)
+
+
+def _bearer(entry: JournalEntry) -> str:
+    return entry.headers.get("Authorization", "").removeprefix("Bearer ")
+
+
+def _same_call(entry: JournalEntry, request_id: str) -> bool:
+    return bool(request_id) and entry.headers.get("X-Request-ID") == request_id
 
 
 def _tokenless(entry: JournalEntry) -> bool:
     return any(part in entry.path for part in TOKENLESS)
 
 
-def _valid_replay(entry: JournalEntry, request_id: str) -> bool:
-    return entry.token_state == "valid" and entry.headers.get("X-Request-ID") == request_id
-
-
-def token_discipline(entries: Sequence[JournalEntry]) -> Verdict:
-    figures = token_figures(entries)
+def token_discipline(
+    entries: Sequence[JournalEntry], refused_at: Mapping[str, float] | None = None
+) -> Verdict:
+    figures = token_figures(entries, refused_at)
     detail = f"bad_token_requests={figures.bad} replayed_once_validly={figures.replayed}"
     if figures.violations:
         detail += " " + "; ".join(figures.violations[:5])

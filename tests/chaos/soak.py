@@ -53,9 +53,9 @@ class SoakConfig:
     def from_env(cls) -> SoakConfig:
         env = os.environ
         return cls(
-            seconds=float(env.get("SOAK_S", "60")),
+            seconds=float(env.get("SOAK_S", "30")),
             legacy=env.get("SOAK_LEGACY", "0") not in ("", "0", "false"),
-            settle_s=float(env.get("SOAK_SETTLE_S", "60")),
+            settle_s=float(env.get("SOAK_SETTLE_S", "90")),
             rate_per_s=float(env.get("SOAK_RATE_PER_S", "20")),
             burst=int(env.get("SOAK_BURST", "10")),
             seed=int(env.get("SOAK_SEED", str(int(time.time())))),
@@ -150,7 +150,7 @@ def verdicts(
     secrets = {DEFAULT_CLIENT.secret, *chaos.issued_tokens()}
     checks = [
         *chaos_state_verdicts(chaos),
-        token_discipline(entries),
+        token_discipline(entries, chaos.refused_at),
         rate_bounded(rates, config.rate_per_s, config.burst),
         json_log_lines(worker.stdout + [f"stderr: {line}" for line in worker.stderr]),
         no_secret(secrets, output_texts(chaos, worker)),

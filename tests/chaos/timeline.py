@@ -19,7 +19,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from tests.chaos.scenario import EDITS, InventoryFile, load_example
-from worker.sandbox import Sandbox
+from worker.sandbox import JournalEntry, Sandbox
 
 RANDOM_5XX = (502, 503, 504)  # gateway errors: the proxy answers with HTML pages
 OWNER_CLIENT = "demo"
@@ -65,6 +65,7 @@ class Chaos:
         self.counts: Counter[str] = Counter()
         self._site_bookings: list[int] = []
         self._tokens: set[str] = set()
+        self.refused_at: dict[str, float] = {}  # token -> when the site first answered 401
         self._periodic_faults = (
             self._rate_limit_burst,
             self._reset_before,
@@ -78,10 +79,13 @@ class Chaos:
     def issued_tokens(self) -> set[str]:
         return set(self._tokens)
 
-    def _remember_token(self, entry: object, _duration_s: float) -> None:
-        value = getattr(entry, "headers", {}).get("Authorization", "")
+    def _remember_token(self, entry: JournalEntry, duration_s: float) -> None:
+        value = entry.headers.get("Authorization", "")
         if value.startswith("Bearer "):
-            self._tokens.add(value.removeprefix("Bearer "))
+            token = value.removeprefix("Bearer ")
+            self._tokens.add(token)
+            if entry.status == 401:
+                self.refused_at.setdefault(token, entry.at + duration_s)
 
     async def run(self, seconds: float, *, alive: Callable[[], bool]) -> None:
         """Tick once a second for ``seconds`` (or until the worker died)."""
