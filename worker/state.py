@@ -326,7 +326,15 @@ class StateStore:
         rows = await self._all(
             "SELECT night, price, minstay FROM pushed_cells WHERE property_uid = ?", (property_uid,)
         )
-        return {date.fromisoformat(r[0]): PushedCell(Decimal(r[1]), int(r[2])) for r in rows}
+        # A year of nights holds a few dozen distinct cells: parse each one once and share it.
+        shared: dict[tuple[str, int], PushedCell] = {}
+        cells: dict[date, PushedCell] = {}
+        for night, price, minstay in rows:
+            cell = shared.get((price, minstay))
+            if cell is None:
+                cell = shared[(price, minstay)] = PushedCell(Decimal(price), int(minstay))
+            cells[date.fromisoformat(night)] = cell
+        return cells
 
     async def record_pushed(self, property_uid: int, cells: Mapping[date, PushedCell]) -> None:
         """Remember what was just pushed; a year of nights is one transaction."""

@@ -89,19 +89,26 @@ class AriJob:
             return
         today = ctx.today()
         start, end = horizon(today, ctx.settings.horizon_days)
-        await ctx.state.forget_pushed(uid, before=today)
-        pushed = await ctx.state.get_pushed(uid)
+        pushed = await self._pushed_from(ctx, uid, today)
         server_closures: Mapping[int, DateRange] | None = None
         if not pushed or await ctx.state.get_meta(_reconciled_key(uid)) != today.isoformat():
             pushed = await self._reconcile(ctx, uid, start, end, pushed)
             server_closures = await ctx.cmf.blackbookings(uid)
             await ctx.state.set_meta(_reconciled_key(uid), today.isoformat())
-        cells = {day: AriCell(cell.price, cell.minstay) for day, cell in pushed.items()}
-        delta = diff_cells(desired_for(prop, start, end), cells)
+        delta = diff_cells(desired_for(prop, start, end), pushed)
         if not delta.empty:
             await self._push(ctx, uid, delta)
             result.counts["pushed"] += 1
         await sync_closures(ctx, prop, uid, server_closures, result)
+
+    async def _pushed_from(self, ctx: SyncContext, uid: int, today: date) -> dict[date, PushedCell]:
+        """What state says was pushed from today on; past nights are forgotten (a write only
+        when there are any, instead of an empty DELETE transaction per property per run)."""
+        pushed = await ctx.state.get_pushed(uid)
+        if any(day < today for day in pushed):
+            await ctx.state.forget_pushed(uid, before=today)
+            pushed = {day: cell for day, cell in pushed.items() if day >= today}
+        return pushed
 
     async def _reconcile(
         self, ctx: SyncContext, uid: int, start: date, end: date, before: Mapping[date, PushedCell]

@@ -17,8 +17,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Protocol
 
-from worker.sync.ranges import Span, compress, expand
+from worker.sync.ranges import Span, compress, expand, nights
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +48,16 @@ def horizon(today: date, days: int) -> tuple[date, date]:
     return today, today + timedelta(days=days)
 
 
+class Cell(Protocol):
+    """Anything with a night's price and minimum stay (``AriCell``, ``state.PushedCell``)."""
+
+    @property
+    def price(self) -> Decimal: ...
+
+    @property
+    def minstay(self) -> int: ...
+
+
 def desired_cells(
     *,
     base_price: Decimal,
@@ -55,29 +66,38 @@ def desired_cells(
     start: date,
     end: date,
 ) -> dict[date, AriCell]:
-    """Every night of the horizon: base price unless a rate covers it; minimum stay 1 unless set."""
+    """Every night of the horizon: base price unless a rate covers it; minimum stay 1 unless set.
+
+    Nights with equal values share one (frozen) ``AriCell``: a year has a few dozen distinct
+    cells, and building 365 objects per property per run showed up in the profile.
+    """
     price_by_night = expand(rates, start, end)
     minstay_by_night = expand(minstays, start, end)
+    shared: dict[tuple[Decimal, int], AriCell] = {}
     cells: dict[date, AriCell] = {}
-    day = start
-    while day < end:
-        cells[day] = AriCell(price_by_night.get(day, base_price), minstay_by_night.get(day, 1))
-        day += timedelta(days=1)
+    for day in nights(start, end):
+        key = (price_by_night.get(day, base_price), minstay_by_night.get(day, 1))
+        cell = shared.get(key)
+        if cell is None:
+            cell = shared[key] = AriCell(*key)
+        cells[day] = cell
     return cells
 
 
-def diff_cells(desired: Mapping[date, AriCell], pushed: Mapping[date, AriCell]) -> AriDelta:
+def diff_cells(desired: Mapping[date, AriCell], pushed: Mapping[date, Cell]) -> AriDelta:
     """Ranges of nights whose price or minimum stay differ from what was last pushed."""
     price_changes: dict[date, Decimal] = {}
     minstay_changes: dict[date, int] = {}
     changed: dict[date, AriCell] = {}
     for day, cell in desired.items():
         before = pushed.get(day)
-        if before is None or before.price != cell.price:
+        price_changed = before is None or before.price != cell.price
+        minstay_changed = before is None or before.minstay != cell.minstay
+        if price_changed:
             price_changes[day] = cell.price
-        if before is None or before.minstay != cell.minstay:
+        if minstay_changed:
             minstay_changes[day] = cell.minstay
-        if before != cell:
+        if price_changed or minstay_changed:
             changed[day] = cell
     return AriDelta(compress(price_changes), compress(minstay_changes), changed)
 
