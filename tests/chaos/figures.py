@@ -58,6 +58,8 @@ def status_counts(entries: Sequence[JournalEntry]) -> dict[str, int]:
         "answers_401": counts[401],
         "connections_dropped": counts[0],
         "token_requests": sum(1 for entry in entries if entry.path.endswith("/oauth/token")),
+        "sent_with_expired_token": sum(1 for entry in entries if entry.token_state == "expired"),
+        "sent_with_revoked_token": sum(1 for entry in entries if entry.token_state == "revoked"),
     }
 
 
