@@ -33,10 +33,10 @@ with warnings.catch_warnings():  # Authlib 1.9 nudges httpx users towards "httpx
     from authlib.integrations.httpx_client import AsyncOAuth2Client  # type: ignore[import-untyped]
 
 from bench._support import SECRET, SandboxProcess, emit
-from bench.saturation import _json, lifted, price_ranges, seed
+from bench.saturation import lifted, price_ranges, seed
 from bench.sync_scale import make_settings
 from worker.api.client import CHANNEL_HEADER, USER_AGENT, BookyFlowClient
-from worker.api.cmf import Cmf
+from worker.api.cmf import Cmf, _json_list  # the same form body on both sides
 from worker.logging import configure_logging
 
 REQUESTS = int(os.environ.get("BENCH_REQUESTS", "1200"))
@@ -90,7 +90,7 @@ async def compare(cmf: Cmf, theirs: AsyncOAuth2Client, uids: list[int], today: d
         if n % 2:
             unwrap(await theirs.get(f"{base}/cmf/property/calendar/{uid}/{today}/{end}"))
         else:
-            form = {"property_uid": str(uid), "ratepernight": _json(price_ranges(today, n))}
+            form = {"property_uid": str(uid), "ratepernight": _json_list(price_ranges(today, n))}
             unwrap(await theirs.put(f"{base}/cmf/property/prices", data=form))
 
     await timed(ours, 0)  # warm both pools
