@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from worker.api.retry import parse_retry_after
+from worker.api.retry import RETRYABLE_STATUSES, parse_retry_after
 from worker.errors import (
     ApiError,
     AuthError,
@@ -30,7 +30,6 @@ from worker.errors import (
     ServerError,
 )
 
-RETRYABLE_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
 # Where legacy servers report a write's failure inside a 200 success envelope.
 _FAILURE_SLOTS = ("response", "property", "calendar", "delete_tariffs")
 _SCOPE_MESSAGE = re.compile(r"not allowed to access this feature\s*:\s*(\S+)", re.IGNORECASE)
