@@ -19,6 +19,7 @@ import json
 import os
 import tempfile
 from collections.abc import Callable, Mapping
+from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,7 @@ __all__ = [
     "evaluate_heartbeat",
     "read_heartbeat",
     "stall_bound_s",
+    "start_health",
     "write_heartbeat",
 ]
 
@@ -164,6 +166,39 @@ _REASONS = {200: "OK", 404: "Not Found", 405: "Method Not Allowed", 503: "Servic
 _READ_TIMEOUT_S = 5.0
 # In a container the probe comes from outside (kubelet, compose): listen on every interface.
 ALL_INTERFACES = "0.0.0.0"  # noqa: S104
+
+
+async def start_health(
+    stack: AsyncExitStack,
+    state_dir: Path,
+    snapshot: Snapshot,
+    clock: Clock,
+    *,
+    file_interval_s: float,
+    log_interval_s: float,
+    port: int,
+) -> HealthServer | None:
+    """Start the heartbeat loop, and the HTTP server when ``port``; ``stack`` stops both."""
+    heartbeat = HeartbeatLoop(
+        state_dir / HEARTBEAT_FILE,
+        snapshot,
+        clock,
+        file_interval_s=file_interval_s,
+        log_interval_s=log_interval_s,
+    )
+    task = asyncio.get_running_loop().create_task(heartbeat.run(), name="heartbeat")
+    stack.push_async_callback(_cancel_and_wait, task)
+    if not port:
+        return None
+    server = HealthServer(snapshot, port=port)
+    await server.start()
+    stack.push_async_callback(server.close)
+    return server
+
+
+async def _cancel_and_wait(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
 
 
 class HealthServer:

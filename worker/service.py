@@ -35,7 +35,7 @@ from worker.api.clock import Clock, SystemClock
 from worker.api.cmf import Cmf
 from worker.api.models import Versions
 from worker.errors import ConfigError
-from worker.health import HEARTBEAT_FILE, HealthServer, HeartbeatLoop
+from worker.health import HealthServer, start_health
 from worker.inventory import InventorySnapshot
 from worker.logging import get_logger
 from worker.metrics import WorkerMetrics
@@ -261,20 +261,15 @@ class Worker:
     async def _start_health(self) -> None:
         if not self.heartbeat:
             return
-        state_dir = self.settings.state_dir
-        heartbeat = HeartbeatLoop(
-            state_dir / HEARTBEAT_FILE,
+        self.health = await start_health(
+            self._stack,
+            self.settings.state_dir,
             self.snapshot,
             self.clock,
             file_interval_s=self.heartbeat_file_interval_s,
             log_interval_s=self.heartbeat_log_interval_s,
+            port=self.settings.health_port,
         )
-        task = asyncio.get_running_loop().create_task(heartbeat.run(), name="heartbeat")
-        self._stack.push_async_callback(_cancel_and_wait, task)
-        if self.settings.health_port:
-            self.health = HealthServer(self.snapshot, port=self.settings.health_port)
-            await self.health.start()
-            self._stack.push_async_callback(self.health.close)
 
     async def close(self) -> None:
         """Release the client, sink, state store and health server; safe to call twice."""
@@ -283,8 +278,3 @@ class Worker:
         self._closed = True
         await self._stack.aclose()
         log.info("worker.stopped", reason=self.stop_reason)
-
-
-async def _cancel_and_wait(task: asyncio.Task[None]) -> None:
-    task.cancel()
-    await asyncio.gather(task, return_exceptions=True)

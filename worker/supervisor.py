@@ -26,7 +26,7 @@ from typing import Any, Literal, Self
 import structlog
 
 from worker.api.clock import Clock, SystemClock
-from worker.health import HEARTBEAT_FILE, HealthServer, HeartbeatLoop
+from worker.health import HealthServer, start_health
 from worker.logging import get_logger
 from worker.metrics import combine_sites
 from worker.service import Worker
@@ -237,19 +237,15 @@ class Supervisor:
     async def _start_health(self) -> None:
         state_dir = self.process.state_dir
         state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-        heartbeat = HeartbeatLoop(
-            state_dir / HEARTBEAT_FILE,
+        self.health = await start_health(
+            self._stack,
+            state_dir,
             self.snapshot,
             self.clock,
             file_interval_s=self.heartbeat_file_interval_s,
             log_interval_s=self.heartbeat_log_interval_s,
+            port=self.process.health_port,
         )
-        task = asyncio.get_running_loop().create_task(heartbeat.run(), name="heartbeat")
-        self._stack.push_async_callback(_cancel_and_wait, task)
-        if self.process.health_port:
-            self.health = HealthServer(self.snapshot, port=self.process.health_port)
-            await self.health.start()
-            self._stack.push_async_callback(self.health.close)
 
     async def close(self) -> None:
         """Stop the heartbeat and the health server; safe to call twice."""
@@ -258,8 +254,3 @@ class Supervisor:
         self._closed = True
         await self._stack.aclose()
         log.info("supervisor.stopped", reason=self.stop_reason)
-
-
-async def _cancel_and_wait(task: asyncio.Task[None]) -> None:
-    task.cancel()
-    await asyncio.gather(task, return_exceptions=True)
