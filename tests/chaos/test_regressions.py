@@ -20,3 +20,19 @@ async def test_transient_token_failures_are_retried_within_the_call(sandbox: San
     assert "cmf" in versions
     statuses = [entry.status for entry in sandbox.journal.matching(path=TOKEN_PATH)]
     assert statuses == [503, 0, 200]
+
+
+async def test_revocations_beyond_the_forced_refresh_cap_are_still_replayed(
+    sandbox: Sandbox,
+) -> None:
+    """A token that worked and was then revoked is replaced every time, cap or no cap."""
+    await announced(sandbox)
+    async with BookyFlowClient(make_settings(sandbox.api_url)) as client:
+        cap = client.settings.token.forced_refresh_cap
+        for _ in range(cap + 3):
+            await client.request("GET", "cmf/versions")
+            sandbox.tokens.revoke_all()
+        await client.request("GET", "cmf/versions")
+    refused = sandbox.journal.matching(path="cmf/versions")
+    assert [e.status for e in refused].count(401) == cap + 3
+    assert all(e.status == 200 for e in refused if e.token_state == "valid")

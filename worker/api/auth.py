@@ -79,6 +79,7 @@ class TokenManager:
         self._token: Token | None = None
         self._granted: frozenset[str] = frozenset()
         self._generation = 0
+        self._confirmed_generation = 0
         self._requests = 0
         self._inflight: asyncio.Task[Token] | None = None
         self._failures = 0
@@ -120,11 +121,22 @@ class TokenManager:
             self._refresh_task()
         return token
 
+    def confirm(self, generation: int) -> None:
+        """The site accepted a token of ``generation``: a later 401 on it is a revocation."""
+        self._confirmed_generation = max(self._confirmed_generation, generation)
+
     async def invalidate(self, generation: int) -> Token:
-        """After a 401: refresh if ``generation`` is still current, else return the newer token."""
+        """After a 401: refresh if ``generation`` is still current, else return the newer token.
+
+        Only tokens the site never accepted count toward the forced-refresh cap: that is the
+        "server rejects every new token" loop the cap guards against. A token that worked and
+        was then revoked is replaced every time (the chaos soak revokes all tokens every 30 s;
+        counting those tripped the cap and failed calls until the window slid by).
+        """
         current = self._token
         if current is not None and current.generation == generation:
-            self._count_forced_refresh()
+            if generation > self._confirmed_generation:
+                self._count_forced_refresh()
             self._token = None  # the server refused it: nobody else may send it again
         return await self.get()
 

@@ -214,6 +214,8 @@ class BookyFlowClient:
             self.stats.auth_replays += 1
             token = await self.tokens.invalidate(token.generation)
             answer = await self._exchange(call, attempt, token)
+        if token is not None and answer.status != 401 and answer.status < 429:
+            self.tokens.confirm(token.generation)  # the site itself accepted it (not a proxy)
         return interpret(
             answer.status,
             answer.headers,
