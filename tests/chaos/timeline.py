@@ -97,7 +97,10 @@ class Chaos:
 
     async def _tick(self, elapsed: float, seconds: float, last: Counter[str]) -> None:
         config = self.config
-        if self._due("fault", config.fault_every_s, elapsed, last):
+        # A queued fault waits for a request; queueing more while the worker is quiet would
+        # pile them up into one long outage that no real proxy produces.
+        quiet = self.sandbox.faults.pending == 0
+        if self._due("fault", config.fault_every_s, elapsed, last) and quiet:
             # In turn, so even a short run sees each kind of fault.
             turn = self.counts["periodic_faults"] % len(self._periodic_faults)
             self._periodic_faults[turn]()
