@@ -129,7 +129,7 @@ async def _book_on_site_when_ready(worker: Worker, sandbox: Sandbox, seconds: fl
 
 def _property_row(sandbox: Sandbox, prop: dict[str, Any], today: date) -> list[str]:
     uid = int(prop["property_uid"])
-    end = today + timedelta(days=365)
+    end = today + timedelta(days=364)  # the calendar's end is the last night: 365 nights
     calendar = sandbox.store.calendar(uid, today.isoformat(), end.isoformat())
     priced = sum(1 for night in calendar.values() if str(night["price"]) not in ("0", "0.00"))
     bookings = sandbox.store.bookings(uid)
