@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.api.client_support import announced, make_settings
 from worker.api.client import BookyFlowClient
+from worker.api.clock import FakeClock
+from worker.errors import CircuitOpen, ServerError, TokenUnavailable
 from worker.sandbox import Sandbox
+from worker.sync.context import PropertyGates
 
 TOKEN_PATH = "/oauth/token"
 
@@ -36,3 +41,17 @@ async def test_revocations_beyond_the_forced_refresh_cap_are_still_replayed(
     refused = sandbox.journal.matching(path="cmf/versions")
     assert [e.status for e in refused].count(401) == cap + 3
     assert all(e.status == 200 for e in refused if e.token_state == "valid")
+
+
+async def test_site_wide_failures_do_not_back_a_property_off() -> None:
+    """An open breaker or a missing token is no fault of the property: it stays ready."""
+    gates = PropertyGates(FakeClock())
+    for error in (CircuitOpen("open"), TokenUnavailable("none")):
+        with pytest.raises(type(error)):
+            async with gates.writing(7):
+                raise error
+        assert gates.ready(7)
+    with pytest.raises(ServerError):
+        async with gates.writing(7):
+            raise ServerError("HTTP 503", status=503)
+    assert not gates.ready(7)

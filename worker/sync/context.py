@@ -23,6 +23,7 @@ import structlog
 
 from worker.api.clock import Clock
 from worker.api.cmf import Cmf
+from worker.errors import CircuitOpen, TokenUnavailable
 from worker.inventory.sink import BookingSink
 from worker.inventory.source import InventorySource
 from worker.logging import get_logger
@@ -33,6 +34,10 @@ log = get_logger(__name__)
 
 BACKOFF_FIRST_S = 60.0
 BACKOFF_MAX_S = 3600.0
+# Failures of the whole site, raised before anything about the property was sent: they must not
+# push the property's next attempt out (the breaker and the token manager pace those). Counting
+# them left a property deferred for minutes after the site had recovered (chaos soak).
+SITE_WIDE_FAILURES = (CircuitOpen, TokenUnavailable)
 
 
 class OwnedProperties:
@@ -104,10 +109,15 @@ class PropertyGates:
         async with lock:
             try:
                 yield
-            except Exception:
-                self.failed(property_uid)
+            except Exception as exc:
+                self.failed_because(property_uid, exc)
                 raise
             self.succeeded(property_uid)
+
+    def failed_because(self, property_uid: int, exc: Exception) -> None:
+        """Back the property off, unless the whole site failed (``SITE_WIDE_FAILURES``)."""
+        if not isinstance(exc, SITE_WIDE_FAILURES):
+            self.failed(property_uid)
 
     def failed(self, property_uid: int) -> None:
         backoff = self._backoff.setdefault(property_uid, _Backoff())

@@ -85,7 +85,7 @@ async def _run_one(
 async def _read_only(ctx: SyncContext, uid: int, work: PropertyWork) -> None:
     try:
         await work(uid)
-    except Exception:
-        ctx.gates.failed(uid)
+    except Exception as exc:
+        ctx.gates.failed_because(uid, exc)
         raise
     ctx.gates.succeeded(uid)
