@@ -7,6 +7,7 @@ import pytest
 from tests.api.client_support import announced, make_settings
 from worker.api.client import BookyFlowClient
 from worker.api.clock import FakeClock
+from worker.api.ratelimit import RetryBudget
 from worker.errors import CircuitOpen, ServerError, TokenUnavailable
 from worker.sandbox import Sandbox
 from worker.sync.context import PropertyGates
@@ -55,3 +56,13 @@ async def test_site_wide_failures_do_not_back_a_property_off() -> None:
         async with gates.writing(7):
             raise ServerError("HTTP 503", status=503)
     assert not gates.ready(7)
+
+
+def test_retrying_without_a_token_costs_no_retry_budget() -> None:
+    """``TokenUnavailable`` sent nothing: its retries leave the budget for real failures."""
+    budget = RetryBudget(10, retry_cost=5, timeout_cost=10, success_refund=1)
+    for _ in range(5):
+        assert budget.try_acquire(TokenUnavailable("no token"))
+    assert budget.available == 10
+    assert budget.try_acquire(ServerError("HTTP 503", status=503))
+    assert budget.available == 5

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 
 from worker.api.clock import Clock
+from worker.errors import TokenUnavailable
 from worker.settings import RetrySettings
 
 __all__ = ["RetryBudget", "SiteGate"]
@@ -50,6 +51,11 @@ class RetryBudget:
         return self._available
 
     def cost_of(self, exc: BaseException) -> int:
+        # Nothing reached the site without a token, so retrying costs it nothing; charging it
+        # drained the budget during a token outage and left the token request itself no retries
+        # once the endpoint was back (chaos soak: 25 min without a token).
+        if isinstance(exc, TokenUnavailable):
+            return 0
         return self._timeout_cost if isinstance(exc, TimeoutError) else self._retry_cost
 
     def try_acquire(self, exc: BaseException) -> bool:
