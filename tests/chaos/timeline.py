@@ -72,8 +72,7 @@ class Chaos:
             self._reset_after,
             self._truncate,
         )
-        sandbox.faults.set_random_failure(config.random_5xx, statuses=RANDOM_5XX, seed=config.seed)
-        sandbox.faults.set_latency(config.latency_s, jitter_s=config.jitter_s)
+        self._reset_background_faults()
         sandbox.journal.add_listener(self._remember_token)
 
     def issued_tokens(self) -> set[str]:
@@ -97,10 +96,10 @@ class Chaos:
 
     async def _tick(self, elapsed: float, seconds: float, last: Counter[str]) -> None:
         config = self.config
-        # A queued fault waits for a request; queueing more while the worker is quiet would
-        # pile them up into one long outage that no real proxy produces.
-        quiet = self.sandbox.faults.pending == 0
-        if self._due("fault", config.fault_every_s, elapsed, last) and quiet:
+        if self._due("fault", config.fault_every_s, elapsed, last):
+            # A proxy's fault lasts a while, it does not wait for a request: one not consumed
+            # within its period is dropped, or a quiet worker would meet a pile of them.
+            self._reset_background_faults()
             # In turn, so even a short run sees each kind of fault.
             turn = self.counts["periodic_faults"] % len(self._periodic_faults)
             self._periodic_faults[turn]()
@@ -124,6 +123,14 @@ class Chaos:
             last[name] = slot
             return True
         return False
+
+    def _reset_background_faults(self) -> None:
+        """Drop queued faults; random 5xx (a fresh seed each time) and latency stay on."""
+        faults, config = self.sandbox.faults, self.config
+        faults.clear()
+        seed = self.rng.randrange(2**32)
+        faults.set_random_failure(config.random_5xx, statuses=RANDOM_5XX, seed=seed)
+        faults.set_latency(config.latency_s, jitter_s=config.jitter_s)
 
     def _rate_limit_burst(self) -> None:
         self.sandbox.faults.rate_limit_next(times=3, retry_after="1")
