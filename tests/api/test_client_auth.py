@@ -133,3 +133,22 @@ async def test_auth_free_calls_carry_no_token(sandbox: Sandbox) -> None:
     (entry,) = sandbox.journal.matching(path="core/endpoints")
     assert not any(name.lower() == "authorization" for name in entry.headers)
     assert _token_requests(sandbox) == 0
+
+
+async def test_token_that_expires_while_waiting_at_the_gate_is_swapped_before_sending(
+    sandbox: Sandbox,
+) -> None:
+    """A call held at the gate past its token's expiry sends a new token, not the dead one."""
+    await announced(sandbox)
+    client = BookyFlowClient(make_settings(sandbox.api_url), clock=FakeClock(auto_advance=True))
+    async with without_refresh_loop(client):
+        await client.request("GET", VERSIONS)  # token 1
+        first = client.tokens.current
+        assert first is not None
+        client.gate.hold_for(first.expires_at - client.clock.now() + 1)  # a long Retry-After
+        sandbox.journal.clear()
+        await client.request("GET", VERSIONS)
+    sent = [e for e in sandbox.journal.entries if e.path.endswith(VERSIONS)]
+    assert [e.token_state for e in sent] == ["valid"]
+    assert sent[0].headers["Authorization"] != f"Bearer {first.value}"
+    assert _token_requests(sandbox) == 1  # the replacement, fetched after the wait

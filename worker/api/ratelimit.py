@@ -125,6 +125,7 @@ class SiteGate:
         self._tokens = min(self._burst, self._tokens + elapsed * self._rate)
         self._refilled_at = max(self._refilled_at, now)
         missing = 1.0 - self._tokens
-        # A float hair short of a whole token counts as one: sleeping 1e-16 s would not move
-        # a clock that reads ~1e3, and the loop in acquire() would never end.
-        return 0.0 if missing <= _EPSILON else missing / self._rate
+        # A float hair short of a whole token counts as one: a wait too short to move the
+        # clock (1e-14 s at a reading of ~5e3, say) would make the loop in acquire() spin forever.
+        wait_s = missing / self._rate
+        return 0.0 if missing <= _EPSILON or now + wait_s <= now else wait_s
