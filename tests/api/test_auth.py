@@ -244,6 +244,23 @@ async def test_at_hard_expiry_callers_are_refused_and_the_manager_is_not_ready()
     assert fetch.calls == 2
 
 
+async def test_without_a_valid_token_the_endpoint_is_asked_again_at_the_floor_rate() -> None:
+    """Tokenless, failures retry every retry_min_interval_s instead of backing off to minutes."""
+    fetch = FakeFetcher(FakeClock(), ttl_s=60.0)
+    manager = _manager(fetch)
+    token = await manager.get()
+    fetch.fail_with = ServerError("down", status=502)
+    fetch.clock.advance(token.expires_at - fetch.clock.now())
+    await manager.start()
+    await fetch.clock.run_for(600.0)
+    gaps = [b - a for a, b in itertools.pairwise(fetch.sent[1:])]
+    assert len(gaps) >= 10  # a growing backoff would allow only a handful in 10 minutes
+    assert all(
+        SETTINGS.retry_min_interval_s <= gap <= SETTINGS.retry_min_interval_s + 1 for gap in gaps
+    )
+    await manager.aclose()
+
+
 async def test_short_ttl_over_a_long_run_never_uses_an_expired_token() -> None:
     """5 s tokens with latency over 30 virtual seconds: every use is before server expiry."""
     fetch = FakeFetcher(FakeClock(), ttl_s=5.0, latency_s=0.4)

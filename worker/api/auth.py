@@ -235,9 +235,16 @@ class TokenManager:
             self._fatal = exc
         else:
             self._failures += 1
-            self._next_attempt_at = sent_at + retry_delay_s(
-                self._failures, self._settings, self._rng
+            # Backing off protects a failing token endpoint while a valid token still serves;
+            # once none is held the worker is down, so it asks again at the floor rate (one
+            # request per retry_min_interval_s) instead of waiting up to minutes (chaos soak:
+            # a legacy site stayed tokenless for 12 minutes after its endpoint recovered).
+            delay_s = (
+                retry_delay_s(self._failures, self._settings, self._rng)
+                if self.ready
+                else self._settings.retry_min_interval_s
             )
+            self._next_attempt_at = sent_at + delay_s
             retry_in_s = round(max(0.0, self._next_attempt_at - self._clock.now()), 3)
         log.warning(
             "token.refresh_failed",

@@ -105,6 +105,10 @@ class BookyFlowClient:
         retry = settings.retry
         self.policy = RetryPolicy.from_settings(retry)
         self.budget = RetryBudget.from_settings(retry)
+        # The token request has a budget of its own: it is single-flight, so it cannot storm,
+        # and a call budget drained by an outage must not leave it one attempt when the token
+        # endpoint comes back (chaos soak, legacy mode).
+        self._token_budget = RetryBudget.from_settings(retry)
         self.breaker = CircuitBreaker(
             retry.breaker_failure_threshold, retry.breaker_reset_s, self.clock
         )
@@ -353,7 +357,7 @@ class BookyFlowClient:
         return await call_with_retry(
             partial(self._token_attempt, call, requested),
             policy=self.policy,
-            budget=self.budget,
+            budget=self._token_budget,
             clock=self.clock,
             idempotent=True,
             rng=self._rng,
