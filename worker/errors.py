@@ -49,6 +49,7 @@ __all__ = [
     "ServerError",
     "TokenUnavailable",
     "TransportError",
+    "already_exists",
 ]
 
 
@@ -187,3 +188,12 @@ class TokenUnavailable(BookyFlowError):
 
 class ConfigError(BookyFlowError, ValueError):
     """Settings, credentials or the inventory path are unusable. The CLI exits 78."""
+
+
+def already_exists(exc: ApiError) -> bool:
+    """An endpoint's "already exists" refusal, in any of the engine's wordings.
+
+    ``That Remote ID already exists in the system.``, ``A tariff already exists ...`` and the
+    real engine's ``Tariffs already exist for this property ...`` all say a previous attempt landed.
+    """
+    return "already exist" in exc.message.lower()

@@ -33,7 +33,6 @@ from worker import __version__
 from worker.api.client import BookyFlowClient, ClientStats
 from worker.api.clock import Clock, SystemClock
 from worker.api.cmf import Cmf
-from worker.api.models import Versions
 from worker.errors import ConfigError
 from worker.health import HealthServer, start_health
 from worker.inventory import InventorySnapshot
@@ -88,7 +87,7 @@ class Worker:
         self.ctx: SyncContext | None = None
         self.channel_id: int | None = None
         self.inventory: InventorySnapshot | None = None
-        self.versions: Versions | None = None
+        self.versions: dict[str, str] | None = None
         self.health: HealthServer | None = None
         self.stop_reason: str | None = None
         self.running = False
@@ -211,7 +210,7 @@ class Worker:
             "granted_scopes": sorted(self.client.tokens.granted_scopes),
             "channel": self.settings.channel_name,
             "channel_id": self.channel_id,
-            "versions": self.versions.model_dump() if self.versions else None,
+            "versions": self.versions,
             "owned_properties": [[uid, remote] for uid, remote in ctx.owned.items()],
             "inventory": {
                 "valid": not inventory.problems,

@@ -95,6 +95,12 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE TABLE bookings_cursor (property_uid INTEGER PRIMARY KEY, last_modified TEXT NOT NULL);
     CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
     """,
+    # 2: the numeric remote id a reservation is pushed under (NULL: pushed under its OTA id by
+    # an earlier version), and a digest of what was last sent for each room.
+    """
+    ALTER TABLE reservations ADD COLUMN site_id TEXT;
+    ALTER TABLE rooms ADD COLUMN sent TEXT;
+    """,
 )
 
 
@@ -129,7 +135,11 @@ class ClosureRecord:
 
 @dataclass(frozen=True)
 class ReservationRecord:
-    """Where pushing (or cancelling) one OTA reservation stands."""
+    """Where pushing (or cancelling) one OTA reservation stands.
+
+    ``remote_id`` is the OTA's id; ``site_id`` the remote id the site knows it by (see
+    ``worker.sync.reservation_plan``), or None when nothing was sent under a known id yet.
+    """
 
     remote_id: str
     property_uid: int
@@ -137,6 +147,7 @@ class ReservationRecord:
     booking_ids: tuple[int, ...]
     message: str | None
     updated_at: datetime
+    site_id: str | None = None
 
 
 class StateCorrupt(ConfigError):
@@ -312,9 +323,25 @@ class StateStore:
         )
         return {str(row[0]): int(row[1]) for row in rows}
 
-    async def record_room(self, property_uid: int, remote_id: str, room_uid: int) -> None:
-        sql = "INSERT OR REPLACE INTO rooms VALUES (?, ?, ?)"
-        await self._write(sql, (property_uid, remote_id, room_uid))
+    async def record_room(
+        self, property_uid: int, remote_id: str, room_uid: int, *, sent: str | None = None
+    ) -> None:
+        """Map a vendor room to its ``room_uid``; ``sent`` digests what was last sent for it."""
+        sql = (
+            "INSERT INTO rooms (property_uid, remote_id, room_uid, sent) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (property_uid, remote_id) DO UPDATE SET room_uid = excluded.room_uid, "
+            "sent = COALESCE(excluded.sent, CASE WHEN room_uid = excluded.room_uid "
+            "THEN sent END)"
+        )
+        await self._write(sql, (property_uid, remote_id, room_uid, sent))
+
+    async def get_room_digests(self, property_uid: int) -> dict[str, str]:
+        """The vendor room ``remote_id`` → digest of what was last sent for it (when known)."""
+        rows = await self._all(
+            "SELECT remote_id, sent FROM rooms WHERE property_uid = ? AND sent IS NOT NULL",
+            (property_uid,),
+        )
+        return {str(row[0]): str(row[1]) for row in rows}
 
     async def forget_room(self, property_uid: int, remote_id: str) -> None:
         sql = "DELETE FROM rooms WHERE property_uid = ? AND remote_id = ?"
@@ -384,8 +411,12 @@ class StateStore:
         *,
         booking_ids: tuple[int, ...] = (),
         message: str | None = None,
+        site_id: str | None = None,
     ) -> None:
-        """Record an intent (before the request) or an outcome (after it)."""
+        """Record an intent (before the request) or an outcome (after it).
+
+        ``site_id`` None keeps the one already recorded (an outcome of an earlier intent).
+        """
         args = (
             remote_id,
             property_uid,
@@ -393,17 +424,36 @@ class StateStore:
             json.dumps(list(booking_ids)),
             message,
             self._now(),
+            site_id,
         )
-        await self._write("INSERT OR REPLACE INTO reservations VALUES (?, ?, ?, ?, ?, ?)", args)
+        sql = (
+            f"INSERT INTO reservations ({_RESERVATION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?) "  # noqa: S608 - fixed names
+            "ON CONFLICT (remote_id) DO UPDATE SET property_uid = excluded.property_uid, "
+            "status = excluded.status, booking_ids = excluded.booking_ids, "
+            "message = excluded.message, updated_at = excluded.updated_at, "
+            "site_id = COALESCE(excluded.site_id, site_id)"
+        )
+        await self._write(sql, args)
 
     async def get_reservation(self, remote_id: str) -> ReservationRecord | None:
-        row = await self._one("SELECT * FROM reservations WHERE remote_id = ?", (remote_id,))
+        sql = f"SELECT {_RESERVATION_COLUMNS} FROM reservations WHERE remote_id = ?"  # noqa: S608 - fixed names
+        row = await self._one(sql, (remote_id,))
         return _reservation(row) if row else None
+
+    async def pushed_booking_ids(self, property_uid: int) -> set[int]:
+        """Site booking ids of every reservation this worker pushed to the property."""
+        rows = await self._all(
+            "SELECT booking_ids FROM reservations WHERE property_uid = ?", (property_uid,)
+        )
+        return {int(i) for (ids,) in rows for i in json.loads(ids)}
 
     async def list_reservations(self, *statuses: ReservationStatus) -> list[ReservationRecord]:
         """Reservations in any of ``statuses`` (e.g. unresolved intents after a crash)."""
         marks = ", ".join("?" for _ in statuses)
-        sql = f"SELECT * FROM reservations WHERE status IN ({marks}) ORDER BY remote_id"  # noqa: S608 - placeholders only
+        sql = (
+            f"SELECT {_RESERVATION_COLUMNS} FROM reservations "  # noqa: S608 - fixed names, placeholders
+            f"WHERE status IN ({marks}) ORDER BY remote_id"
+        )
         return [_reservation(row) for row in await self._all(sql, statuses)]
 
     # -- bookings cursor and meta -----------------------------------------------------------
@@ -475,8 +525,11 @@ def _closure(row: sqlite3.Row) -> ClosureRecord:
     )
 
 
+_RESERVATION_COLUMNS = "remote_id, property_uid, status, booking_ids, message, updated_at, site_id"
+
+
 def _reservation(row: sqlite3.Row) -> ReservationRecord:
-    remote_id, property_uid, status, booking_ids, message, updated_at = row
+    remote_id, property_uid, status, booking_ids, message, updated_at, site_id = row
     return ReservationRecord(
         remote_id,
         int(property_uid),
@@ -484,4 +537,5 @@ def _reservation(row: sqlite3.Row) -> ReservationRecord:
         tuple(int(i) for i in json.loads(booking_ids)),
         message,
         datetime.fromisoformat(updated_at),
+        site_id,
     )

@@ -20,10 +20,12 @@ from worker.api.models import (
     Reservation,
     ReservationsResult,
     StayInfo,
+    TariffSets,
     TokenResponse,
     keyed_list,
     parse_as,
     php_dict,
+    versions_of,
 )
 from worker.errors import MalformedResponse
 
@@ -220,3 +222,59 @@ def test_outgoing_models_serialise_dates_and_money_as_strings() -> None:
     ).model_dump(mode="json")
     assert dumped["stay_infos"][0]["date_to"] == "2024-06-02"
     assert dumped["stay_infos"][0]["client_price"] == "200"
+
+
+def test_versions_accept_any_keys() -> None:
+    """The versions answer is informational: the spec's keys, the real engine's, or anything."""
+    assert versions_of({"Jomres": "10.7.2", "channelmanagement_framework": ""}) == {
+        "Jomres": "10.7.2",
+        "channelmanagement_framework": "",
+    }
+    assert versions_of({"bookyflow": "1.2.0", "cmf": 3}) == {"bookyflow": "1.2.0", "cmf": "3"}
+    assert versions_of([]) == {"raw": "[]"}
+
+
+def test_property_parses_the_real_engine_names() -> None:
+    """``propertys_uid``, ``property_country``, ``property_region``; no remote uid needed."""
+    prop = parse_as(
+        Property,
+        {"propertys_uid": "3", "property_name": "Alfama", "property_region": "3032",
+         "property_country": "PT", "published": 0, "ptype_id": 7},
+        what="property",
+    )  # fmt: skip
+    assert (prop.property_uid, prop.region_id, prop.country, prop.published) == (
+        3, 3032, "PT", False,
+    )  # fmt: skip
+    assert prop.remote_uid is None
+
+
+def test_booking_reads_linked_bookings_and_enc_guest_fields() -> None:
+    """The real engine's mapping and ``enc_`` guest keys land in the same fields as the spec's."""
+    booking = Booking.model_validate(
+        {
+            "booking_id": "2", "booking_number": "BK-1", "status": {"status_code": 3},
+            "property_uid": "2", "last_modified": "2026-12-01 08:26:35",
+            "date_from": "2027-01-20", "date_to": "2027-01-22",
+            "mapping": {"linked_bookings": {"channel_id": "2", "remote_booking_id": "BK-1"}},
+            "guest_data": {"enc_firstname": "Ana", "enc_email": "ana@example.org",
+                           "country_code": "PT", "country": False},
+        }
+    )  # fmt: skip
+    assert booking.mapping is not None
+    assert booking.mapping.remote_booking_id == "BK-1"
+    assert (booking.guest_data.firstname, booking.guest_data.email) == ("Ana", "ana@example.org")
+
+
+def test_tariff_sets_flatten_to_price_minstay_and_nights() -> None:
+    """``list/prices`` entries give the price sent (VAT included), ``min_days`` and the range."""
+    sets = parse_as(
+        TariffSets,
+        {"tariff_sets": {"2": [{"rate_per_night": {"price_including_vat": 95,
+                                                    "price_excluding_vat": 79.17},
+                                "min_days": 3, "date_range": {"start": "2026-12-01",
+                                                              "end": "2026-12-10"}}]}},
+        what="tariffs",
+    )  # fmt: skip
+    [entry] = sets.tariff_sets["2"]
+    assert (entry.price, entry.minstay, entry.date_to.isoformat()) == (Decimal(95), 3, "2026-12-10")
+    assert parse_as(TariffSets, php_dict([]), what="tariffs").tariff_sets == {}

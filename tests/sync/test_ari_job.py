@@ -33,16 +33,22 @@ async def test_past_nights_are_never_sent(harness: Harness) -> None:
 
 
 async def test_one_night_edit_sends_one_range(harness: Harness) -> None:
-    """Changing one night's price sends exactly that night, once; minimum stays stay quiet."""
+    """Changing one night's price sends exactly that night, once, then its minimum stay again
+    (the real engine's price write resets it)."""
     await _synced(harness)
     changed = seaside("1001")
     changed["rates"].append({"date_from": day(15), "date_to": day(15), "price": "99.00"})
     harness.write_inventory(changed)
     result = await harness.run("ari")
     assert result.ok
-    [put] = harness.writes()
-    assert json.loads(put.form["ratepernight"]) == [
+    [prices, minstays] = harness.writes()
+    assert prices.path.endswith("property/prices")
+    assert minstays.path.endswith("property/minstays")
+    assert json.loads(prices.form["ratepernight"]) == [
         {"date_from": day(15), "date_to": day(15), "ratepernight": "99.00"}
+    ]
+    assert [(r["date_from"], r["date_to"]) for r in json.loads(minstays.form["minstays"])] == [
+        (day(15), day(15))
     ]
     harness.sandbox.journal.clear()
     assert (await harness.run("ari")).ok
@@ -64,7 +70,7 @@ async def test_daily_reconciliation_corrects_drift(harness: Harness) -> None:
     assert harness.writes() == []  # same day: state is trusted
     harness.today += timedelta(days=1)
     assert (await harness.run("ari")).ok
-    [put] = harness.writes()
+    [put] = harness.writes_to("property/prices")
     assert json.loads(put.form["ratepernight"]) == [
         {"date_from": day(30), "date_to": day(31), "ratepernight": "95.00"}
     ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from decimal import Decimal
 
+from worker.api.models import TariffNight
 from worker.sync.ari_plan import (
     AriCell,
     ClosureSpec,
@@ -12,6 +13,7 @@ from worker.sync.ari_plan import (
     desired_cells,
     diff_cells,
     horizon,
+    nights_from_tariffs,
     plan_closures,
 )
 from worker.sync.ranges import Span, compress, expand
@@ -67,7 +69,8 @@ def test_unchanged_cells_produce_an_empty_delta() -> None:
 
 
 def test_one_changed_night_sends_one_one_night_range() -> None:
-    """A single edited price becomes a single one-night price range and no minstay write."""
+    """A single edited price becomes a single one-night price range, and that night's minimum
+    stay is sent again after it (the real engine's price write resets it)."""
     start, end = horizon(TODAY, 365)
     pushed = desired_cells(base_price=Decimal(90), rates=[], minstays=[], start=start, end=end)
     edited = dict(pushed)
@@ -75,7 +78,7 @@ def test_one_changed_night_sends_one_one_night_range() -> None:
     edited[night] = AriCell(Decimal(99), 1)
     delta = diff_cells(edited, pushed)
     assert delta.prices == [Span(night, night, Decimal(99))]
-    assert delta.minstays == []
+    assert delta.minstays == [Span(night, night, 1)]
     assert delta.cells == {night: AriCell(Decimal(99), 1)}
 
 
@@ -119,3 +122,22 @@ def test_closure_started_in_the_past_is_created_from_today() -> None:
     """A closure that already began is clipped to today rather than sent with past nights."""
     plan = plan_closures({"c": ClosureSpec(D("2026-11-28"), D("2026-12-03"))}, {}, TODAY)
     assert plan.create == {"c": ClosureSpec(TODAY, D("2026-12-03"))}
+
+
+def test_nights_from_tariffs_reads_agreed_prices_later_entries_winning() -> None:
+    """Per-night prices come from the tariffs; later entries win; disputed nights are left out."""
+    start = TODAY
+    base = TariffNight(price=Decimal(95), date_from=start, date_to=start + timedelta(days=9))
+    peak = TariffNight(
+        price=Decimal(120), date_from=start + timedelta(days=2), date_to=start + timedelta(days=3)
+    )
+    other = TariffNight(price=Decimal(95), date_from=start, date_to=start + timedelta(days=9))
+    prices = nights_from_tariffs(
+        {"2": [base, peak], "3": [other]}, start, start + timedelta(days=5)
+    )
+    assert prices[start] == Decimal(95)
+    assert start + timedelta(days=2) not in prices  # the two tariffs disagree
+    assert sorted(prices) == [start + timedelta(days=d) for d in (0, 1, 4)]
+    agreed = nights_from_tariffs({"2": [base, peak]}, start, start + timedelta(days=5))
+    assert agreed[start + timedelta(days=3)] == Decimal(120)
+    assert len(agreed) == 5

@@ -7,11 +7,13 @@ from typing import Any
 from worker.api.models import Booking, ChangeLogEvent, parse_as
 from worker.sync.booking_plan import (
     event_of,
+    is_black_booking,
     is_own_push,
     needs_read,
     newest_booking_event,
     serialise,
 )
+from worker.sync.reservation_plan import site_reservation_id
 
 
 def _booking(**changes: Any) -> Booking:
@@ -89,3 +91,28 @@ def test_needs_read() -> None:
     assert needs_read(newest_event=6, handled_event=5, read_today=True)
     assert needs_read(newest_event=5, handled_event=5, read_today=False)
     assert not needs_read(newest_event=5, handled_event=5, read_today=True)
+
+
+def _listed(**fields: object) -> Booking:
+    base: dict[str, object] = {
+        "booking_id": "5", "booking_number": "40081543", "status": {"status_code": 3},
+        "property_uid": "2", "booking_created": "2026-12-01 07:42:48",
+        "last_modified": "2026-12-01 07:42:48", "date_from": "2027-02-01",
+        "date_to": "2027-02-02", "mapping": [],
+    }  # fmt: skip
+    return Booking.model_validate({**base, **fields})
+
+
+def test_black_bookings_are_not_guest_bookings() -> None:
+    """Closures (the engine's 1970 stamp, or a known contract id) are never delivered."""
+    assert is_black_booking(_listed(booking_created="1970-01-01 00:00:01", referrer="Jomres"))
+    assert is_black_booking(_listed(booking_id="9"), closure_ids={9})
+    assert not is_black_booking(_listed())
+
+
+def test_own_pushes_are_known_even_after_a_cancel_dropped_their_mapping() -> None:
+    """By mapping, by a booking id state recorded, or by a site-id booking number."""
+    assert is_own_push(_listed(mapping={"linked_bookings": {"remote_booking_id": "1"}}))
+    assert is_own_push(_listed(booking_id="5", status={"status_code": 6}), pushed_ids={5})
+    assert is_own_push(_listed(booking_number=site_reservation_id("BK-1")))
+    assert not is_own_push(_listed())

@@ -42,12 +42,14 @@ from worker.api.models import (
     Room,
     RoomRef,
     RoomType,
-    Versions,
+    TariffNight,
+    TariffSets,
     keyed_list,
     parse_as,
     php_dict,
+    versions_of,
 )
-from worker.errors import ChannelError, OwnershipError
+from worker.errors import ChannelError, OperationFailed, OwnershipError
 from worker.logging import get_logger
 
 __all__ = ["Cmf"]
@@ -59,6 +61,8 @@ def _segment(value: str | int) -> str:
     """One URL path segment, percent-encoded (slashes included)."""
     return quote(str(value), safe="")
 
+
+_NO_TARIFFS = "no tariffs"
 
 _RANGE_LISTS: dict[type[DateRange], TypeAdapter[list[Any]]] = {}
 
@@ -144,9 +148,9 @@ class Cmf:
         self._announced = True
         return channel_id
 
-    async def versions(self) -> Versions:
-        """GET versions: the "connected and announced" probe. Idempotent."""
-        return parse_as(Versions, await self._get("cmf/versions"), what="versions")
+    async def versions(self) -> dict[str, str]:
+        """GET versions: the "connected and announced" probe (informational keys). Idempotent."""
+        return versions_of(await self._get("cmf/versions"))
 
     # --- 3.2 dictionaries ----------------------------------------------------------------
 
@@ -285,12 +289,33 @@ class Cmf:
         await self._put("cmf/property/minstays", form, idempotent=True)
 
     async def calendar(self, property_uid: int, start: date, end: date) -> dict[date, CalendarDay]:
-        """GET price, minimum stay and closure per night from ``start`` to ``end``. Idempotent."""
+        """GET price, minimum stay and closure per night from ``start`` to ``end``. Idempotent.
+
+        A property without a tariff has no calendar: the real engine answers 200 with
+        ``data.calendar = {"success": false, "error": "There are no tariffs ..."}``, which means
+        "no base price yet", not a failure — it is returned as no nights at all. The real
+        engine's nights carry no ``price``; ``tariffs`` has them.
+        """
         self._guard(property_uid)
         path = f"cmf/property/calendar/{property_uid}/{start.isoformat()}/{end.isoformat()}"
-        payload = await self._get(path)
+        try:
+            payload = await self._get(path)
+        except OperationFailed as exc:
+            if _NO_TARIFFS not in exc.message.lower():
+                raise
+            return {}
         days = parse_as(dict[date, CalendarDay], php_dict(payload), what="calendar")
         return dict(sorted(days.items()))
+
+    async def tariffs(self, property_uid: int) -> dict[str, list[TariffNight]]:
+        """GET list/prices: the tariff entries (price, minimum stay, nights) per tariff.
+
+        Idempotent. Where the calendar has no prices (the real engine), this is how the
+        per-night prices are read back (``worker.sync.ari_plan.nights_from_tariffs``).
+        """
+        self._guard(property_uid)
+        payload = php_dict(await self._get(f"cmf/property/list/prices/{property_uid}"))
+        return parse_as(TariffSets, payload, what="tariffs").tariff_sets
 
     # --- 3.6 availability (black bookings) -----------------------------------------------
 

@@ -14,6 +14,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, TypeVar
 
 from pydantic import (
+    AliasChoices,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -132,9 +133,16 @@ class TokenResponse(Model):
         return frozenset(names or requested)
 
 
-class Versions(Model):
-    bookyflow: LenientStr
-    cmf: LenientStr
+def versions_of(value: Any) -> dict[str, str]:
+    """``GET /cmf/versions`` as plain strings, whatever its keys.
+
+    The spec answers ``{"bookyflow", "cmf"}``, the real engine ``{"Jomres", "channelmanagement_
+    framework", "api_feature_cmf"}`` (empty strings included): the answer is informational, so
+    any object is accepted and anything else is kept as one ``raw`` entry, never refused.
+    """
+    if isinstance(value, Mapping):
+        return {str(key): str(item) for key, item in value.items()}
+    return {"raw": str(value)[:100]}
 
 
 class PropertyType(Model):
@@ -180,12 +188,23 @@ class Room(Model):
     max_people: LenientInt
 
 
+def _alias(*names: str) -> Any:
+    return Field(validation_alias=AliasChoices(*names))
+
+
 class Property(Model):
-    property_uid: LenientInt
+    """``GET /cmf/property/@uid`` in either naming.
+
+    The spec names ``property_uid, remote_uid, country, region_id, rooms``; the real engine
+    answers ``propertys_uid, property_country, property_region, room_info`` and no remote uid
+    at all (that comes from ``properties/ids``), so ``remote_uid`` is optional here.
+    """
+
+    property_uid: LenientInt = _alias("property_uid", "propertys_uid")
     property_name: LenientStr
-    remote_uid: LenientStr
-    country: LenientStr = ""
-    region_id: LenientInt = 0
+    remote_uid: LenientStr | None = None
+    country: LenientStr = Field("", validation_alias=AliasChoices("country", "property_country"))
+    region_id: LenientInt = Field(0, validation_alias=AliasChoices("region_id", "property_region"))
     ptype_id: LenientInt = 0
     published: LenientBool = False
     rooms: Annotated[list[Room], BeforeValidator(_to_list)] = []
@@ -197,7 +216,9 @@ class Review(Model):
 
 
 class CalendarDay(Model):
-    price: Money
+    """One night of ``GET calendar``; the real engine sends no ``price`` (see ``TariffSet``)."""
+
+    price: Money | None = None
     minstay: LenientInt = 1
     is_blocked: LenientBool = False
 
@@ -239,6 +260,9 @@ class StayInfo(Model):
     date_from: Day
     date_to: Day
     room_type_id: int
+    # The real engine filters rooms by this name and defaults a missing one to "Double", which
+    # refuses every other room type; an empty name leaves the choice to ``room_type_id``.
+    room_type_name: str = ""
     guest_number: int
     client_price: Money
     channel_price: Money
@@ -291,16 +315,40 @@ class GuestNumbers(Model):
     number_of_guests: LenientInt = 0
 
 
+def _guest(*names: str) -> Any:
+    """A guest field under its spec name or the real engine's ``enc_`` one (decrypted values)."""
+    return Field("", validation_alias=AliasChoices(*names, *(f"enc_{n}" for n in names)))
+
+
 class GuestData(Model):
-    firstname: LenientStr = ""
-    surname: LenientStr = ""
-    email: LenientStr = ""
-    tel_mobile: LenientStr = ""
+    firstname: LenientStr = _guest("firstname")
+    surname: LenientStr = _guest("surname")
+    email: LenientStr = _guest("email")
+    tel_mobile: LenientStr = _guest("tel_mobile")
+    tel_landline: LenientStr = _guest("tel_landline")
+    street: LenientStr = _guest("street")
+    city: LenientStr = _guest("city", "town")
+    postcode: LenientStr = _guest("postcode")
     country_code: LenientStr = ""
 
 
 class BookingMapping(Model):
+    """Which channel booking this is: the spec's ``{"remote_booking_id"}`` or the real
+    engine's ``{"linked_bookings": {"channel_id", "remote_booking_id", "local_booking_id"}}``."""
+
     remote_booking_id: LenientStr | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _flatten_links(cls, raw: Any) -> Any:
+        if isinstance(raw, Mapping) and "linked_bookings" in raw:
+            links = raw["linked_bookings"]
+            if isinstance(links, list):  # several links: the first names the booking
+                links = links[0] if links else {}
+            if isinstance(links, Mapping):
+                return {"remote_booking_id": links.get("remote_booking_id")}
+            return {}
+        return raw
 
 
 class Booking(Model):
@@ -315,6 +363,7 @@ class Booking(Model):
     booking_total: Money = Decimal(0)
     currency_code: LenientStr = ""
     referrer: LenientStr = ""
+    comments: LenientStr = ""
     guest_numbers: GuestNumbers = GuestNumbers()
     guest_data: GuestData = GuestData()
     mapping: Annotated[BookingMapping | None, BeforeValidator(_empty_to_none)] = None
@@ -338,6 +387,45 @@ class ChangeLogEvent(Model):
             name = channel.get("channel_name") if isinstance(channel, Mapping) else None
             return {**raw, "channel_name": name}
         return raw
+
+
+class TariffNight(Model):
+    """One entry of a tariff set in ``GET list/prices``: a price and minimum stay over a range.
+
+    The real engine's calendar has no price; this is where per-night prices are read back.
+    ``price_including_vat`` is the figure a client sent (``price_excluding_vat`` has the site's
+    VAT taken off), ``min_days`` the minimum stay, ``date_range`` inclusive at both ends.
+    """
+
+    price: Money
+    minstay: LenientInt = 1
+    date_from: Day
+    date_to: Day
+
+    @model_validator(mode="before")
+    @classmethod
+    def _flatten(cls, raw: Any) -> Any:
+        if not isinstance(raw, Mapping):
+            return raw
+        rate = raw.get("rate_per_night")
+        span = raw.get("date_range")
+        if not (isinstance(rate, Mapping) and isinstance(span, Mapping)):
+            return raw
+        return {
+            "price": rate.get("price_including_vat"),
+            "minstay": raw.get("min_days", 1),
+            "date_from": span.get("start"),
+            "date_to": span.get("end"),
+        }
+
+
+class TariffSets(Model):
+    """``GET list/prices``: tariff entries per tariff (one tariff per room type)."""
+
+    tariff_sets: Annotated[
+        dict[str, Annotated[list[TariffNight], BeforeValidator(_to_list)]],
+        BeforeValidator(_to_dict),
+    ] = {}
 
 
 class PublishResult(Model):

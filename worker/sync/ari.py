@@ -29,7 +29,14 @@ from worker.api.models import DateRange, MinStayRange, RateRange
 from worker.inventory.models import Property as VendorProperty
 from worker.logging import get_logger
 from worker.state import PushedCell
-from worker.sync.ari_plan import AriCell, AriDelta, desired_cells, diff_cells, horizon
+from worker.sync.ari_plan import (
+    AriCell,
+    AriDelta,
+    desired_cells,
+    diff_cells,
+    horizon,
+    nights_from_tariffs,
+)
 from worker.sync.closures import sync_closures
 from worker.sync.context import JobResult, SyncContext
 from worker.sync.each import for_each_property, known_uid
@@ -113,12 +120,19 @@ class AriJob:
     async def _reconcile(
         self, ctx: SyncContext, uid: int, start: date, end: date, before: Mapping[date, PushedCell]
     ) -> dict[date, PushedCell]:
-        """Adopt the server's calendar as what was pushed."""
+        """Adopt the server's calendar as what was pushed.
+
+        The calendar gives each night's minimum stay, and its price where the site lists one;
+        where it does not (the real engine), the prices come from the tariffs (``list/prices``).
+        """
         days = await ctx.cmf.calendar(uid, start, end - timedelta(days=1))
+        prices = {day: info.price for day, info in days.items() if info.price is not None}
+        if len(prices) < len(days):
+            prices = nights_from_tariffs(await ctx.cmf.tariffs(uid), start, end)
         cells = {
-            day: PushedCell(info.price, info.minstay)
+            day: PushedCell(prices[day], info.minstay)
             for day, info in days.items()
-            if start <= day < end and info.price > Decimal(0)
+            if start <= day < end and prices.get(day, Decimal(0)) > Decimal(0)
         }
         await ctx.state.forget_pushed(uid)
         await ctx.state.record_pushed(uid, cells)

@@ -13,12 +13,13 @@ cannot be sold anyway.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Protocol
 
+from worker.api.models import TariffNight
 from worker.sync.ranges import Span, compress, expand, nights
 
 
@@ -85,14 +86,19 @@ def desired_cells(
 
 
 def diff_cells(desired: Mapping[date, AriCell], pushed: Mapping[date, Cell]) -> AriDelta:
-    """Ranges of nights whose price or minimum stay differ from what was last pushed."""
+    """Ranges of nights whose price or minimum stay differ from what was last pushed.
+
+    A night whose price is sent gets its minimum stay sent too: the real engine's ``PUT
+    prices`` resets the minimum stay of every night it prices to the tariff's default, so the
+    minimum stays (pushed after the prices) put them back.
+    """
     price_changes: dict[date, Decimal] = {}
     minstay_changes: dict[date, int] = {}
     changed: dict[date, AriCell] = {}
     for day, cell in desired.items():
         before = pushed.get(day)
         price_changed = before is None or before.price != cell.price
-        minstay_changed = before is None or before.minstay != cell.minstay
+        minstay_changed = price_changed or (before is not None and before.minstay != cell.minstay)
         if price_changed:
             price_changes[day] = cell.price
         if minstay_changed:
@@ -100,6 +106,28 @@ def diff_cells(desired: Mapping[date, AriCell], pushed: Mapping[date, Cell]) -> 
         if price_changed or minstay_changed:
             changed[day] = cell
     return AriDelta(compress(price_changes), compress(minstay_changes), changed)
+
+
+def nights_from_tariffs(
+    tariffs: Mapping[str, Sequence[TariffNight]], start: date, end: date
+) -> dict[date, Decimal]:
+    """The price of each night of ``[start, end)`` that the tariffs of ``list/prices`` agree on.
+
+    One tariff per room type, each a list of ranges (later entries win where they overlap). A
+    night the tariffs price differently, or that none prices, is left out: it counts as never
+    pushed, so the ARI diff sends it again and the tariffs come back in line.
+    """
+    agreed: dict[date, Decimal] = {}
+    disputed: set[date] = set()
+    for entries in tariffs.values():
+        own: dict[date, Decimal] = {}
+        for entry in entries:
+            first, last = max(entry.date_from, start), min(entry.date_to, end - timedelta(days=1))
+            own.update(dict.fromkeys(nights(first, last + timedelta(days=1)), entry.price))
+        for day, price in own.items():
+            if agreed.setdefault(day, price) != price:
+                disputed.add(day)
+    return {day: price for day, price in agreed.items() if day not in disputed}
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,9 @@
-"""Pure decisions of the bookings job: which properties to read, and how a booking is recorded.
+"""Pure decisions of the bookings job: which properties to read, which bookings are the site's,
+and how a booking is recorded.
+
+Which bookings. Only bookings made on the site go to the vendor: not the channel's own pushes
+(``is_own_push``) and not closures (``is_black_booking``), both of which the real engine lists
+among the property's bookings.
 
 Which properties. One ``change_logs()`` call per cycle names the properties with booking events;
 a property is read (``list/bookings``) when its newest booking event not made by this channel is
@@ -15,12 +20,13 @@ therefore arrive normalised. The revision is ``<booking_id>:<last_modified>`` in
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import datetime
 from typing import Any
 
 from worker.api.models import Booking, ChangeLogEvent
 from worker.inventory.sink import BookingEvent
+from worker.sync.reservation_plan import is_site_reservation_id
 
 STAMP = "%Y-%m-%d %H:%M:%S"
 CANCELLED = 6
@@ -39,9 +45,28 @@ def serialise(booking: Booking) -> dict[str, Any]:
     return body
 
 
-def is_own_push(booking: Booking) -> bool:
-    """Bookings this channel pushed carry ``mapping.remote_booking_id``."""
-    return booking.mapping is not None and bool(booking.mapping.remote_booking_id)
+def is_own_push(booking: Booking, pushed_ids: Collection[int] = ()) -> bool:
+    """A booking this channel pushed, not one made on the site.
+
+    Pushes carry ``mapping.remote_booking_id`` — until they are cancelled: the real engine then
+    drops the link, and the push looks like a site booking. So a booking is also ours when state
+    recorded its id as pushed, or when its number (which the engine sets to the remote id) has
+    the shape of the worker's site reservation ids (which survives a lost state directory).
+    """
+    if booking.mapping is not None and booking.mapping.remote_booking_id:
+        return True
+    return booking.booking_id in pushed_ids or is_site_reservation_id(booking.booking_number)
+
+
+def is_black_booking(booking: Booking, closure_ids: Collection[int] = ()) -> bool:
+    """A closure, which the real engine lists among bookings: never a guest's booking.
+
+    Black bookings are the contracts of ``PUT blackbooking`` (``booking_id`` = its contract
+    id) and carry the engine's "no date" creation stamp, ``1970-01-01 00:00:01`` — the hotel's
+    own closures included, which state does not know.
+    """
+    created = booking.booking_created
+    return booking.booking_id in closure_ids or (created is not None and created.year <= 1970)
 
 
 def event_of(booking: Booking, *, first_seen: bool) -> BookingEvent:

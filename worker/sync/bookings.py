@@ -1,7 +1,7 @@
 """The bookings job: bookings made on the hotel site go to the vendor's sink, each revision once.
 
 Per owned property that ``booking_plan.needs_read`` selects (one ``change_logs()`` call decides):
-read ``list/bookings``, skip this channel's own pushes (``mapping.remote_booking_id``) and
+read ``list/bookings``, skip this channel's own pushes and closures (``booking_plan``) and
 bookings older than the cursor (the newest ``last_modified`` handled), and hand every new
 revision ``<booking_id>:<last_modified>`` to the sink. Exactly once comes from two layers: state
 remembers the last revision handled per booking (``meta["booking.revision:<id>"]``, which also
@@ -19,6 +19,7 @@ from worker.inventory.sink import booking_record
 from worker.logging import get_logger
 from worker.sync.booking_plan import (
     event_of,
+    is_black_booking,
     is_own_push,
     needs_read,
     newest_booking_event,
@@ -79,13 +80,20 @@ class BookingsJob:
     async def _pull(self, ctx: SyncContext, uid: int, remote_uid: str, result: JobResult) -> None:
         cursor = await ctx.state.get_bookings_cursor(uid)
         latest = cursor
+        pushed = await ctx.state.pushed_booking_ids(uid)
+        closures = {
+            r.contract_id for r in (await ctx.state.get_closures(uid)).values() if r.contract_id
+        }
         for booking in await ctx.cmf.bookings(uid):
             modified = stamp(booking.last_modified)
             latest = max(latest or modified, modified)
             if cursor is not None and modified < cursor:
                 continue
-            if is_own_push(booking):
+            if is_own_push(booking, pushed):
                 result.counts["own"] += 1
+                continue
+            if is_black_booking(booking, closures):
+                result.counts["closures"] += 1
                 continue
             await self._deliver(ctx, booking, remote_uid, result)
         if latest is not None and latest != cursor:

@@ -23,7 +23,7 @@ next run.
 
 from __future__ import annotations
 
-from worker.errors import BookyFlowError, ClientRequestError
+from worker.errors import BookyFlowError, ClientRequestError, already_exists
 from worker.inventory.document import InventorySnapshot
 from worker.inventory.models import Property as VendorProperty
 from worker.logging import get_logger
@@ -38,10 +38,6 @@ log = get_logger(__name__)
 
 class AmbiguousProperty(BookyFlowError):
     """Several server properties could be this vendor property (mangled remote uids)."""
-
-
-def _already_exists(exc: ClientRequestError) -> bool:
-    return "already exists" in exc.message.lower()
 
 
 class PropertiesJob:
@@ -163,7 +159,7 @@ class PropertiesJob:
                 ptype_id=prop.ptype_id,
             )
         except ClientRequestError as exc:
-            if not _already_exists(exc):
+            if not already_exists(exc):
                 raise
             uid = await self._adopt_existing(ctx, prop)
         await ctx.state.record_property_created(prop.remote_uid, uid)

@@ -9,9 +9,14 @@ the caller (by name) or left alone.
 
 Rooms. The vendor room ``remote_id`` maps to a BookyFlow ``room_uid`` in state. A mapped room that
 still exists on the server is kept; an unmapped one (first run, state lost, or a create whose
-answer was lost) adopts an unclaimed server room with the same ``(room_name, room_number)``;
-anything else is created. A kept or adopted room whose name, number, type or capacity differ is
-updated. Server rooms no vendor room claims are only removed when pruning is enabled.
+answer was lost) adopts an unclaimed server room with the same ``(room_name, room_number)``, or
+else an unclaimed room with neither name nor number: the unit the site created itself with a
+single-unit property (a villa, an apartment), which is taken over rather than joined by a second
+room. Anything else is created. A kept or adopted room is updated when its name, number or type
+differ from the server's, or when the vendor's room changed since it was last sent
+(``room_digest``, kept in state). Capacity is compared only that way: the real engine stores its
+own ``max_people`` whatever is sent, so comparing with the server's would re-send the room every
+cycle. Server rooms no vendor room claims are only removed when pruning is enabled.
 
 Politeness. ``rooms_fingerprint`` digests the vendor's rooms together with the room map in state;
 once a property's rooms were brought in line, the job records it and does not read the server's
@@ -82,43 +87,62 @@ class RoomPlan:
         return len(self.create) + len(self.update)
 
 
-def _differs(vendor: VendorRoom, server: ServerRoom) -> bool:
-    return (vendor.name, vendor.number, vendor.room_type_id, vendor.max_people) != (
-        server.room_name,
-        server.room_number,
-        server.room_type_id,
-        server.max_people,
-    )
+def room_digest(room: VendorRoom) -> str:
+    """A short digest of what is sent for a vendor room; equal means nothing to send."""
+    text = repr((room.name, room.number, room.room_type_id, room.max_people))
+    return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
+
+
+def _differs(vendor: VendorRoom, server: ServerRoom, sent: str | None) -> bool:
+    seen = (server.room_name, server.room_number, server.room_type_id)
+    if (vendor.name, vendor.number, vendor.room_type_id) != seen:
+        return True
+    return sent is not None and sent != room_digest(vendor)
+
+
+def _exact(room: VendorRoom) -> tuple[str, str]:
+    return room.name, room.number
+
+
+def _unnamed(room: VendorRoom) -> tuple[str, str]:
+    return "", ""
 
 
 def _adopt(
     pending: Sequence[VendorRoom], server: Mapping[int, ServerRoom], claimed: set[int]
 ) -> tuple[dict[str, int], list[VendorRoom]]:
-    """Unmapped vendor rooms take unclaimed server rooms with the same name and number."""
+    """Unmapped vendor rooms take unclaimed server rooms: first those with the same name and
+    number, then the nameless, numberless unit a single-unit property was created with."""
     adopted: dict[str, int] = {}
-    missing: list[VendorRoom] = []
-    for room in pending:
-        match = next(
-            (
-                uid
-                for uid, seen in server.items()
-                if uid not in claimed
-                and (seen.room_name, seen.room_number) == (room.name, room.number)
-            ),
-            None,
-        )
-        if match is None:
-            missing.append(room)
-        else:
-            adopted[room.remote_id] = match
-            claimed.add(match)
-    return adopted, missing
+    for wanted in (_exact, _unnamed):
+        for room in pending:
+            if room.remote_id in adopted:
+                continue
+            match = next(
+                (
+                    uid
+                    for uid, seen in server.items()
+                    if uid not in claimed and (seen.room_name, seen.room_number) == wanted(room)
+                ),
+                None,
+            )
+            if match is not None:
+                adopted[room.remote_id] = match
+                claimed.add(match)
+    return adopted, [room for room in pending if room.remote_id not in adopted]
 
 
 def plan_rooms(
-    vendor: Sequence[VendorRoom], mapped: Mapping[str, int], server: Sequence[ServerRoom]
+    vendor: Sequence[VendorRoom],
+    mapped: Mapping[str, int],
+    server: Sequence[ServerRoom],
+    sent: Mapping[str, str] | None = None,
 ) -> RoomPlan:
-    """Keep, adopt, create or update each vendor room; see the module docstring."""
+    """Keep, adopt, create or update each vendor room; see the module docstring.
+
+    ``sent`` maps vendor room ids to the ``room_digest`` last sent for them.
+    """
+    sent = sent or {}
     by_uid = {room.room_uid: room for room in server}
     claimed: set[int] = set()
     known: dict[str, int] = {}
@@ -136,7 +160,7 @@ def plan_rooms(
     return RoomPlan(
         known=known,
         create=create,
-        update=[(r, uid) for r, uid in update if _differs(r, by_uid[uid])],
+        update=[(r, uid) for r, uid in update if _differs(r, by_uid[uid], sent.get(r.remote_id))],
         stale=[remote_id for remote_id, uid in mapped.items() if known.get(remote_id) != uid],
         unclaimed=sorted(set(by_uid) - claimed),
     )

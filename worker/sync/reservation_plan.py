@@ -3,7 +3,22 @@
 A reservation must never reach the site twice (``reservations/add`` does not deduplicate), and a
 cancellation is sent only for a reservation that was pushed. The state record says where each
 reservation stands; where it cannot be sure (no record, or an ``intent`` left by a crash) the job
-asks ``booking/link`` before acting. The decision table:
+looks for an earlier push among the property's bookings (``find_pushed``) before acting.
+
+Site ids. OTA ids are often not numeric (``BK-2027-0001``), and the real engine cannot take them:
+``booking/link`` finds no non-numeric remote id, and ``reservations/cancel`` casts the ids to
+integers, so cancelling one text id cancels every text-id booking of the channel. So every
+reservation is pushed under a numeric id of the worker's own, ``site_reservation_id``: 15 digits
+derived from the OTA id alone (so a lost state directory derives it again), starting with 9 —
+outside the site's own 8-digit booking numbers and exact in the engine's floating-point
+comparisons. The OTA id travels beside it in ``comments``. Reservations pushed under their OTA id
+by an earlier version keep that id (state, or a booking that carries it).
+
+Earlier pushes are recognised from what ``list/bookings`` really returns: the channel's pushes
+carry ``mapping.linked_bookings.remote_booking_id`` and have the remote id as ``booking_number``;
+a cancelled push loses its mapping but keeps the number.
+
+The decision table:
 
 =========== ========================================== =====================================
 inventory   state                                      step
@@ -22,11 +37,67 @@ cancelled   cancelled                                  NOTHING
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from enum import Enum
 
-from worker.api.models import GuestInfo, Reservation, StayInfo
+from worker.api.models import Booking, GuestInfo, Reservation, StayInfo
 from worker.inventory.models import Reservation as VendorReservation
 from worker.state import ReservationStatus
+
+CANCELLED = 6
+_SITE_ID_SPAN = 10**14  # "9" + 14 digits: 15 in all, below 2**53
+
+
+def site_reservation_id(ota_id: str) -> str:
+    """The numeric remote id the worker pushes for OTA reservation ``ota_id`` (stable)."""
+    digest = hashlib.blake2b(ota_id.encode(), digest_size=8, person=b"bf-resv-id").digest()
+    return str(9 * _SITE_ID_SPAN + int.from_bytes(digest, "big") % _SITE_ID_SPAN)
+
+
+def is_site_reservation_id(value: str) -> bool:
+    """Whether ``value`` has the shape of ``site_reservation_id`` (a push of this worker)."""
+    return len(value) == 15 and value.isascii() and value.isdigit() and value[0] == "9"
+
+
+def cancellable_id(remote_id: str) -> bool:
+    """Whether cancelling ``remote_id`` cancels only its own booking on the real engine."""
+    return remote_id.isascii() and remote_id.isdigit() and len(remote_id) <= 15
+
+
+def _remote_ids(booking: Booking) -> set[str]:
+    ids = {booking.booking_number} if booking.booking_number else set()
+    if booking.mapping is not None and booking.mapping.remote_booking_id:
+        ids.add(booking.mapping.remote_booking_id)
+    return ids
+
+
+def find_pushed(bookings: Iterable[Booking], ota_id: str, site_id: str) -> list[Booking]:
+    """The bookings that are earlier pushes of this reservation (see the module docstring).
+
+    ``site_id`` matches by mapping or booking number; the OTA id (what earlier versions pushed)
+    matches by mapping, or by number unless it could be one of the site's own 8-digit numbers.
+    """
+    wanted = {site_id, ota_id}
+    site_number = ota_id.isdigit() and len(ota_id) == 8
+    found = []
+    for booking in bookings:
+        ids = _remote_ids(booking)
+        if site_number and booking.mapping is None:
+            ids.discard(ota_id)
+        if ids & wanted:
+            found.append(booking)
+    return found
+
+
+def pushed_id(booking: Booking) -> str:
+    """The remote id a found push was made under (its mapping, else its booking number)."""
+    if booking.mapping is not None and booking.mapping.remote_booking_id:
+        return booking.mapping.remote_booking_id
+    return booking.booking_number
+
+
+def is_active(booking: Booking) -> bool:
+    return booking.status.status_code != CANCELLED
 
 
 class Step(Enum):
@@ -37,13 +108,16 @@ class Step(Enum):
     NEVER_PUSHED = "never_pushed"
 
 
-def to_api(property_uid: int, reservation: VendorReservation) -> Reservation:
-    """The ``reservations/add`` item for a vendor reservation (one stay, ``date_to`` last night)."""
+def to_api(
+    property_uid: int, reservation: VendorReservation, site_id: str | None = None
+) -> Reservation:
+    """The ``reservations/add`` item for a vendor reservation (one stay, ``date_to`` last night),
+    under ``site_id`` (default: ``site_reservation_id`` of the OTA id)."""
     guest = reservation.guest
     return Reservation(
-        remote_reservation_id=reservation.id,
+        remote_reservation_id=site_id or site_reservation_id(reservation.id),
         referrer=reservation.referrer,
-        comments="",
+        comments=f"{reservation.referrer} reservation {reservation.id}".strip(),
         guest_info=GuestInfo(
             name=guest.name,
             surname=guest.surname,

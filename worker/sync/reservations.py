@@ -1,23 +1,31 @@
 """The reservations job: push confirmed OTA reservations once, cancel cancelled ones once.
 
-Crash and state-loss safety (``reservation_plan`` has the decision table):
+Crash and state-loss safety (``reservation_plan`` has the decision table and the site ids):
 
-- Before every ``reservations/add`` the job asks ``booking/link`` for the reservation id (one
-  cheap GET, even when state has no record: a lost state directory must not duplicate). A
-  reservation the site already has is adopted as ``pushed``.
-- The intent is written before the PUT and the outcome after it. A crash or a lost answer in
-  between leaves the intent, which the next run resolves through ``booking/link``.
+- Before every ``reservations/add`` the job looks for an earlier push of the reservation among
+  the property's bookings (``list/bookings``, read once per property per run and only when a
+  reservation needs it; a lost state directory must not duplicate). ``booking/link`` is not
+  enough: the real engine finds no non-numeric remote id with it, and a cancelled push loses its
+  link. A reservation the site already has is adopted as ``pushed``.
+- The intent (with the site id) is written before the PUT and the outcome after it. A crash or
+  a lost answer in between leaves the intent, which the next run resolves the same way.
 - One reservation per call, so each outcome is unambiguous. ``unsuccessful_bookings`` marks the
   reservation ``failed`` (``reservation.rejected``); it is sent again only when its content
   changes (a digest is kept in ``meta["reservation.rejected:<id>"]``).
-- A cancelled reservation is cancelled once if it was ever pushed (state, or ``booking/link``
-  when state does not know); one never pushed is remembered as cancelled without a request.
+- A cancelled reservation is cancelled once if it was ever pushed (state, or the bookings when
+  state does not know); one never pushed is remembered as cancelled without a request. A push
+  made under a non-numeric id (by an earlier version) is never cancelled by id: on the real
+  engine that would cancel every text-id booking of the channel. It is held and reported once
+  (``reservation.cancel_unsafe``) for the hotel to cancel on its site.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import structlog
 
+from worker.api.models import Booking
 from worker.errors import OperationFailed
 from worker.inventory.models import Property as VendorProperty
 from worker.inventory.models import Reservation as VendorReservation
@@ -25,14 +33,40 @@ from worker.logging import get_logger
 from worker.state import ReservationRecord
 from worker.sync.context import JobResult, SyncContext
 from worker.sync.each import for_each_property, known_uid
-from worker.sync.reservation_plan import Step, content_digest, next_step, to_api
+from worker.sync.reservation_plan import (
+    Step,
+    cancellable_id,
+    content_digest,
+    find_pushed,
+    is_active,
+    next_step,
+    pushed_id,
+    site_reservation_id,
+    to_api,
+)
 
 log = get_logger(__name__)
 NEVER_PUSHED = "never pushed"
+CANCEL_UNSAFE = "cancel held: pushed under a non-numeric id; cancel it on the site"
+CANCELLED_ON_SITE = "cancelled on the site"
 
 
 def _rejected_key(remote_id: str) -> str:
     return f"reservation.rejected:{remote_id}"
+
+
+@dataclass
+class _Bookings:
+    """The property's bookings, read at most once per run (only when a step needs them)."""
+
+    ctx: SyncContext
+    uid: int
+    _listed: list[Booking] | None = field(default=None, init=False)
+
+    async def pushes_of(self, ota_id: str, site_id: str) -> list[Booking]:
+        if self._listed is None:
+            self._listed = await self.ctx.cmf.bookings(self.uid)
+        return find_pushed(self._listed, ota_id, site_id)
 
 
 class ReservationsJob:
@@ -55,15 +89,21 @@ class ReservationsJob:
                 targets[uid] = prop
 
         async def sync(uid: int) -> None:
+            bookings = _Bookings(ctx, uid)
             for reservation in targets[uid].reservations:
                 with structlog.contextvars.bound_contextvars(reservation_id=reservation.id):
-                    await self._one(ctx, uid, reservation, result)
+                    await self._one(ctx, uid, reservation, bookings, result)
 
         await for_each_property(ctx, result, targets, sync)
         return result
 
     async def _one(
-        self, ctx: SyncContext, uid: int, reservation: VendorReservation, result: JobResult
+        self,
+        ctx: SyncContext,
+        uid: int,
+        reservation: VendorReservation,
+        bookings: _Bookings,
+        result: JobResult,
     ) -> None:
         record = await ctx.state.get_reservation(reservation.id)
         status = record.status if record else None
@@ -73,11 +113,11 @@ class ReservationsJob:
         )
         step = next_step(reservation.status, status, digest=digest, rejected_digest=rejected)
         if step is Step.PUSH:
-            await self._push(ctx, uid, reservation, digest, result)
+            await self._push(ctx, uid, reservation, digest, bookings, result)
         elif step is Step.CANCEL and record is not None:
             await self._cancel(ctx, record, result)
         elif step is Step.CHECK_THEN_CANCEL:
-            await self._check_then_cancel(ctx, uid, reservation.id, result)
+            await self._check_then_cancel(ctx, uid, reservation.id, bookings, result)
         elif step is Step.NEVER_PUSHED:
             await self._never_pushed(ctx, uid, reservation.id, result)
 
@@ -87,40 +127,70 @@ class ReservationsJob:
         uid: int,
         reservation: VendorReservation,
         digest: str,
+        bookings: _Bookings,
         result: JobResult,
     ) -> None:
-        links = await ctx.cmf.booking_link(uid, reservation.id)
-        if links:
-            await ctx.state.record_reservation(
-                reservation.id, uid, "pushed", booking_ids=tuple(links)
-            )
-            result.counts["adopted"] += 1
-            log.info("reservation.adopted", booking_ids=links)
+        site_id = site_reservation_id(reservation.id)
+        if await self._adopted(ctx, uid, reservation.id, site_id, bookings, result):
             return
-        await ctx.state.record_reservation(reservation.id, uid, "intent")
-        outcome = await ctx.cmf.add_reservations([to_api(uid, reservation)])
-        done = outcome.successful_bookings.get(reservation.id)
+        await ctx.state.record_reservation(reservation.id, uid, "intent", site_id=site_id)
+        outcome = await ctx.cmf.add_reservations([to_api(uid, reservation, site_id)])
+        done = outcome.successful_bookings.get(site_id)
         if done is not None and done.success:
             booking_ids = (done.link.contract_uid,) if done.link else ()
             await ctx.state.record_reservation(
                 reservation.id, uid, "pushed", booking_ids=booking_ids
             )
             result.counts["pushed"] += 1
-            log.info("reservation.pushed", booking_ids=list(booking_ids))
+            log.info("reservation.pushed", booking_ids=list(booking_ids), site_id=site_id)
             return
-        refused = outcome.unsuccessful_bookings.get(reservation.id)
+        refused = outcome.unsuccessful_bookings.get(site_id)
         message = (refused.message if refused else None) or "the site booked nothing"
         await ctx.state.record_reservation(reservation.id, uid, "failed", message=message)
         await ctx.state.set_meta(_rejected_key(reservation.id), digest)
         result.counts["rejected"] += 1
         log.warning("reservation.rejected", message=message)
 
+    async def _adopted(
+        self,
+        ctx: SyncContext,
+        uid: int,
+        ota_id: str,
+        site_id: str,
+        bookings: _Bookings,
+        result: JobResult,
+    ) -> bool:
+        """Record an earlier push found on the site; True when there was one."""
+        found = await bookings.pushes_of(ota_id, site_id)
+        if not found:
+            return False
+        active = [b for b in found if is_active(b)]
+        ids = tuple(b.booking_id for b in found)
+        if active:
+            await ctx.state.record_reservation(
+                ota_id, uid, "pushed", booking_ids=ids, site_id=pushed_id(active[0])
+            )
+            result.counts["adopted"] += 1
+            log.info("reservation.adopted", booking_ids=list(ids), site_id=pushed_id(active[0]))
+        else:  # pushed once, then cancelled (by us or on the site): never push it again
+            await ctx.state.record_reservation(
+                ota_id, uid, "cancelled", booking_ids=ids, message=CANCELLED_ON_SITE,
+                site_id=pushed_id(found[0]),
+            )  # fmt: skip
+            result.counts["cancelled_on_site"] += 1
+            log.warning("reservation.cancelled_on_site", booking_ids=list(ids))
+        return True
+
     async def _cancel(self, ctx: SyncContext, record: ReservationRecord, result: JobResult) -> None:
         remote_id, uid, booking_ids = record.remote_id, record.property_uid, record.booking_ids
+        site_id = record.site_id or remote_id
+        if not cancellable_id(site_id):
+            await self._hold_cancel(ctx, record, result)
+            return
         await ctx.state.record_reservation(remote_id, uid, "cancel_intent", booking_ids=booking_ids)
         message = None
         try:
-            await ctx.cmf.cancel_reservations([remote_id])
+            await ctx.cmf.cancel_reservations([site_id])
         except OperationFailed as exc:  # "No reservations found": nothing left to cancel
             message = exc.message
             log.warning("reservation.cancel_not_found", message=message)
@@ -128,16 +198,46 @@ class ReservationsJob:
             remote_id, uid, "cancelled", booking_ids=booking_ids, message=message
         )
         result.counts["cancelled"] += 1
-        log.info("reservation.cancelled", booking_ids=list(booking_ids))
+        log.info("reservation.cancelled", booking_ids=list(booking_ids), site_id=site_id)
+
+    async def _hold_cancel(
+        self, ctx: SyncContext, record: ReservationRecord, result: JobResult
+    ) -> None:
+        result.counts["held"] += 1
+        if record.message == CANCEL_UNSAFE:
+            return  # reported once already
+        await ctx.state.record_reservation(
+            record.remote_id, record.property_uid, record.status,
+            booking_ids=record.booking_ids, message=CANCEL_UNSAFE,
+        )  # fmt: skip
+        log.warning(
+            "reservation.cancel_unsafe",
+            booking_ids=list(record.booking_ids),
+            site_id=record.site_id or record.remote_id,
+            message=CANCEL_UNSAFE,
+        )
 
     async def _check_then_cancel(
-        self, ctx: SyncContext, uid: int, remote_id: str, result: JobResult
+        self, ctx: SyncContext, uid: int, remote_id: str, bookings: _Bookings, result: JobResult
     ) -> None:
-        links = await ctx.cmf.booking_link(uid, remote_id)
-        if not links:
+        site_id = site_reservation_id(remote_id)
+        found = await bookings.pushes_of(remote_id, site_id)
+        active = [b for b in found if is_active(b)]
+        if not found:
             await self._never_pushed(ctx, uid, remote_id, result)
             return
-        await ctx.state.record_reservation(remote_id, uid, "pushed", booking_ids=tuple(links))
+        if not active:  # already cancelled on the site: nothing to send
+            ids = tuple(b.booking_id for b in found)
+            await ctx.state.record_reservation(
+                remote_id, uid, "cancelled", booking_ids=ids, site_id=pushed_id(found[0])
+            )
+            result.counts["already_cancelled"] += 1
+            log.info("reservation.already_cancelled", booking_ids=list(ids))
+            return
+        ids = tuple(b.booking_id for b in active)
+        await ctx.state.record_reservation(
+            remote_id, uid, "pushed", booking_ids=ids, site_id=pushed_id(active[0])
+        )
         record = await ctx.state.get_reservation(remote_id)
         if record is not None:
             await self._cancel(ctx, record, result)

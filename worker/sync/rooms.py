@@ -17,7 +17,7 @@ from worker.inventory.models import Property as VendorProperty
 from worker.inventory.models import Room as VendorRoom
 from worker.logging import get_logger
 from worker.sync.context import SyncContext
-from worker.sync.property_plan import RoomPlan, plan_rooms, rooms_fingerprint
+from worker.sync.property_plan import RoomPlan, plan_rooms, room_digest, rooms_fingerprint
 
 log = get_logger(__name__)
 
@@ -40,23 +40,59 @@ async def sync_rooms(ctx: SyncContext, prop: VendorProperty, uid: int) -> int:
 
 
 async def _apply(ctx: SyncContext, prop: VendorProperty, uid: int, mapped: dict[str, int]) -> int:
-    plan = plan_rooms(prop.rooms, mapped, await ctx.cmf.rooms(uid))
+    sent = await ctx.state.get_room_digests(uid)
+    plan = plan_rooms(prop.rooms, mapped, await ctx.cmf.rooms(uid), sent)
     for remote_id in plan.stale:
         await ctx.state.forget_room(uid, remote_id)
-    for remote_id, room_uid in plan.known.items():
-        if mapped.get(remote_id) != room_uid:
-            await ctx.state.record_room(uid, remote_id, room_uid)
-            log.info("room.adopted", room_remote_id=remote_id, room_uid=room_uid)
+    await _record_known(ctx, uid, prop, plan, mapped, sent)
     for room, room_uid in plan.update:
-        await _put(ctx, uid, room, room_uid)
-        log.info("room.updated", room_remote_id=room.remote_id, room_uid=room_uid)
+        await _update(ctx, uid, room, room_uid)
     for room in plan.create:
         room_uid = await _put(ctx, uid, room, 0)
-        await ctx.state.record_room(uid, room.remote_id, room_uid)
+        await ctx.state.record_room(uid, room.remote_id, room_uid, sent=room_digest(room))
         log.info("room.created", room_remote_id=room.remote_id, room_uid=room_uid)
     if ctx.settings.prune:
         await _prune(ctx, uid, plan)
     return plan.writes
+
+
+async def _record_known(
+    ctx: SyncContext,
+    uid: int,
+    prop: VendorProperty,
+    plan: RoomPlan,
+    mapped: dict[str, int],
+    sent: dict[str, str],
+) -> None:
+    """Record adopted rooms, and the vendor's room as sent where the server is in line."""
+    updates = {room.remote_id for room, _ in plan.update}
+    for room in prop.rooms:
+        room_uid = plan.known.get(room.remote_id)
+        if room_uid is None:
+            continue
+        adopted = mapped.get(room.remote_id) != room_uid
+        if adopted:
+            log.info("room.adopted", room_remote_id=room.remote_id, room_uid=room_uid)
+        if room.remote_id in updates:
+            if adopted:  # the map first; ``_update`` records what it sent
+                await ctx.state.record_room(uid, room.remote_id, room_uid)
+        elif adopted or room.remote_id not in sent:
+            await ctx.state.record_room(uid, room.remote_id, room_uid, sent=room_digest(room))
+
+
+async def _update(ctx: SyncContext, uid: int, room: VendorRoom, room_uid: int) -> None:
+    """PUT an existing room; a refusal is reported once and not repeated until the room changes.
+
+    The real engine refuses every PUT on a single-unit property once its unit was taken over
+    ("Cannot add more than one room to an SRP"): re-sending it each cycle cannot help.
+    """
+    try:
+        await _put(ctx, uid, room, room_uid)
+    except OperationFailed as exc:
+        log.warning("room.update_refused", room_remote_id=room.remote_id, message=exc.message)
+    else:
+        log.info("room.updated", room_remote_id=room.remote_id, room_uid=room_uid)
+    await ctx.state.record_room(uid, room.remote_id, room_uid, sent=room_digest(room))
 
 
 async def _put(ctx: SyncContext, uid: int, room: VendorRoom, room_uid: int) -> int:

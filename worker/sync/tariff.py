@@ -3,7 +3,9 @@
 ``PUT base/price`` creates the tariff and is not idempotent: a repeat is refused with "already
 exists". So the fact is remembered in state (``meta["base_price:<uid>"]``); when state does not
 know (first run, or a lost state directory) one night of the calendar is read: a night without a
-tariff is priced ``0.00``. Both jobs use this: the properties job sets the base price, the ARI job
+tariff is priced ``0.00`` (the spec), or the calendar has no nights at all (the real engine's
+"There are no tariffs" answer). A night without a ``price`` (the real engine lists none) still
+says the tariff exists. Both jobs use this: the properties job sets the base price, the ARI job
 only pushes prices for properties that have one (the server refuses them otherwise).
 """
 
@@ -11,7 +13,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from worker.errors import ClientRequestError
+from worker.errors import ClientRequestError, already_exists
 from worker.logging import get_logger
 from worker.sync.context import SyncContext
 
@@ -28,7 +30,7 @@ async def has_base_price(ctx: SyncContext, uid: int) -> bool:
         return True
     today = ctx.today()
     night = (await ctx.cmf.calendar(uid, today, today)).get(today)
-    if night is None or night.price <= 0:
+    if night is None or (night.price is not None and night.price <= 0):
         return False
     await ctx.state.set_meta(_meta_key(uid), "1")
     return True
@@ -37,13 +39,17 @@ async def has_base_price(ctx: SyncContext, uid: int) -> bool:
 async def ensure_base_price(
     ctx: SyncContext, uid: int, base_price: Decimal, max_people: int
 ) -> None:
-    """Set the base price unless the property has one; "already exists" on a replay is done."""
+    """Set the base price unless the property has one; "already exist(s)" on a replay is done.
+
+    The real engine says "Tariffs already exist for this property ...", the spec "A tariff
+    already exists": both mean a previous attempt (or the hotel) set it.
+    """
     if await has_base_price(ctx, uid):
         return
     try:
         await ctx.cmf.set_base_price(uid, base_price, max_people)
     except ClientRequestError as exc:
-        if "already exists" not in exc.message.lower():
+        if not already_exists(exc):
             raise
         log.info("property.base_price_exists")
     else:
