@@ -180,16 +180,26 @@ class OwnedProperty(Model):
     remote_property_uid: LenientStr
 
 
+def _alias(*names: str) -> Any:
+    return Field(validation_alias=AliasChoices(*names))
+
+
 class Room(Model):
+    """A room as ``GET rooms`` lists it (the property object's ``local_rooms`` name the type
+    ``room_classes_uid`` and carry no name or number)."""
+
     room_uid: LenientInt
     room_name: LenientStr = ""
     room_number: LenientStr = ""
-    room_type_id: LenientInt
+    room_type_id: LenientInt = _alias("room_type_id", "room_classes_uid")
     max_people: LenientInt
 
 
-def _alias(*names: str) -> Any:
-    return Field(validation_alias=AliasChoices(*names))
+def _rooms_of(value: Any) -> Any:
+    """The property's rooms: a list, an object keyed by id, or ``{"local_rooms": [...]}``."""
+    if isinstance(value, Mapping) and "local_rooms" in value:
+        value = value["local_rooms"]
+    return _to_list(value)
 
 
 class Property(Model):
@@ -207,7 +217,7 @@ class Property(Model):
     region_id: LenientInt = Field(0, validation_alias=AliasChoices("region_id", "property_region"))
     ptype_id: LenientInt = 0
     published: LenientBool = False
-    rooms: Annotated[list[Room], BeforeValidator(_to_list)] = []
+    rooms: Annotated[list[Room], BeforeValidator(_rooms_of)] = []
 
 
 class Review(Model):
