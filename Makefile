@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: venv demo test soak lint format bench clean lock audit
+.PHONY: venv demo test live soak lint format bench clean lock audit
 
 venv: $(VENV)/.installed
 
@@ -17,6 +17,11 @@ demo: venv
 
 test: venv
 	$(BIN)/python -m pytest -q
+
+# Live contract suite (tests/live) against a real engine: BOOKYFLOW_LIVE_URL, _CLIENT_ID and
+# _CLIENT_SECRET (README, "Against the real engine"); skipped with one line when they are unset.
+live: venv
+	$(BIN)/python -m pytest -q -m live tests/live
 
 # Chaos soak, short mode (tests/chaos/soak.py): a modern run, then a legacy run, 30 s of chaos plus settling each (~70 s).
 # SOAK_S sets each run's chaos length (SOAK_S=3600 for the long soak).
