@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
+from structlog.testing import capture_logs
+
 from tests.sync.support import Harness, reservation, seaside
+from worker.inventory.models import Reservation as VendorReservation
+from worker.sync.reservation_plan import site_reservation_id, to_api
 
 
 async def _property(harness: Harness, *reservations: dict[str, object]) -> int:
@@ -38,7 +44,7 @@ async def test_confirmed_is_pushed_once_and_cancelled_once(harness: Harness) -> 
 
 
 async def test_lost_answer_after_processing_gives_exactly_one_booking(harness: Harness) -> None:
-    """A connection reset after the site booked it: the intent resolves via booking/link."""
+    """A connection reset after the site booked it: the intent resolves via the bookings."""
     uid = await _property(harness, reservation("OTA-2", 5))
     harness.sandbox.faults.reset_next(path="reservations/add", after_processing=True)
     failed = await harness.run("reservations")
@@ -55,7 +61,7 @@ async def test_lost_answer_after_processing_gives_exactly_one_booking(harness: H
 
 
 async def test_state_loss_never_pushes_twice(harness: Harness) -> None:
-    """Without state the job asks booking/link first and finds the booking: zero writes."""
+    """Without state the job reads the property's bookings first and finds it: zero writes."""
     uid = await _property(harness, reservation("OTA-3", 5))
     assert (await harness.run("reservations")).ok
     await harness.restart(lose_state=True)
@@ -79,7 +85,7 @@ async def test_cancelled_never_pushed_sends_nothing_and_is_remembered(harness: H
     assert harness.sandbox.journal.matching(path="booking/link") == []
 
 
-async def test_cancel_after_state_loss_asks_booking_link(harness: Harness) -> None:
+async def test_cancel_after_state_loss_finds_the_push(harness: Harness) -> None:
     """A pushed reservation cancelled while state was lost is still cancelled, exactly once."""
     uid = await _property(harness, reservation("OTA-5", 5))
     assert (await harness.run("reservations")).ok
@@ -92,3 +98,83 @@ async def test_cancel_after_state_loss_asks_booking_link(harness: Harness) -> No
     assert result.counts["cancelled"] == 1
     assert harness.site_bookings(uid)[0]["status"]["status_code"] == 6
     assert len(harness.writes_to("reservations/cancel")) == 1
+
+
+async def _push_as_earlier_version(harness: Harness, uid: int, rid: str) -> None:
+    """What the worker before site ids did: push under the OTA id itself and record it."""
+    vendor = VendorReservation.model_validate(reservation(rid, 5))
+    outcome = await harness.context.cmf.add_reservations([to_api(uid, vendor, site_id=rid)])
+    assert outcome.successful_bookings[rid].success
+    link = outcome.successful_bookings[rid].link
+    assert link is not None
+    await harness.state.record_reservation(rid, uid, "pushed", booking_ids=(link.contract_uid,))
+
+
+async def test_reservations_go_out_under_numeric_site_ids(harness: Harness) -> None:
+    """The OTA id stays in comments; the site only ever sees the worker's numeric id."""
+    uid = await _property(harness, reservation("BK-2027-0001", 5))
+    assert (await harness.run("reservations")).ok
+    [add] = harness.writes_to("reservations/add")
+    [item] = json.loads(add.form["reservations"])["reservations"]
+    assert item["remote_reservation_id"] == site_reservation_id("BK-2027-0001")
+    assert "BK-2027-0001" in item["comments"]
+    assert item["stay_infos"][0]["room_type_name"] == ""
+    record = await harness.state.get_reservation("BK-2027-0001")
+    assert record is not None
+    assert record.site_id == site_reservation_id("BK-2027-0001")
+    assert len(harness.site_bookings(uid)) == 1
+
+
+async def test_an_earlier_versions_push_is_not_pushed_again(harness: Harness) -> None:
+    """A reservation pushed under its OTA id before the upgrade: nothing sent, with or
+    without state (the booking carries the OTA id as its remote id)."""
+    uid = await _property(harness, reservation("BK-2027-0002", 5))
+    await _push_as_earlier_version(harness, uid, "BK-2027-0002")
+    harness.sandbox.journal.clear()
+    assert (await harness.run("reservations")).ok
+    assert harness.writes() == []
+    await harness.restart(lose_state=True)
+    result = await harness.run("reservations")
+    assert result.counts["adopted"] == 1
+    assert harness.writes() == []
+    assert len(harness.site_bookings(uid)) == 1
+
+
+async def test_a_text_id_push_is_never_cancelled_by_id(harness: Harness) -> None:
+    """Cancelling a text id cancels every text-id booking on the real engine: the worker holds
+    it and says so once, and the other booking stays untouched."""
+    uid = await _property(harness, reservation("BK-2027-0003", 5), reservation("BK-2027-0004", 9))
+    await _push_as_earlier_version(harness, uid, "BK-2027-0003")
+    await _push_as_earlier_version(harness, uid, "BK-2027-0004")
+    harness.write_inventory(
+        seaside(
+            "1001",
+            reservations=[
+                reservation("BK-2027-0003", 5, status="cancelled"),
+                reservation("BK-2027-0004", 9),
+            ],
+        )
+    )
+    with capture_logs() as logs:
+        first = await harness.run("reservations")
+        second = await harness.run("reservations")
+    assert first.counts["held"] == second.counts["held"] == 1
+    assert harness.writes_to("reservations/cancel") == []
+    assert [e["event"] for e in logs].count("reservation.cancel_unsafe") == 1
+    assert {b["status"]["status_code"] for b in harness.site_bookings(uid)} == {1}
+
+
+async def test_a_push_cancelled_on_the_site_is_not_pushed_again_after_state_loss(
+    harness: Harness,
+) -> None:
+    """A cancelled push loses its link on the real engine; its booking number still names it."""
+    uid = await _property(harness, reservation("BK-2027-0005", 5))
+    assert (await harness.run("reservations")).ok
+    [booking] = harness.site_bookings(uid)
+    harness.sandbox.store.cancel_site_booking(int(booking["booking_id"]))
+    await harness.restart(lose_state=True)
+    harness.sandbox.journal.clear()
+    result = await harness.run("reservations")
+    assert result.counts["cancelled_on_site"] == 1
+    assert harness.writes_to("reservations/add") == []
+    assert len(harness.site_bookings(uid)) == 1
