@@ -40,11 +40,12 @@ WRITE_METHODS = frozenset({"POST", "PUT", "DELETE", "PATCH"})
 
 @dataclass(frozen=True)
 class Seen:
-    """One request that reached the proxy; ``status`` 0 = never answered (a fault)."""
+    """One request that reached the proxy; ``status`` 0 = no answer (yet, or ever: ``held``)."""
 
     method: str
     path: str
-    status: int
+    status: int = 0
+    held: bool = False
     body: str = ""  # kept only for a request a fault held (what the worker was sending)
 
     @property
@@ -122,6 +123,9 @@ class FaultProxy:
         headers = {k: v for k, v in request.headers.items() if k.lower() not in _SKIP}
         target = self.upstream.join(URL(request.path_qs, encoded=True))
         hang = self._matching_hang(request)
+        # Recorded on arrival: a request in flight when the worker is killed still counts.
+        index = len(self.seen)
+        self.seen.append(Seen(request.method, request.path_qs))
         async with self._session.request(
             request.method, target, headers=headers, data=body or None, allow_redirects=False
         ) as upstream:
@@ -130,10 +134,10 @@ class FaultProxy:
             answer_headers = {k: v for k, v in upstream.headers.items() if k.lower() not in _SKIP}
         if hang is not None:
             text = body.decode("utf-8", "replace")
-            self.seen.append(Seen(request.method, request.path_qs, 0, text))
+            self.seen[index] = Seen(request.method, request.path_qs, status, held=True, body=text)
             hang.fired.set()
             await asyncio.Event().wait()  # never answer; cancelled when the client goes away
-        self.seen.append(Seen(request.method, request.path_qs, status))
+        self.seen[index] = Seen(request.method, request.path_qs, status)
         return web.Response(status=status, body=payload, headers=answer_headers)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import urllib.parse
 from datetime import timedelta
 
 import pytest
@@ -64,14 +65,21 @@ async def test_restart_sends_no_writes(live_site: LiveSite) -> None:
 CREATES = ("POST cmf/property", "PUT cmf/reservations/add", "PUT cmf/property/blackbooking")
 
 
-async def test_sigkill_after_reservations_add_leaves_one_booking(live_site: LiveSite) -> None:
+@pytest.mark.parametrize("lose_state", [False, True], ids=["restart", "restart_without_state"])
+async def test_sigkill_after_reservations_add_leaves_one_booking(
+    live_site: LiveSite, lose_state: bool
+) -> None:
     """A worker killed once its first `reservations/add` was applied, unanswered, books once."""
     applied = live_site.proxy.hang_after("PUT", "/cmf/reservations/add")
     killed = await live_site.kill_on(applied, "run", timeout_s=600)
     assert applied.is_set(), ("the worker never sent reservations/add", killed.problems())
     assert killed.code == -signal.SIGKILL
-    held = [s for s in killed.seen if s.status == 0]
-    live_site.note(f"killed with this add unanswered: {held[0].body[:160]!r}")
+    held = next(s for s in killed.seen if s.held)
+    in_flight = sum(s.status == 0 for s in killed.seen)
+    live_site.note(f"killed with {in_flight} more requests in flight; the held add: "
+                   f"{urllib.parse.unquote_plus(held.body)[:200]!r}")  # fmt: skip
+    if lose_state:  # the intent written before the add is gone too
+        live_site.delete_state()
     await live_site.sync_once()
     await live_site.sync_once()
     owned = await assert_end_state(live_site)
