@@ -6,8 +6,10 @@ import os
 import signal
 from collections import Counter
 
+from tests.chaos.invariants import remote_id_of
 from tests.e2e.conftest import CHANNEL, Site, Spawn
 from worker.sandbox.journal import JournalEntry
+from worker.sync.reservation_plan import site_reservation_id
 
 
 def kill_after(site: Site, pid_box: list[int], method: str, path_end: str) -> None:
@@ -39,7 +41,7 @@ async def test_kill_after_property_post_then_restart(site: Site, spawn: Spawn) -
 
 
 async def test_kill_after_reservation_push_then_restart(site: Site, spawn: Spawn) -> None:
-    """A reservation pushed just before a SIGKILL is found via booking/link, not pushed again."""
+    """A reservation pushed just before a SIGKILL is found among the bookings, not pushed again."""
     pid_box: list[int] = []
     kill_after(site, pid_box, "PUT", "/cmf/reservations/add")
     worker = await spawn("run")
@@ -50,8 +52,8 @@ async def test_kill_after_reservation_push_then_restart(site: Site, spawn: Spawn
     pushed: Counter[str] = Counter()
     for prop in site.sandbox.store.properties_of("demo", CHANNEL):
         for booking in site.sandbox.store.bookings(int(prop["property_uid"])):
-            remote = (booking.get("mapping") or {}).get("remote_booking_id")
+            remote = remote_id_of(booking)
             if remote:
                 pushed[remote] += 1
-    assert pushed == Counter({"OTA-778812": 1})
+    assert pushed == Counter({site_reservation_id("OTA-778812"): 1})
     assert len(site.sandbox.journal.matching(method="PUT", path="reservations/add")) == 1

@@ -6,6 +6,7 @@ import json
 from datetime import date
 from typing import Any
 
+from tests.chaos.invariants import remote_id_of
 from tests.e2e.conftest import (
     CHANNEL,
     Site,
@@ -14,6 +15,7 @@ from tests.e2e.conftest import (
     assert_json_lines,
     assert_no_secrets,
 )
+from worker.sync.reservation_plan import site_reservation_id
 
 WRITES = ("POST", "PUT", "DELETE")
 
@@ -34,10 +36,11 @@ def writes(site: Site) -> list[str]:
 
 
 def pushed_reservations(site: Site, property_uid: int) -> list[str]:
+    """Remote ids of the channel's pushes to the property (the worker's numeric site ids)."""
     return [
-        booking["mapping"]["remote_booking_id"]
+        remote
         for booking in site.sandbox.store.bookings(property_uid)
-        if (booking.get("mapping") or {}).get("remote_booking_id")
+        if (remote := remote_id_of(booking))
     ]
 
 
@@ -61,7 +64,8 @@ async def test_full_sync_reaches_the_inventory_end_state(site: Site, spawn: Spaw
     assert calendar["2026-12-21"]["minstay"] == 3
     assert calendar["2026-12-10"]["minstay"] == 1
     assert len(site.sandbox.store.blackbookings(hotel)) == 2
-    assert pushed_reservations(site, hotel) == ["OTA-778812"]  # the cancelled one never went
+    # the cancelled one never went
+    assert pushed_reservations(site, hotel) == [site_reservation_id("OTA-778812")]
     assert "job.finished" in worker.events()
     assert_no_secrets(site, worker)
 
