@@ -101,6 +101,16 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE reservations ADD COLUMN site_id TEXT;
     ALTER TABLE rooms ADD COLUMN sent TEXT;
     """,
+    # 3: what was last sent of each content part of a property (and what became of it), the
+    # images it sent, and its last review: one JSON value per (property, part).
+    """
+    CREATE TABLE content (
+        property_uid INTEGER NOT NULL,
+        part TEXT NOT NULL,
+        value TEXT NOT NULL,
+        PRIMARY KEY (property_uid, part)
+    );
+    """,
 )
 
 
@@ -288,6 +298,12 @@ class StateStore:
         )
         await self._write(sql, (remote_uid,))
 
+    async def record_property_unpublished(self, remote_uid: str) -> None:
+        sql = (
+            "UPDATE properties SET status = 'created' WHERE remote_uid = ? AND status = 'published'"
+        )
+        await self._write(sql, (remote_uid,))
+
     async def get_property(self, remote_uid: str) -> PropertyRecord | None:
         row = await self._one("SELECT * FROM properties WHERE remote_uid = ?", (remote_uid,))
         return _property(row) if row else None
@@ -306,6 +322,7 @@ class StateStore:
             await conn.execute("DELETE FROM properties WHERE remote_uid = ?", (remote_uid,))
             if row and row[0] is not None:
                 for table in (
+                    "content",
                     "rooms",
                     "pushed_cells",
                     "closures",
@@ -455,6 +472,23 @@ class StateStore:
             f"WHERE status IN ({marks}) ORDER BY remote_id"
         )
         return [_reservation(row) for row in await self._all(sql, statuses)]
+
+    # -- content ----------------------------------------------------------------------------
+
+    async def get_content(self, property_uid: int) -> dict[str, dict[str, Any]]:
+        """Every content record of the property: part name → its JSON value."""
+        rows = await self._all(
+            "SELECT part, value FROM content WHERE property_uid = ?", (property_uid,)
+        )
+        return {str(part): json.loads(value) for part, value in rows}
+
+    async def record_content(self, property_uid: int, part: str, value: Mapping[str, Any]) -> None:
+        sql = "INSERT OR REPLACE INTO content (property_uid, part, value) VALUES (?, ?, ?)"
+        await self._write(sql, (property_uid, part, json.dumps(dict(value), sort_keys=True)))
+
+    async def forget_content(self, property_uid: int, part: str) -> None:
+        sql = "DELETE FROM content WHERE property_uid = ? AND part = ?"
+        await self._write(sql, (property_uid, part))
 
     # -- bookings cursor and meta -----------------------------------------------------------
 

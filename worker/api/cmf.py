@@ -19,6 +19,7 @@ from urllib.parse import quote
 from pydantic import TypeAdapter
 
 from worker.api.client import BookyFlowClient
+from worker.api.cmf_content import ContentEndpoints
 from worker.api.models import (
     BlackBookingRef,
     BlackBookings,
@@ -82,8 +83,11 @@ def _json_list(ranges: Sequence[DateRange]) -> str:
     return adapter.dump_json(list(ranges)).decode()
 
 
-class Cmf:
-    """The CMF endpoints over one ``BookyFlowClient``; ``owned(uid)`` guards property access."""
+class Cmf(ContentEndpoints):
+    """The CMF endpoints over one ``BookyFlowClient``; ``owned(uid)`` guards property access.
+
+    The content endpoints (§3.3a) come from ``ContentEndpoints``.
+    """
 
     def __init__(self, client: BookyFlowClient, owned: Callable[[int], bool] | None = None) -> None:
         self.client = client

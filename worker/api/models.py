@@ -65,6 +65,21 @@ def _to_float(value: Any) -> Any:
     return float(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
 
+def _to_float_or_none(value: Any) -> Any:
+    if value in (None, ""):
+        return None
+    return _to_float(value)
+
+
+def _features(value: Any) -> Any:
+    """Feature ids as a list, a comma-separated string, or nothing (``null``/``""``)."""
+    if value in (None, ""):
+        return None
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return _to_list(value)
+
+
 def _empty_to_none(value: Any) -> Any:
     return None if value in ([], {}, "", None) else value
 
@@ -397,6 +412,93 @@ class ChangeLogEvent(Model):
             name = channel.get("channel_name") if isinstance(channel, Mapping) else None
             return {**raw, "channel_name": name}
         return raw
+
+
+def _content(name: str, *real: str) -> Any:
+    return Field(None, validation_alias=AliasChoices(name, *real))
+
+
+class PropertyContent(Model):
+    """What guests see, as ``GET /cmf/property/@uid`` (and every content PUT) answers it.
+
+    The real engine's names (``property_street``, ``property_policies_disclaimers`` for the
+    terms, ...), with the spec's plain names accepted too; a field the site does not report is
+    None. Texts come back HTML-escaped on the real engine (``FILTER_SANITIZE_SPECIAL_CHARS``).
+    """
+
+    street: LenientStr | None = _content("street", "property_street")
+    town: LenientStr | None = _content("town", "property_town")
+    postcode: LenientStr | None = _content("postcode", "property_postcode")
+    telephone: LenientStr | None = _content("telephone", "property_tel")
+    fax: LenientStr | None = _content("fax", "property_fax")
+    email: LenientStr | None = _content("email", "property_email")
+    lat: Annotated[float | None, BeforeValidator(_to_float_or_none)] = _content("lat")
+    long: Annotated[float | None, BeforeValidator(_to_float_or_none)] = _content("long")
+    stars: LenientInt | None = _content("stars")
+    superior: LenientBool | None = _content("superior")
+    features: Annotated[list[LenientInt] | None, BeforeValidator(_features)] = _content(
+        "features", "property_features"
+    )
+    description: LenientStr | None = _content("description", "property_description")
+    checkin_times: LenientStr | None = _content("checkin_times", "property_checkin_times")
+    area_activities: LenientStr | None = _content("area_activities", "property_area_activities")
+    driving_directions: LenientStr | None = _content(
+        "driving_directions", "property_driving_directions"
+    )
+    airports: LenientStr | None = _content("airports", "property_airports")
+    othertransport: LenientStr | None = _content("othertransport", "property_othertransport")
+    terms: LenientStr | None = _content("terms", "property_policies_disclaimers")
+    permit_number: LenientStr | None = _content("permit_number")
+
+
+class ImageType(Model):
+    """An entry of ``/cmf/list/image/types``: ``internal_type`` is what uploads name."""
+
+    internal_type: LenientStr
+    type: LenientStr = ""
+
+
+class PropertyFeature(Model):
+    property_feature_id: LenientInt
+    property_feature: LenientStr = ""
+
+
+class StoredImage(Model):
+    """One image the site holds: its type, the resource (room uid, or 0) and its file name."""
+
+    resource_type: str
+    resource_id: int
+    file_name: str
+
+
+def stored_images(value: Any) -> list[StoredImage]:
+    """``GET images``: ``{"images": {type: {resource_id: [{"large": url}]}}}`` flattened.
+
+    Resources are PHP arrays: a list when their ids run 0.. (``"property": [[...]]``), an
+    object keyed by room uid otherwise; the file name is the last segment of ``large``.
+    """
+    images = value.get("images") if isinstance(value, Mapping) else None
+    if not isinstance(images, Mapping):
+        return []
+    return [
+        StoredImage(resource_type=str(kind), resource_id=int(resource_id), file_name=name)
+        for kind, resources in images.items()
+        for resource_id, files in _php_items(resources)
+        for name in _file_names(files)
+        if str(resource_id).isdigit()
+    ]
+
+
+def _php_items(value: Any) -> list[tuple[Any, Any]]:
+    if isinstance(value, list):
+        return list(enumerate(value))
+    return list(value.items()) if isinstance(value, Mapping) else []
+
+
+def _file_names(files: Any) -> list[str]:
+    entries = files if isinstance(files, list) else []
+    urls = [entry.get("large") for entry in entries if isinstance(entry, Mapping)]
+    return [url.rsplit("/", 1)[-1] for url in urls if isinstance(url, str) and url]
 
 
 class TariffNight(Model):

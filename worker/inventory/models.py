@@ -31,6 +31,7 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from worker.inventory.content import Content
 from worker.inventory.interning import interner_of
 
 __all__ = [
@@ -184,6 +185,8 @@ class Property(_Model):
     minstays: tuple[MinStay, ...] = Field((), strict=False)
     closures: tuple[Closure, ...] = Field((), strict=False)
     reservations: tuple[Reservation, ...] = Field((), strict=False)
+    published: bool = True
+    content: Content = Content()
 
     @field_validator("rates", "minstays", "closures")
     @classmethod
@@ -198,6 +201,7 @@ class Property(_Model):
         problems += _duplicates("closures", "id", (c.id for c in self.closures))
         problems += _duplicates("reservations", "id", (r.id for r in self.reservations))
         problems += self._unknown_room_references()
+        problems += self._image_problems()
         _raise_if_any("Property", problems)
         return self
 
@@ -214,6 +218,28 @@ class Property(_Model):
             if reservation.room_type_id not in room_types:
                 message = f"no room with room_type_id {reservation.room_type_id}"
                 problems.append((("reservations", i, "room_type_id"), message))
+        return problems
+
+    def _image_problems(self) -> list[tuple[Loc, str]]:
+        """Room images name a room of the property, others none; one main image; each file name
+        once (the site stores images under their file name)."""
+        room_ids = {room.remote_id for room in self.rooms}
+        problems: list[tuple[Loc, str]] = []
+        mains = 0
+        names: dict[str, int] = {}
+        for i, image in enumerate(self.content.images or ()):
+            loc: Loc = ("content", "images", i)
+            if image.kind == "room" and image.room_remote_id not in room_ids:
+                problems.append(((*loc, "room_remote_id"), "expected the remote_id of a room"))
+            if image.kind != "room" and image.room_remote_id is not None:
+                problems.append(((*loc, "room_remote_id"), "only room images name a room"))
+            mains += image.kind == "main"
+            if image.kind == "main" and mains > 1:
+                problems.append(((*loc, "kind"), "only one main image"))
+            first = names.setdefault(image.file_name, i)
+            if first != i:
+                message = f"file name {image.file_name!r} already used by content.images[{first}]"
+                problems.append(((*loc, "url"), message))
         return problems
 
 

@@ -9,10 +9,12 @@ vendor property (``property_plan`` explains the matching):
    lost state directory. Only what is found nowhere is created.
 2. **Create** (``POST property``) after writing the intent; "That Remote ID already exists"
    means a previous attempt landed, and the property is adopted from ``properties/ids``.
-3. **Complete** (under the property's write lock): rooms (``rooms.sync_rooms``); then, until
-   state says published, the base price (which creates the tariff; "already exists" on a replay
-   means done), review, publish. A property the server already shows as published is recorded
-   as such without a write, so a recovered state sends nothing.
+3. **Complete** (under the property's write lock): rooms (``rooms.sync_rooms``), the base price
+   (which creates the tariff; "already exist(s)" on a replay means done), the content
+   (``content.sync_content``), then publishing (``publishing.publish_step``: review only after a
+   change or once a day, publish once complete, unpublish when the vendor says so). A property
+   the server already shows as published is recorded as such without a write, so a recovered
+   state sends nothing.
 
 Held properties (their current inventory entry is bad) get no writes. Properties leave the server
 only with ``settings.prune`` (which requires the ``delete`` scope) and only when the inventory
@@ -27,9 +29,11 @@ from worker.errors import BookyFlowError, ClientRequestError, already_exists
 from worker.inventory.document import InventorySnapshot
 from worker.inventory.models import Property as VendorProperty
 from worker.logging import get_logger
+from worker.sync.content import sync_content
 from worker.sync.context import JobResult, SyncContext
 from worker.sync.each import for_each_property
 from worker.sync.property_plan import RemoteMatch, find_on_server
+from worker.sync.publishing import publish_step
 from worker.sync.rooms import sync_rooms
 from worker.sync.tariff import ensure_base_price
 
@@ -185,24 +189,13 @@ class PropertiesJob:
     async def _complete(
         self, ctx: SyncContext, prop: VendorProperty, uid: int, result: JobResult, *, new: bool
     ) -> None:
-        if await sync_rooms(ctx, prop, uid) and not new:
+        """Rooms, base price, content, then publishing (``publishing.publish_step``)."""
+        writes = await sync_rooms(ctx, prop, uid)
+        await ensure_base_price(ctx, uid, prop.base_price, prop.max_people)
+        writes += await sync_content(ctx, prop, uid, result)
+        if writes and not new:
             result.counts["updated"] += 1
-        record = await ctx.state.get_property(prop.remote_uid)
-        if record is None or record.status == "published":
-            return
-        if not (await ctx.cmf.get_property(uid)).published:
-            await ensure_base_price(ctx, uid, prop.base_price, prop.max_people)
-            review = await ctx.cmf.review_property(uid)
-            if not review.property_complete:
-                result.counts["incomplete"] += 1
-                log.warning("property.incomplete", warnings=list(review.warnings))
-                return
-            if not await ctx.cmf.publish_property(uid):
-                result.counts["incomplete"] += 1
-                return
-            result.counts["published"] += 1
-            log.info("property.published", remote_uid=prop.remote_uid)
-        await ctx.state.record_property_published(prop.remote_uid)
+        await publish_step(ctx, prop, uid, result)
 
     # -- prune --------------------------------------------------------------------------------
 
