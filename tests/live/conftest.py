@@ -181,6 +181,7 @@ class LiveSite:
     document: dict[str, Any]
     test_name: str
     runs: list[WorkerRun] = field(default_factory=list)
+    extra_env: dict[str, str] = field(default_factory=dict)  # a test's own BOOKYFLOW_* settings
 
     @property
     def state_dir(self) -> Path:
@@ -200,29 +201,40 @@ class LiveSite:
 
     def env(self) -> dict[str, str]:
         base = {k: v for k, v in os.environ.items() if not k.startswith("BOOKYFLOW_")}
-        return base | {
-            "BOOKYFLOW_API_URL": self.proxy.origin + self.engine.api_path,
-            "BOOKYFLOW_CLIENT_ID": self.engine.client_id,
-            "BOOKYFLOW_CLIENT_SECRET": self.engine.client_secret,
-            "BOOKYFLOW_CHANNEL_NAME": self.channel,
-            "BOOKYFLOW_INVENTORY": str(self.inventory),
-            "BOOKYFLOW_STATE_DIR": str(self.state_dir),
-            "BOOKYFLOW_BOOKINGS_FILE": str(self.bookings_file),
-            "BOOKYFLOW_HORIZON_DAYS": str(HORIZON_DAYS),
-            "BOOKYFLOW_LOG_FORMAT": "json",
-            "BOOKYFLOW_LOG_LEVEL": "DEBUG",
-            # A shared PHP host: polite, but faster than the default 5/s.
-            "BOOKYFLOW_HTTP__RATE_LIMIT_PER_S": "20",
-            "BOOKYFLOW_HTTP__RATE_LIMIT_BURST": "10",
-            "BOOKYFLOW_JOBS__PROPERTIES__INTERVAL_S": "5",
-            "BOOKYFLOW_JOBS__ARI__INTERVAL_S": "5",
-            "BOOKYFLOW_JOBS__RESERVATIONS__INTERVAL_S": "2",
-            "BOOKYFLOW_JOBS__BOOKINGS__INTERVAL_S": "2",
-            "BOOKYFLOW_GRACE_S": "20",
-        }
+        return (
+            base
+            | {
+                "BOOKYFLOW_API_URL": self.proxy.origin + self.engine.api_path,
+                "BOOKYFLOW_CLIENT_ID": self.engine.client_id,
+                "BOOKYFLOW_CLIENT_SECRET": self.engine.client_secret,
+                "BOOKYFLOW_CHANNEL_NAME": self.channel,
+                "BOOKYFLOW_INVENTORY": str(self.inventory),
+                "BOOKYFLOW_STATE_DIR": str(self.state_dir),
+                "BOOKYFLOW_BOOKINGS_FILE": str(self.bookings_file),
+                "BOOKYFLOW_HORIZON_DAYS": str(HORIZON_DAYS),
+                "BOOKYFLOW_LOG_FORMAT": "json",
+                "BOOKYFLOW_LOG_LEVEL": "DEBUG",
+                # A shared PHP host: polite, but faster than the default 5/s.
+                "BOOKYFLOW_HTTP__RATE_LIMIT_PER_S": "20",
+                "BOOKYFLOW_HTTP__RATE_LIMIT_BURST": "10",
+                "BOOKYFLOW_JOBS__PROPERTIES__INTERVAL_S": "5",
+                "BOOKYFLOW_JOBS__ARI__INTERVAL_S": "5",
+                "BOOKYFLOW_JOBS__RESERVATIONS__INTERVAL_S": "2",
+                "BOOKYFLOW_JOBS__BOOKINGS__INTERVAL_S": "2",
+                "BOOKYFLOW_GRACE_S": "20",
+            }
+            | self.extra_env
+        )
 
     def write_inventory(self) -> None:
         self.inventory.write_text(json.dumps(self.document, indent=1), encoding="utf-8")
+
+    def property(self, remote_uid: str) -> dict[str, Any]:
+        """The inventory's property (edit it, then ``write_inventory``)."""
+        prop: dict[str, Any] = next(
+            p for p in self.document["properties"] if p["remote_uid"] == remote_uid
+        )
+        return prop
 
     def set_reservation_status(self, reservation_id: str, status: str) -> None:
         """Change one reservation's status in the inventory document (and on disk)."""

@@ -23,6 +23,7 @@ __all__ = [
     "expected_prices",
     "live_inventory",
     "nights",
+    "reservation_of",
     "reservations",
 ]
 
@@ -64,7 +65,7 @@ def _dates(example: Mapping[str, Any]) -> Iterator[date]:
                 yield from (date.fromisoformat(entry[k]) for k in DATE_KEYS)
 
 
-def _reservation(stay: Stay, today: date) -> dict[str, Any]:
+def reservation_of(stay: Stay, today: date) -> dict[str, Any]:
     first = today + timedelta(days=stay.offset)
     return {
         "id": stay.reservation_id,
@@ -100,7 +101,7 @@ def live_inventory(example: Mapping[str, Any], today: date) -> dict[str, Any]:
                 for k in DATE_KEYS:
                     entry[k] = (date.fromisoformat(entry[k]) + shift).isoformat()
         prop["reservations"] = [
-            _reservation(stay, today)
+            reservation_of(stay, today)
             for stay in STAYS
             if stay.property_remote_uid == prop["remote_uid"]
         ]

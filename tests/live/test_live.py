@@ -17,7 +17,7 @@ import pytest
 
 from tests.live.checks import assert_end_state, assert_reservations, pushes
 from tests.live.conftest import LiveSite
-from tests.live.inventory import SITE_BOOKING
+from tests.live.inventory import SITE_BOOKING, Stay, reservation_of
 
 pytestmark = [pytest.mark.live, pytest.mark.timeout(900)]
 
@@ -159,3 +159,25 @@ async def test_site_booking_revisions_reach_the_file_once(live_site: LiveSite) -
         f"{sum(b['referrer'] == 'Jomres' for b in all_bookings)} black, 1 site); "
         f"bookings file: {len(lines)} lines"
     )
+
+
+async def test_a_room_pruned_from_a_property_leaves_it_bookable(live_site: LiveSite) -> None:
+    """With pruning, a room the vendor drops is deleted and later reservations still book."""
+    live_site.extra_env["BOOKYFLOW_PRUNE"] = "true"
+    hotel = live_site.property("1001")
+    hotel["closures"], hotel["reservations"] = [], []  # the engine deletes rooms only then
+    spare = {**hotel["rooms"][0], "remote_id": "1001-C", "name": "Spare double", "number": "3"}
+    hotel["rooms"].append(spare)
+    live_site.write_inventory()
+    await live_site.sync_once()
+    hotel["rooms"].remove(spare)
+    live_site.write_inventory()
+    pruned = await live_site.sync_once()
+    assert pruned.writes.get("DELETE cmf/property/room/@/@") == 1, pruned.figures()
+    stay = Stay("1001", "BK-2027-0005", "confirmed", 3, 90, 2, "Later")
+    hotel["reservations"].append(reservation_of(stay, live_site.today))
+    live_site.write_inventory()
+    await live_site.sync_once()
+    owned = await assert_end_state(live_site)
+    pushed = await assert_reservations(live_site, owned)
+    live_site.note(f"pushed after the room was pruned: {pushed}")
