@@ -161,3 +161,36 @@ def test_format_path_matches_the_spec_form() -> None:
         "properties[2].rooms[0].max_people"
     )
     assert format_path(()) == ""
+
+
+def test_content_images_name_existing_rooms_one_main_and_unique_files(
+    property_data: PropertyFactory,
+) -> None:
+    """Room images must name a room; one main image; each file name once — with field paths."""
+    entry = property_data()
+    entry["content"] = {
+        "images": [
+            {"url": "https://cdn.example/a/main.jpg", "kind": "main"},
+            {"url": "https://cdn.example/b/main.jpg", "kind": "main"},
+            {"url": "https://cdn.example/room.jpg", "kind": "room", "room_remote_id": "nope"},
+            {"url": "ftp://cdn.example/x.jpg", "kind": "slideshow"},
+        ]
+    }
+    with pytest.raises(ValidationError) as caught:
+        Property.model_validate(entry)
+    paths = {path for path, _ in describe_errors(caught.value)}
+    assert "content.images[3].url" in paths
+    entry["content"]["images"] = entry["content"]["images"][:3]
+    with pytest.raises(ValidationError) as caught:
+        Property.model_validate(entry)
+    paths = {path for path, _ in describe_errors(caught.value)}
+    assert paths == {"content.images[1].kind", "content.images[1].url",
+                     "content.images[2].room_remote_id"}  # fmt: skip
+
+
+def test_published_defaults_to_true_and_content_to_nothing(property_data: PropertyFactory) -> None:
+    """A property without the new keys is published and has no managed content."""
+    prop = Property.model_validate(property_data())
+    assert prop.published
+    assert prop.content.address is None
+    assert prop.content.images is None
