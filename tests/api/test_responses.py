@@ -241,3 +241,16 @@ def test_token_endpoint_5xx_and_garbage_are_retryable() -> None:
     with pytest.raises(MalformedResponse) as info:
         interpret_token(200, {}, b'{"access_tok')
     assert info.value.retryable
+
+
+def test_a_php_notice_after_the_token_error_is_ignored() -> None:
+    """The real engine prints a PHP notice after its ``invalid_client`` JSON: still rejected
+    credentials (exit 78), not a malformed answer; other trailing junk stays malformed."""
+    body = (
+        b'{"error":"invalid_client","error_description":"The client credentials are invalid"}'
+        b"<br />\n<b>Deprecated</b>:  DateTime::__construct(): Passing null ... <br />\n"
+    )
+    with pytest.raises(CredentialsRejected):
+        interpret_token(400, {}, body)
+    with pytest.raises(MalformedResponse):
+        interpret_token(400, {}, b'{"error":"invalid_client"}{"again": 1}')

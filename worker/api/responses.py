@@ -191,7 +191,24 @@ def _loads(body: bytes) -> Any:
     except (ValueError, UnicodeDecodeError, RecursionError):
         # RecursionError: nesting deeper than the interpreter's limit ("[[[[..."), which the C
         # decoder reports instead of a JSONDecodeError. Found by tests/fuzz.
+        return _with_php_notice(body)
+
+
+_PHP_NOTICE = re.compile(rb"\s*(<br\s*/?>|<b>|(Deprecated|Notice|Warning|Fatal error):)", re.I)
+_DECODER = json.JSONDecoder()
+
+
+def _with_php_notice(body: bytes) -> Any:
+    """A JSON document followed by a PHP notice (the real engine prints ``<br /><b>Deprecated</b>
+    ...`` after its ``invalid_client`` answer): the document, else ``_INVALID``. Anything else
+    after the document (a second one, truncation) stays invalid."""
+    try:
+        text = body.decode()
+        document, end = _DECODER.raw_decode(text.lstrip())
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return _INVALID
+    rest = text.lstrip()[end:].encode()
+    return document if _PHP_NOTICE.match(rest) else _INVALID
 
 
 def _looks_html(body: bytes) -> bool:
