@@ -58,8 +58,19 @@ def _add_sandbox_parser(commands: argparse._SubParsersAction[argparse.ArgumentPa
         metavar="ID:SECRET:SCOPES",
         help="an API client (repeatable); each client is its own owner",
     )
-    sandbox.add_argument("--token-ttl", type=float, default=3600.0, metavar="S")
+    sandbox.add_argument(
+        "--token-ttl",
+        type=float,
+        default=None,
+        metavar="S",
+        help="token lifetime (default 3600; 31536000 with --engine-auth)",
+    )
     sandbox.add_argument("--legacy", action="store_true", help="serve the Compatibility behaviours")
+    sandbox.add_argument(
+        "--engine-auth",
+        action="store_true",
+        help="the real engine's auth: one channel_management scope, one-year tokens, its 401s",
+    )
     sandbox.add_argument(
         "--db", default=None, metavar="PATH", help="persist state to this SQLite file"
     )
@@ -112,6 +123,7 @@ async def _cmd_sandbox(args: argparse.Namespace) -> int:
         clients=args.clients,
         token_ttl_s=args.token_ttl,
         legacy=args.legacy,
+        engine_auth=args.engine_auth,
         db_path=args.db,
         admin_token=args.admin_token,
     )
@@ -209,6 +221,9 @@ def render_report(report: dict[str, Any]) -> str:
         f"{inventory['properties']} properties",
     ]
     lines += [f"  problem: {problem}" for problem in inventory["problems"]]
+    for item in report.get("incomplete_properties", []):
+        lines.append(f"incomplete:       {item['property_uid']} ({item['remote_uid']})")
+        lines += [f"  warning: {warning}" for warning in item["warnings"]]
     return "\n".join(lines)
 
 

@@ -31,6 +31,7 @@ class JobStatus:
     last_finished: float | None = None
     last_ok: float | None = None
     failing_since: float | None = None  # first failure of the current run of failures
+    held: int = 0  # properties the last run left held, incomplete or unpublishable
 
     def as_dict(self, now: float) -> dict[str, Any]:
         return {
@@ -38,6 +39,7 @@ class JobStatus:
             "runs": self.runs,
             "failures": self.failures,
             "running_since": self.running_since,
+            "held": self.held,
             "last_ok": self.last_ok,
             # Seconds since the job last succeeded; None before its first success.
             "lag_s": None if self.last_ok is None else round(now - self.last_ok, 3),
@@ -57,9 +59,10 @@ class WorkerMetrics:
     def job_started(self, name: str) -> None:
         self.jobs[name].running_since = self.wall()
 
-    def job_finished(self, name: str, *, ok: bool) -> None:
+    def job_finished(self, name: str, *, ok: bool, held: int = 0) -> None:
         status, now = self.jobs[name], self.wall()
         status.runs += 1
+        status.held = held
         status.running_since = None
         status.last_finished = now
         if ok:
@@ -169,6 +172,9 @@ _SERIES: tuple[tuple[str, str, str, Callable[[Mapping[str, Any]], Samples]], ...
     ("bookyflow_job_failures_total", "counter", "Failed runs.", _by_job("failures")),
     ("bookyflow_sync_lag_seconds", "gauge", "Seconds since the job last succeeded.",
      _by_job("lag_s")),
+    ("bookyflow_held_items", "gauge",
+     "Items the job's last run left waiting (incomplete properties, held entries).",
+     _by_job("held")),
     ("bookyflow_oldest_undelivered_booking_seconds", "gauge",
      "How long site bookings may have waited for delivery.",
      _scalar("oldest_undelivered_booking_s")),

@@ -75,7 +75,8 @@ class JobRunner:
             result = await run_job(self.jobs[name], self.ctx)
         finally:
             del self._running[name]
-        self.metrics.job_finished(name, ok=result.ok)
+        held = result.counts["incomplete"] + result.counts["held"]
+        self.metrics.job_finished(name, ok=result.ok, held=held)
         return result
 
     async def run_in_order(self, names: Sequence[str]) -> list[JobResult]:

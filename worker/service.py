@@ -212,12 +212,23 @@ class Worker:
             "channel_id": self.channel_id,
             "versions": self.versions,
             "owned_properties": [[uid, remote] for uid, remote in ctx.owned.items()],
+            "incomplete_properties": await self._incomplete(ctx),
             "inventory": {
                 "valid": not inventory.problems,
                 "properties": len(inventory.properties),
                 "problems": [str(problem) for problem in inventory.problems],
             },
         }
+
+    async def _incomplete(self, ctx: SyncContext) -> list[dict[str, Any]]:
+        """Owned properties whose last review said incomplete, with the site's warnings."""
+        found = []
+        for uid, remote in ctx.owned.items():
+            review = (await ctx.state.get_content(uid)).get("review")
+            if review is not None and not review.get("complete"):
+                warnings = review.get("warnings", [])
+                found.append({"property_uid": uid, "remote_uid": remote, "warnings": warnings})
+        return found
 
     def _require_ctx(self) -> SyncContext:
         if self.ctx is None:
