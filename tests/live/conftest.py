@@ -114,7 +114,7 @@ def _record(line: str) -> dict[str, Any] | None:
     return record if isinstance(record, dict) else None
 
 
-@dataclass
+@dataclass(repr=False)
 class WorkerRun:
     """One ``python -m worker`` subprocess, its output, and what reached the site meanwhile."""
 
@@ -155,6 +155,9 @@ class WorkerRun:
             if r.get("level") in ("warning", "error", "critical")
             and r.get("event") != "http.request"
         ] + [line[:300] for line in self.stderr[-5:]]
+
+    def __repr__(self) -> str:  # short in assertion messages
+        return f"WorkerRun({self.figures()})"
 
     def figures(self) -> str:
         total = sum(self.writes.values())
@@ -269,15 +272,31 @@ class LiveSite:
         return run
 
     async def run(self, *args: str, expect: int | None = 0) -> WorkerRun:
-        """Run ``python -m worker ARGS`` to its end; assert its exit code unless ``expect=None``."""
+        """Run ``python -m worker ARGS`` to its end; assert its exit code unless ``expect=None``.
+
+        The engine now and then answers a write HTTP 500 from its own logger (the write may or
+        may not have happened): a run during which the engine answered 5xx may end 1, since a
+        non-idempotent write is then left for the next run. That is tolerated and noted; the
+        test's end-state checks decide whether the worker recovered.
+        """
         mark = self.proxy.mark()
         run = await self.finish(await self.spawn(*args), mark)
-        if expect is not None:
-            assert run.code == expect, (run.figures(), run.problems())
+        if expect is not None and run.code != expect:
+            engine_5xx = [s.route for s in run.seen if s.status >= 500]
+            assert engine_5xx, (run.figures(), run.problems())
+            self.note(f"exit {run.code} tolerated: the engine answered 5xx to {engine_5xx}")
         return run
 
     async def sync_once(self, *args: str) -> WorkerRun:
         return await self.run("sync", "--once", *args)
+
+    async def settle(self, attempts: int = 3) -> WorkerRun:
+        """``sync --once`` until a run ends 0 with no 5xx from the engine (a clean baseline)."""
+        for _ in range(attempts):
+            run = await self.sync_once()
+            if run.code == 0 and all(s.status < 500 for s in run.seen):
+                return run
+        raise AssertionError(f"no clean run in {attempts}: {run.figures()}")
 
     async def kill_on(self, event: asyncio.Event, *args: str, timeout_s: float) -> WorkerRun:
         """Start the worker; SIGKILL it the moment ``event`` is set (a ``hang_after`` fault).
