@@ -172,7 +172,7 @@ async def _collect(stream: asyncio.StreamReader, into: list[str]) -> None:
         into.append(line.decode(errors="replace").rstrip("\n"))
 
 
-@dataclass
+@dataclass(repr=False)
 class LiveSite:
     """One test's channel on the engine: the worker's environment, its proxy, the reader."""
 
@@ -185,6 +185,9 @@ class LiveSite:
     test_name: str
     runs: list[WorkerRun] = field(default_factory=list)
     extra_env: dict[str, str] = field(default_factory=dict)  # a test's own BOOKYFLOW_* settings
+
+    def __repr__(self) -> str:  # short in assertion messages
+        return f"LiveSite({self.channel})"
 
     @property
     def state_dir(self) -> Path:

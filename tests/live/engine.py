@@ -69,12 +69,14 @@ class EngineReader:
         if self._session is not None:
             await self._session.close()
 
-    async def call(self, method: str, path: str) -> tuple[int, Any]:
+    async def call(
+        self, method: str, path: str, form: dict[str, str] | None = None
+    ) -> tuple[int, Any]:
         """One request; the status and the JSON body as sent (``None`` when it is not JSON)."""
         assert self._session is not None
         headers = {"Authorization": f"Bearer {self._token}", CHANNEL_HEADER: self.channel}
         async with self._session.request(
-            method, f"{self.api_url}/{path}", headers=headers
+            method, f"{self.api_url}/{path}", headers=headers, data=form
         ) as answer:
             text = await answer.text()
             status = answer.status
@@ -147,6 +149,13 @@ class EngineReader:
             await self.response(f"cmf/property/list/bookings/{property_uid}")
         )
         return bookings
+
+    async def put(self, path: str, form: dict[str, str]) -> Any:
+        """``data.response`` of a 200 answer to a PUT, or ``EngineAnswerError``."""
+        status, body = await self.call("PUT", path, form)
+        if status != 200 or not isinstance(body, dict) or "data" not in body:
+            raise EngineAnswerError(f"PUT {path}: HTTP {status}: {str(body)[:300]}")
+        return body["data"].get("response")
 
     async def delete_property(self, property_uid: int) -> int:
         status, _ = await self.call("DELETE", f"cmf/property/local/{property_uid}")

@@ -9,6 +9,7 @@ on free dates. ``expected_*`` compute what the engine must end with over the wor
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import date, timedelta
 from decimal import Decimal
@@ -21,6 +22,7 @@ __all__ = [
     "expected_closures",
     "expected_minstays",
     "expected_prices",
+    "legacy_push_form",
     "live_inventory",
     "nights",
     "reservation_of",
@@ -106,6 +108,30 @@ def live_inventory(example: Mapping[str, Any], today: date) -> dict[str, Any]:
             if stay.property_remote_uid == prop["remote_uid"]
         ]
     return document
+
+
+def legacy_push_form(reservation: Mapping[str, Any], property_uid: int) -> dict[str, str]:
+    """``reservations/add`` of the reservation under its OTA id, as earlier worker versions sent
+    it (with the ``room_type_name`` the engine needs, so that the push succeeds)."""
+    stay = {
+        "property_id": property_uid,
+        "date_from": reservation["date_from"],
+        "date_to": reservation["date_to"],
+        "room_type_id": reservation["room_type_id"],
+        "room_type_name": "",
+        "guest_number": reservation["guests"],
+        "client_price": reservation["client_price"],
+        "channel_price": reservation["channel_price"],
+        "already_paid": reservation["already_paid"],
+    }
+    item = {
+        "remote_reservation_id": reservation["id"],
+        "referrer": reservation["referrer"],
+        "comments": "",
+        "guest_info": dict(reservation["guest"]),
+        "stay_infos": [stay],
+    }
+    return {"reservations": json.dumps({"reservations": [item]})}
 
 
 def reservations(document: Mapping[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:

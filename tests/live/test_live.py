@@ -18,7 +18,7 @@ import pytest
 
 from tests.live.checks import assert_end_state, assert_reservations, pushes
 from tests.live.conftest import LiveSite
-from tests.live.inventory import SITE_BOOKING, Stay, reservation_of
+from tests.live.inventory import SITE_BOOKING, Stay, legacy_push_form, reservation_of
 
 pytestmark = [pytest.mark.live, pytest.mark.timeout(900)]
 
@@ -186,3 +186,44 @@ async def test_a_room_pruned_from_a_property_leaves_it_bookable(live_site: LiveS
     pushed = await assert_reservations(live_site, owned)
     await assert_end_state(live_site)
     live_site.note(f"pushed after the room was pruned: {pushed}")
+
+
+async def _pushed_by_an_earlier_version(live_site: LiveSite) -> dict[str, int]:
+    """Properties by this worker, then the hotel's reservations pushed under their OTA ids (as
+    the worker did before it pushed numeric ids of its own), then the inventory with them."""
+    hotel = live_site.property("1001")
+    stays, hotel["reservations"] = hotel["reservations"], []
+    live_site.write_inventory()
+    await live_site.sync_once()
+    owned = await live_site.owned()
+    for reservation in stays:
+        if reservation["status"] == "confirmed":
+            form = legacy_push_form(reservation, owned["1001"])
+            answer = await live_site.reader.put("cmf/reservations/add", form)
+            assert reservation["id"] in answer["successful_bookings"], answer
+    hotel["reservations"] = stays
+    live_site.write_inventory()
+    return owned
+
+
+async def test_pushes_under_ota_ids_are_recognised(live_site: LiveSite) -> None:
+    """Reservations an earlier version pushed under their text OTA ids are not pushed again."""
+    owned = await _pushed_by_an_earlier_version(live_site)
+    upgraded = await live_site.sync_once()
+    await live_site.sync_once()
+    assert "PUT cmf/reservations/add" not in upgraded.writes, upgraded.figures()
+    pushed = await assert_reservations(live_site, owned)
+    live_site.note(f"after the upgrade: {pushed} pushes on the engine, none new")
+
+
+async def test_a_push_under_an_ota_id_is_cancelled_alone(live_site: LiveSite) -> None:
+    """Cancelling one text-id push of an earlier version leaves the other text-id push live."""
+    owned = await _pushed_by_an_earlier_version(live_site)
+    await live_site.sync_once()
+    live_site.set_reservation_status("BK-2027-0002", "cancelled")
+    cancel = await live_site.sync_once()
+    await live_site.sync_once()
+    live_site.note(f"cancel run: {cancel.figures()}; held: {cancel.problems()}")
+    # `reservations/cancel` with a text id would cancel BK-2027-0001 too (the engine casts ids
+    # to 0); `PUT booking/link` can first move the booking to a numeric id of the worker's own.
+    await assert_reservations(live_site, owned, cancelled_after_push={"BK-2027-0002"})
