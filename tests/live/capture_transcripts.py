@@ -51,6 +51,7 @@ STEPS: dict[str, tuple[str | None, str]] = {
     "bookings_site_and_push": (None, "_site_booking_and_push"),
     "change_logs_site_booking": (None, "_site_booking"),
     "link_cancelled_push": (None, "_cancelled_push"),
+    "relink_text_id": (None, "_text_id_to_numeric"),
     "delete_property": ("DELETE /cmf/property/local/@property_uid", ""),
 }
 
@@ -247,6 +248,20 @@ async def _bookings(cap: Capture, hotel: int, flat: int, rooms: list[int], auto:
     for remote_id in (cancelled, live):
         path = f"cmf/property/booking/link/{hotel}/{remote_id}"
         await cap.call("link_cancelled_push", "GET", path)
+    # A push under a text id moved to a numeric id (the link row is updated), then cancelled
+    # by that id alone: what a client can do instead of cancelling by a text id.
+    text_id = "BK-9000-0001"
+    form = {"reservations": _reservation(text_id, hotel, 1, today + timedelta(days=40), 2)}
+    added = _response(await cap.call("setup", "PUT", "cmf/reservations/add", form))
+    contract = added["successful_bookings"][text_id]["link"]["contract_uid"]
+    form = {
+        "property_uid": str(hotel),
+        "remote_booking_id": "900000000000004",
+        "local_booking_id": str(contract),
+    }
+    await cap.call("relink_text_id", "PUT", "cmf/property/booking/link", form)
+    form = {"reservation_ids": json.dumps(["900000000000004"])}
+    await cap.call("setup", "PUT", "cmf/reservations/cancel", form)
     # Any booking of the property (a black booking too) refuses every room's deletion.
     await cap.call("delete_room", "DELETE", f"cmf/property/room/{hotel}/{rooms[2]}")
     for uid in (flat, hotel, flat):  # the last one is already gone
