@@ -4,13 +4,30 @@
 fsyncs before ``deliver`` returns True, so a revision is either durably in the file or will be
 delivered again. Exactly once across restarts and crashes: on open the file is scanned for the
 revisions it already holds, and a torn last line (a crash mid-write) is cut off — it was never
-acknowledged, so it is delivered again whole. An exclusive lock keeps a second worker process
-from appending to the same file.
+acknowledged, so it is delivered again whole.
+
+The sink follows the file's *name*, not the file it first opened (logrotate, a consumer that
+moves or deletes the file): before each append the name is compared with the open handle
+(``st_dev``/``st_ino``), and when the name is gone or names another file, that file is opened
+(created 0600 when missing) and scanned. A line written into a file whose last name was removed
+while it was being written (``st_nlink == 0`` afterwards) reached no file, so it is written again.
+``reopen()`` (SIGHUP) opens the name at once.
+
+The index of revisions survives a rename or a delete: a rotated-away or deleted file's revisions
+*were* delivered (the consumer has them, or chose to drop them), so they are never written again;
+the index only grows by the revisions of any file found under the name. After a restart the
+index is the current file's; the bookings job's state (``booking.revision:<id>``) keeps older
+revisions from being offered again.
+
+An exclusive ``flock`` on each opened file keeps a second worker process (another state
+directory pointed at the same ``BOOKYFLOW_BOOKINGS_FILE``) from appending to it; one state
+directory serves one daemon (``worker.lock``), so this guards only that misconfiguration.
 """
 
 from __future__ import annotations
 
 import asyncio
+import enum
 import fcntl
 import json
 import os
@@ -141,6 +158,34 @@ def _append(fd: int, data: bytes) -> None:
         raise
 
 
+def _names(path: Path, fd: int) -> bool:
+    """``path`` still names the open file ``fd`` (not renamed away, deleted or replaced)."""
+    try:
+        named = os.stat(path)
+    except FileNotFoundError:
+        return False
+    held = os.fstat(fd)
+    return (named.st_dev, named.st_ino) == (held.st_dev, held.st_ino) and held.st_nlink > 0
+
+
+class _Appended(enum.Enum):
+    WRITTEN = "written"  # durably in the file that has the name (or had it while written)
+    STALE = "stale"  # the name no longer names the open file: nothing written
+    LOST = "lost"  # the file lost its last name while being written: the line is in no file
+
+
+def _append_named(path: Path, fd: int, data: bytes) -> _Appended:
+    """Append to ``fd`` only while ``path`` names it; tell whether the line reached a file."""
+    if not _names(path, fd):
+        return _Appended.STALE
+    _append(fd, data)
+    return _Appended.LOST if os.fstat(fd).st_nlink == 0 else _Appended.WRITTEN
+
+
+# A file deleted on every attempt is a consumer fighting the worker: give up on this delivery.
+_MAX_REOPENS = 3
+
+
 class JsonLinesBookingSink:
     """Appends booking revisions to a JSON-lines file (mode 0600), each exactly once."""
 
@@ -156,9 +201,10 @@ class JsonLinesBookingSink:
 
     @classmethod
     async def open(cls, path: Path, **kwargs: Any) -> JsonLinesBookingSink:
+        """Open (creating) and scan the file; a file locked by another worker is a ConfigError."""
         sink = cls(path, **kwargs)
         async with sink._lock:
-            await sink._ensure_open()
+            await sink._open("opened", startup=True)
         return sink
 
     @property
@@ -171,18 +217,23 @@ class JsonLinesBookingSink:
     async def deliver(self, record: dict[str, Any]) -> bool:
         """Append ``record`` durably; False (and nothing written) if its revision is known."""
         line = self._line(record)
+        revision = record["revision"]
         async with self._lock:
-            fd = await self._ensure_open()
-            if record["revision"] in self._revisions:
-                return False
-            try:
-                await asyncio.to_thread(_append, fd, line)
-            except OSError as exc:
-                await self._close_fd()  # rescan on the next delivery, whatever state the file is in
-                reason = exc.strerror or type(exc).__name__
-                raise DeliveryError(f"cannot append to {self.path}: {reason}") from exc
-            self._revisions.add(record["revision"])
-            return True
+            for _ in range(_MAX_REOPENS):
+                fd = self._fd if self._fd is not None else await self._open("opened")
+                if revision in self._revisions:
+                    return False
+                outcome = await self._append(fd, line)
+                if outcome is _Appended.WRITTEN:
+                    self._revisions.add(revision)
+                    return True
+                await self._open("deleted" if outcome is _Appended.LOST else "renamed")
+            raise DeliveryError(f"cannot append to {self.path}: it keeps being deleted")
+
+    async def reopen(self) -> None:
+        """Open the file by its name now (SIGHUP, after logrotate), creating it when missing."""
+        async with self._lock:
+            await self._open("signal")
 
     async def close(self) -> None:
         async with self._lock:
@@ -200,28 +251,45 @@ class JsonLinesBookingSink:
     def _received_at(self) -> str:
         return self._utcnow().astimezone(UTC).isoformat().replace("+00:00", "Z")
 
-    async def _ensure_open(self) -> int:
-        if self._fd is not None:
-            return self._fd
+    async def _append(self, fd: int, line: bytes) -> _Appended:
         try:
-            fd, self._revisions = await asyncio.to_thread(self._open_and_scan)
-        except ConfigError:
-            raise
+            return await asyncio.to_thread(_append_named, self.path, fd, line)
         except OSError as exc:
+            await self._close_fd()  # rescan on the next delivery, whatever state the file is in
             reason = exc.strerror or type(exc).__name__
-            raise DeliveryError(f"cannot open {self.path}: {reason}") from exc
-        log.info("sink.opened", path=str(self.path), revisions=len(self._revisions))
+            raise DeliveryError(f"cannot append to {self.path}: {reason}") from exc
+
+    async def _open(self, reason: str, *, startup: bool = False) -> int:
+        """Close the handle held and open the file that has the name now; merge its revisions.
+
+        At start-up a file locked by another worker is a ``ConfigError`` (exit 78); later it is
+        a ``DeliveryError``, retried, since the booking must not be lost meanwhile.
+        """
+        await self._close_fd()
+        try:
+            fd, found = await asyncio.to_thread(self._open_and_scan)
+        except ConfigError as exc:
+            if startup:
+                raise
+            raise DeliveryError(str(exc)) from None
+        except OSError as exc:
+            reason_text = exc.strerror or type(exc).__name__
+            raise DeliveryError(f"cannot open {self.path}: {reason_text}") from exc
+        self._revisions |= found
         self._fd = fd
+        event = "sink.opened" if reason == "opened" else "sink.reopened"
+        log.info(event, path=str(self.path), reason=reason, revisions=len(self._revisions))
         return fd
 
     def _open_and_scan(self) -> tuple[int, set[str]]:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        created = not self.path.exists()
-        flags = os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC
-        fd = os.open(self.path, flags, 0o600)
+        flags = os.O_RDWR | os.O_APPEND | os.O_CLOEXEC
         try:
-            if created:
-                _fsync_dir(self.path.parent)
+            fd = os.open(self.path, flags)
+        except FileNotFoundError:
+            fd = os.open(self.path, flags | os.O_CREAT, 0o600)
+            _fsync_dir(self.path.parent)
+        try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             os.fchmod(fd, 0o600)
             return fd, _scan(fd)
