@@ -49,10 +49,20 @@ async def test_two_syncs_reach_the_inventory_end_state(live_site: LiveSite) -> N
     after = await assert_reservations(live_site, owned, cancelled_after_push={"BK-2027-0002"})
     assert live_site.bookings_lines() == []  # a cancelled push looks like a site booking now
     live_site.note(f"pushed bookings on the engine: {pushed} live, then {after} (one cancelled)")
+    # `PUT prices` resets the minimum stays of the nights it prices: a new summer price must
+    # leave the summer's minimum stay of 2 in place.
+    live_site.property("1001")["rates"][1]["price"] = "165.00"
+    live_site.write_inventory()
+    repriced = await live_site.sync_once()
+    await assert_end_state(live_site)
+    live_site.note(f"repriced: {repriced.writes}")
 
 
 async def test_restart_sends_no_writes(live_site: LiveSite) -> None:
     """A third `sync --once` on the same state sends no write but the pending review."""
+    # The engine stores every room as 2 guests: a room of 4 must not be re-sent every run.
+    live_site.property("1001")["rooms"][0]["max_people"] = 4
+    live_site.write_inventory()
     await live_site.sync_once()
     await live_site.settle()
     restart = await live_site.sync_once()
