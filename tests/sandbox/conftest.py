@@ -6,6 +6,7 @@ HTTP caller for that server that can fetch tokens and make CMF calls with the ch
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any
 
@@ -74,8 +75,12 @@ class Api:
             method, self.base + path, data=form, headers=sent
         ) as response:
             text = await response.text()
-            is_json = response.content_type == "application/json"
-            body = await response.json() if is_json else text
+            body: Any = text
+            if response.content_type == "application/json":
+                try:
+                    body = json.loads(text)
+                except ValueError:  # a PHP notice after the JSON, as the real engine prints
+                    body = text
             return response.status, body, response.headers
 
     async def cmf(self, method: str, path: str, form: Mapping[str, str] | None = None) -> Any:
@@ -84,6 +89,12 @@ class Api:
         assert status == 200, body
         assert "error_message" not in body, body
         return body["data"]["response"]
+
+    async def data(self, method: str, path: str, form: Mapping[str, str] | None = None) -> Any:
+        """A call answered 200 with a success envelope: its whole ``data`` object."""
+        status, body, _ = await self.call(method, path, form=form)
+        assert status == 200, body
+        return body["data"]
 
     async def error(self, method: str, path: str, form: Mapping[str, str] | None = None) -> str:
         """A CMF call that must fail with the 400 error envelope: returns its message."""
@@ -134,14 +145,22 @@ async def ready(api: Api) -> Api:
     return api
 
 
-async def create_property(api: Api, remote_uid: str = "R1", **fields: str) -> int:
-    """A new GB hotel of the api's channel; returns its uid."""
+DEVON = "1113"  # a GB region of the real engine (region ids are site-wide)
+
+
+async def create_property(api: Api, remote_uid: str = "101", **fields: str) -> int:
+    """A new GB hotel (Devon) of the api's channel; returns its uid."""
     form = {"property_name": "Sea View", "remote_uid": remote_uid, "country": "GB",
-            "region_id": "1", "ptype_id": "1", **fields}  # fmt: skip
+            "region_id": DEVON, "ptype_id": "1", **fields}  # fmt: skip
     return int(await api.cmf("POST", "/cmf/property", form))
 
 
-async def add_room(api: Api, uid: int, room_type: str = "1") -> int:
-    form = {"property_uid": str(uid), "room_type_id": room_type, "room_uid": "0",
+async def add_room(api: Api, uid: int, room_type: str = "1", room_uid: str = "0") -> int:
+    form = {"property_uid": str(uid), "room_type_id": room_type, "room_uid": room_uid,
             "max_people": "2", "room_name": "Double", "room_number": "101"}  # fmt: skip
     return int((await api.cmf("PUT", "/cmf/property/room", form))["room_uid"])
+
+
+async def set_base_price(api: Api, uid: int, price: str = "100", people: str = "2") -> None:
+    form = {"property_uid": str(uid), "base_price": price, "max_people": people}
+    assert await api.cmf("PUT", "/cmf/property/base/price", form) is True

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 
 import pytest
 
@@ -29,7 +30,7 @@ async def test_seed_curl_example_answers_as_the_seed_shows(api: Api) -> None:
     assert body["scope"] == "read write"
     api.token = body["access_token"]
     status, body, _ = await api.call("GET", f"/cmf/channel/announce/{CHANNEL}")
-    assert (status, body) == (200, {"data": {"response": 0}, "meta": {"code": 200}})
+    assert (status, body["data"], body["meta"]["code"]) == (200, {"response": 0}, 200)
     form = {"params": "{}"}
     status, body, _ = await api.call("POST", f"/cmf/channel/announce/{CHANNEL}/OTA", form=form)
     channel_id = body["data"]["response"]
@@ -37,7 +38,7 @@ async def test_seed_curl_example_answers_as_the_seed_shows(api: Api) -> None:
     assert isinstance(channel_id, int)
     assert channel_id > 0
     api.channel = CHANNEL
-    assert await api.cmf("GET", "/cmf/versions") == {"bookyflow": "10.7.2", "cmf": "3.4"}
+    assert (await api.cmf("GET", "/cmf/versions"))["Jomres"] == "10.7.2"
 
 
 async def test_seed_error_bodies_for_missing_token_and_scope(api: Api) -> None:
@@ -181,3 +182,72 @@ async def test_auth_free_endpoints_need_no_token(api: Api) -> None:
     assert {"method": "GET", "endpoint": "/cmf/property/@property_uid"} in routes
     status, body, _ = await api.call("GET", "/core/get_properties")
     assert (status, body["data"]["response"]) == (200, [])
+
+
+# the real engine's own authentication (engine_auth) -------------------------------------------
+
+ENGINE_CHALLENGE = 'Bearer realm="Service", error="{}", error_description="{}"'
+
+
+@pytest.fixture
+def engine_auth(store: SandboxStore) -> SandboxStore:
+    store.engine_auth = True
+    store.token_ttl_s = 31_536_000
+    return store
+
+
+async def test_engine_auth_grants_channel_management_for_a_year(
+    api: Api, engine_auth: SandboxStore
+) -> None:
+    """Whatever was asked (or nothing), the token is channel_management for 31536000 s, and it
+    passes every method's scope check."""
+    for scope in ("read", ""):
+        status, body, _ = await api.call("POST", "/oauth/token", form={**FORM, "scope": scope})
+        assert (status, body["scope"], body["expires_in"]) == (200, "channel_management", 31536000)
+        assert list(body) == ["access_token", "expires_in", "token_type", "scope"]
+    api.token = body["access_token"]
+    assert (await api.call("DELETE", "/cmf/property/local/1"))[0] == 400  # past the scope check
+
+
+@pytest.mark.parametrize(
+    ("authorization", "error", "description"),
+    [
+        (None, "invalid_request", "No authentication is provided. Bearer missing from headers? "
+         "Check https://www.jomres.net/manual/developers-guide-2/63-jomres-api/"
+         "418-the-rest-api-test-fails "),
+        ("Basic abc", "invalid_request", "Malformed auth header"),
+        ("Bearer nope", "invalid_token", "The access token provided is invalid"),
+    ],
+)  # fmt: skip
+async def test_engine_auth_401_bodies(
+    api: Api, engine_auth: SandboxStore, authorization: str | None, error: str, description: str
+) -> None:
+    """Missing, malformed and unknown tokens get the real engine's bodies and challenges."""
+    headers = {"Authorization": authorization} if authorization else {}
+    status, body, response_headers = await api.call("GET", "/cmf/versions", headers=headers)
+    assert (status, body) == (401, {"error": error, "error_description": description})
+    assert response_headers["WWW-Authenticate"] == ENGINE_CHALLENGE.format(error, description)
+
+
+async def test_engine_auth_expired_and_revoked_tokens(api: Api, engine_auth: SandboxStore) -> None:
+    """An expired token says so; a revoked one is simply invalid."""
+    api.token = await api.fetch_token()
+    engine_auth.expire_all_tokens()
+    _status, body, _ = await api.call("GET", "/cmf/versions")
+    assert body["error_description"] == "The access token provided has expired"
+    api.token = await api.fetch_token()
+    engine_auth.revoke_all_tokens()
+    _status, body, _ = await api.call("GET", "/cmf/versions")
+    assert body["error_description"] == "The access token provided is invalid"
+
+
+async def test_engine_auth_wrong_secret_has_a_php_notice(
+    api: Api, engine_auth: SandboxStore
+) -> None:
+    """invalid_client is 400 with the JSON and then the PHP notice the real logger prints."""
+    status, body, _ = await api.call("POST", "/oauth/token", form={**FORM, "client_secret": "x"})
+    assert status == 400
+    document, end = json.JSONDecoder().raw_decode(body)
+    assert document == {"error": "invalid_client",
+                        "error_description": "The client credentials are invalid"}  # fmt: skip
+    assert body[end:].startswith("<br />\n<b>Deprecated</b>")

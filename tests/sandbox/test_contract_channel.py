@@ -12,8 +12,9 @@ async def test_unknown_route_is_404_envelope_after_the_token_check(api: Api) -> 
     api.token = await api.fetch_token()
     status, body, _ = await api.call("GET", "/cmf/nothing/here")
     assert status == 404
-    assert body["error_message"] == "Request /cmf/nothing/here unknown"
-    assert body["lines"] == []
+    assert body == {"code": 404, "error_message": " Request /cmf/nothing/here unknown",  # sic
+                    "meta": {"site": {"base": "/bookyflow/api", "url": "/cmf/nothing/here",
+                                      "method": "GET"}}, "lines": []}  # fmt: skip
 
 
 async def test_route_is_checked_before_scope(api: Api) -> None:
@@ -95,7 +96,7 @@ async def test_ownership_is_checked_before_parameters(ready: Api, store: Sandbox
     owner = store.access.owner_of("demo")
     message = await ready.error("PUT", "/cmf/property/prices", {"property_uid": "77"})
     assert message == (
-        f"Manager {owner} does not have access to property 77 on channel {channel_id}, "
+        f"Manager {owner} does not have access to property 77 on channel {channel_id} , "
         "or the property does not exist."
     )
 
@@ -105,7 +106,7 @@ async def test_two_clients_same_channel_name_are_isolated(ready: Api, api_server
     uid = await create_property(ready, "SAME")
     mine_token, ready.token = ready.token, await ready.fetch_token(RIVAL)
     await ready.cmf("POST", f"/cmf/channel/announce/{CHANNEL}/Rival", {"params": "{}"})
-    assert await ready.cmf("GET", "/cmf/properties/ids") == {}
+    assert await ready.cmf("GET", "/cmf/properties/ids") == []
     assert "does not have access to property" in await ready.error("GET", f"/cmf/property/{uid}")
     rival_uid = await create_property(ready, "SAME")  # same remote id is fine for another owner
     ready.token = mine_token
@@ -118,24 +119,57 @@ async def test_two_channels_of_one_owner_are_isolated(ready: Api) -> None:
     await create_property(ready)
     await ready.cmf("POST", "/cmf/channel/announce/second/Second", {"params": "{}"})
     ready.channel = "second"
-    assert await ready.cmf("GET", "/cmf/properties/ids") == {}
+    assert await ready.cmf("GET", "/cmf/properties/ids") == []
 
 
 async def test_dictionaries(ready: Api) -> None:
-    """Countries, regions, property and room types are realistic and cross-referenced."""
-    countries = await ready.cmf("GET", "/cmf/list/countries")
-    assert len(countries) >= 60
-    assert countries["GB"]["countryname"] == "United Kingdom"
-    assert {"PT", "ES", "FR", "DE", "IT", "NL", "US"} <= countries.keys()
-    regions = await ready.cmf("GET", "/cmf/list/regions")
-    assert regions["1"] == {"id": 1, "countrycode": "GB", "regionname": "England"}
-    assert {r["countrycode"] for r in regions.values()} == set(countries)
+    """Property and room types are the real engine's, cross-referenced by string ids."""
     ptypes = await ready.cmf("GET", "/cmf/list/property/types")
-    assert ptypes[0] == {"property_type_id": 1, "property_type": "Hotel", "flag": 1}
-    assert {p["flag"] for p in ptypes} == {0, 1}
-    rtypes = await ready.cmf("GET", "/cmf/list/room/types")
-    assert rtypes[0]["room_classes_uid"] == 1
-    assert 1 in rtypes[0]["ptype_xref"]
+    by_id = {p["property_type_id"]: p for p in ptypes}
+    assert by_id[1] == {"property_type_id": 1, "property_type": "Hotel", "flag": 0}
+    assert {by_id[t]["flag"] for t in (6, 7, 8)} == {1}  # villa, apartment, cottage: one unit
+    rtypes = {r["room_classes_uid"]: r for r in await ready.cmf("GET", "/cmf/list/room/types")}
+    assert rtypes[1] == {"room_classes_uid": 1, "room_class_abbv": "Room Double beds",
+                         "ptype_xref": ["1", "5"]}  # fmt: skip
+    assert rtypes[6]["room_class_abbv"] == "2 Bedrooms"
+    images = await ready.cmf("GET", "/cmf/list/image/types")
+    assert [i["internal_type"] for i in images] == ["property", "rooms", "slideshow"]
+    features = await ready.cmf("GET", "/cmf/list/property/features")
+    assert len(features) == 79
+
+
+async def test_countries_and_regions_in_use_or_all(ready: Api) -> None:
+    """Without /all only what the site's properties use is listed; ids are strings and global."""
+    assert await ready.cmf("GET", "/cmf/list/countries") == []
+    assert await ready.cmf("GET", "/cmf/list/regions") == []
+    await create_property(ready)
+    await create_property(ready, "102", country="PT", region_id="3032")
+    assert list(await ready.cmf("GET", "/cmf/list/countries")) == ["PT", "GB"]  # by id
+    regions = await ready.cmf("GET", "/cmf/list/regions")
+    assert regions == {"1113": {"id": "1113", "countrycode": "GB", "regionname": "Devon"},
+                       "3032": {"id": "3032", "countrycode": "PT",
+                                "regionname": "Estremadura"}}  # fmt: skip
+    countries = await ready.cmf("GET", "/cmf/list/countries/all")
+    assert len(countries) > 200
+    assert countries["GB"] == {"id": "228", "countrycode": "GB", "countryname": "United Kingdom"}
+    every = await ready.cmf("GET", "/cmf/list/regions/all")
+    assert every["1"] == {"id": "1", "countrycode": "AD", "regionname": "Canillo"}
+    assert every["985"]["regionname"] == "Andalucia"
+
+
+async def test_versions_and_the_real_envelope(ready: Api) -> None:
+    """The version probe answers the real engine's keys, inside an envelope with meta.site."""
+    status, body, _ = await ready.call("GET", "/cmf/versions")
+    assert status == 200
+    assert body["data"] == {"response": {"Jomres": "10.7.2", "channelmanagement_framework": "",
+                                         "api_feature_cmf": ""}}  # fmt: skip
+    site = body["meta"]["site"]
+    assert (body["meta"]["code"], site["base"], site["url"], site["method"]) == (
+        200, "/bookyflow/api", "/cmf/versions", "GET")  # fmt: skip
+    assert site["live_site"].startswith("http://127.0.0.1:")
+    uid = await create_property(ready)
+    _status, body, _ = await ready.call("GET", f"/cmf/property/{uid}")
+    assert body["meta"]["site"]["property_name"] == "Sea View"
 
 
 async def test_no_envelope_header_returns_bare_payload(ready: Api) -> None:
@@ -143,4 +177,4 @@ async def test_no_envelope_header_returns_bare_payload(ready: Api) -> None:
     status, body, _ = await ready.call(
         "GET", "/cmf/versions", headers={"X-BOOKYFLOW-NO-ENVELOPE": "1"}
     )
-    assert (status, body) == (200, {"bookyflow": "10.7.2", "cmf": "3.4"})
+    assert (status, body["Jomres"]) == (200, "10.7.2")

@@ -107,7 +107,7 @@ async def test_string_ids_and_rooms_keyed_by_id(ready: Api, legacy: SandboxStore
     assert prop["property_uid"] == str(uid)
     assert prop["published"] == "0"
     assert prop["remote_uid"] == "12"
-    assert prop["region_id"] == "1"
+    assert prop["region_id"] == "1113"
     assert prop["rooms"][str(room)]["room_uid"] == str(room)
     rooms = await ready.cmf("GET", f"/cmf/property/rooms/{uid}")
     assert list(rooms) == [str(room)]
@@ -140,6 +140,49 @@ async def test_bad_segment_count_is_html_404(ready: Api, legacy: SandboxStore) -
 
 async def test_legacy_is_read_per_request(ready: Api, store: SandboxStore) -> None:
     """Flipping the switch at run time changes the very next answer."""
-    assert await ready.cmf("GET", "/cmf/properties/ids") == {}
+    assert "Jomres" in await ready.cmf("GET", "/cmf/versions")
     store.legacy = True
-    assert await ready.cmf("GET", "/cmf/properties/ids") == []
+    assert await ready.cmf("GET", "/cmf/versions") == {"bookyflow": "10.7.2", "cmf": "3.4"}
+
+
+async def test_spec_shapes_of_the_older_servers(ready: Api, legacy: SandboxStore) -> None:
+    """Property object, rooms and calendar nights in the spec's shape (prices in the calendar,
+    max_people as sent), and a review that needs only rooms and a base price."""
+    uid = await create_property(ready, "12")
+    form = {"property_uid": str(uid), "room_type_id": "1", "room_uid": "0", "max_people": "3",
+            "room_name": "D", "room_number": "1"}  # fmt: skip
+    await ready.cmf("PUT", "/cmf/property/room", form)
+    assert (await ready.cmf("GET", f"/cmf/property/{uid}"))["remote_uid"] == "12"
+    [room] = (await ready.cmf("GET", f"/cmf/property/rooms/{uid}")).values()
+    assert room["max_people"] == "3"
+    price = {"property_uid": str(uid), "base_price": "100", "max_people": "2"}
+    await ready.cmf("PUT", "/cmf/property/base/price", price)
+    cal = await ready.cmf("GET", f"/cmf/property/calendar/{uid}/2025-03-01/2025-03-01")
+    assert cal == {"2025-03-01": {"price": "100.00", "minstay": "1", "is_blocked": False}}
+    review = await ready.cmf("PUT", "/cmf/property/status/review", {"property_uid": str(uid)})
+    assert review == {"property_complete": True, "warnings": []}
+    assert await ready.cmf("PUT", "/cmf/property/publish", {"property_uid": str(uid)}) == {
+        "published": "1"
+    }
+
+
+async def test_older_servers_match_remote_ids_as_text(ready: Api, legacy: SandboxStore) -> None:
+    """No room type name needed, text ids found by booking/link and cancelled one by one."""
+    uid = await create_property(ready)
+    await add_room(ready, uid)
+    guest = dict.fromkeys(("name", "surname", "email", "phone", "address", "post_code",
+                           "country_code", "language_id"), "x")  # fmt: skip
+    items = [{"remote_reservation_id": rid, "guest_info": guest, "stay_infos": [
+        {"property_id": uid, "date_from": "2025-04-01", "date_to": "2025-04-01", "room_type_id": 1,
+         "guest_number": 4, "client_price": 1, "channel_price": 1, "already_paid": 0}]}
+        for rid in ("OTA-1", "OTA-2")]  # fmt: skip
+    form = {"reservations": json.dumps({"reservations": items})}
+    answer = await ready.cmf("PUT", "/cmf/reservations/add", form)
+    assert set(answer["successful_bookings"]) == {"OTA-1", "OTA-2"}
+    assert answer["unsuccessful_bookings"] == []
+    linked = await ready.cmf("GET", f"/cmf/property/booking/link/{uid}/OTA-1")
+    assert len(linked["local_bookings"]) == 1
+    cancel = {"reservation_ids": json.dumps(["OTA-1"])}
+    assert len((await ready.cmf("PUT", "/cmf/reservations/cancel", cancel))["cancellations"]) == 1
+    statuses = [b["status"]["status_code"] for b in legacy.bookings(uid)]
+    assert sorted(statuses) == [1, 6]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
@@ -18,36 +19,46 @@ def _populate(store: SandboxStore) -> tuple[str, int]:
     owner = store.access.owner_of("demo")
     store.access.announce(owner, CHANNEL)
     channel = store.channel(owner, CHANNEL)
-    ops = store.properties
-    uid = ops.create_property(channel, property_name="P", remote_uid="R", country="GB",
-                              region_id=1, ptype_id=1)  # fmt: skip
+    uid = store.properties.create_property(channel, engine=True, property_name="P",
+                                           remote_uid=1, country="GB", region_id=1113,
+                                           ptype_id=7)  # fmt: skip
     prop = store.owned_property(channel, str(uid))
-    ops.put_room(prop, Room(0, "Double", "1", 1, 2))
-    ops.set_base_price(channel, prop, Decimal("100"), 2)
-    black = BlackBooking(0, uid, "2025-03-10", "2025-03-11", [])
-    store.reservations.add_black(channel, prop, black)
-    item = {"remote_reservation_id": "X1", "guest_info": {k: "v" for k in (
+    store.properties.put_room(channel, prop, Room(0, "Double", "1", 7, 2))
+    store.rates.set_base_price(channel, prop, Decimal("100"), 2, engine=True)
+    store.rates.set_prices(channel, prop, [(date(2025, 3, 5), date(2025, 3, 6), Decimal(90))],
+                           engine=True)  # fmt: skip
+    black = BlackBooking(0, uid, "2025-03-10", "2025-03-11", [], text="paint")
+    store.closures.add_black(channel, prop, black, engine=True)
+    store.content.add_image(prop, "property", 0, "main.jpg")
+    store.content.address(prop, {"street": "1 Quay", "town": "Exeter"}, "http://site")
+    item = {"remote_reservation_id": "778812", "guest_info": {k: "v" for k in (
         "name", "surname", "email", "phone", "address", "post_code", "country_code",
         "language_id")}, "stay_infos": [{"property_id": uid, "date_from": "2025-04-01",
-        "date_to": "2025-04-01", "room_type_id": 1, "guest_number": 1, "client_price": 1,
-        "channel_price": 1, "already_paid": 0}]}  # fmt: skip
-    store.reservations.add_reservations(channel, [item])
+        "date_to": "2025-04-01", "room_type_id": 7, "room_type_name": "", "guest_number": 1,
+        "client_price": 1, "channel_price": 1, "already_paid": 0}]}  # fmt: skip
+    store.reservations.add_reservations(channel, [item], engine=True)
     store.book_on_site(uid, "2025-05-01", "2025-05-02")
+    store.properties.review(prop)
     return token, uid
 
 
 def _snapshot(store: SandboxStore, uid: int) -> str:
     owner = store.access.owner_of("demo")
     channel = store.channel(owner, CHANNEL)
+    prop = store.owned_property(channel, str(uid))
     return json.dumps([
         store.properties_of("demo", CHANNEL), store.calendar(uid, "2025-03-01", "2025-03-12"),
         store.bookings(uid), store.blackbookings(uid),
-        store.reservations.change_logs(channel),
+        store.reservations.change_logs(channel, engine=True),
+        store.reservations.list_bookings(channel, prop, engine=True),
+        store.properties.engine_view(prop, site="http://site"), store.rates.list_prices(prop),
+        store.properties.status(prop),
     ], sort_keys=True)  # fmt: skip
 
 
 def test_new_store_on_same_file_keeps_everything(tmp_path: Path) -> None:
-    """Properties, rooms, tariffs, closures, bookings, channels, log and tokens survive."""
+    """Properties, rooms, content, tariffs, closures, bookings, links, channels, log and tokens
+    survive, in every view the API answers from."""
     clock = FakeWallClock()
     db = tmp_path / "sandbox.db"
     first = SandboxStore([DEMO, RIVAL], db_path=db, wall_clock=clock)
@@ -60,8 +71,8 @@ def test_new_store_on_same_file_keeps_everything(tmp_path: Path) -> None:
         assert second.token_state(f"Bearer {token}") == "valid"
         assert second.access.owner_of("rival") != second.access.owner_of("demo")
         new_uid = second.properties.create_property(
-            second.channel(second.access.owner_of("demo"), CHANNEL), property_name="Q",
-            remote_uid="R2", country="GB", region_id=1, ptype_id=1,
+            second.channel(second.access.owner_of("demo"), CHANNEL), engine=True,
+            property_name="Q", remote_uid=2, country="GB", region_id=1113, ptype_id=1,
         )  # fmt: skip
         assert new_uid == uid + 1  # id sequences continue, never reuse
     finally:

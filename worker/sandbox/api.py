@@ -5,6 +5,9 @@ in the spec's order: token (401) → route (404) → scope (403) → channel hea
 set``) → channel announced (400) → property ownership (400) → parameters (400, in the handler).
 The form is read before the checks, and the handler's writes form one store batch.
 
+By default the answers are the real engine's (envelopes with ``meta.site``, its shapes and
+wording: ``engine_views``, ``engine_bookings``, the ``store_*`` operations called with
+``engine=True``); the seed's authentication stays unless ``store.engine_auth`` is on.
 Legacy mode (``store.legacy``, read per request) and where each behaviour lives:
 - token endpoint — stored scopes granted comma-separated (or ``scope`` omitted), ``expires_in`` as
   a numeric string, ``token_type`` ``bearer``, ``POST /`` accepted: ``routes_auth``;
@@ -15,7 +18,8 @@ Legacy mode (``store.legacy``, read per request) and where each behaviour lives:
 - write endpoints' errors as ``{"success": false, "message"|"error"}`` inside a 200 success
   envelope under ``data.response``/``data.property``/``data.calendar``/``data.delete_tariffs``:
   each ``Endpoint.legacy_failure`` (routes modules) applied by ``_error_response`` here;
-- ``remote_uid`` cast to an integer (non-numeric → 0): ``store_operations.remote_uid_value``.
+- ``remote_uid`` cast to an integer (non-numeric → 0): ``store_operations.remote_uid_value``
+  (the real engine does it too).
 """
 
 from __future__ import annotations
@@ -32,18 +36,21 @@ from worker.sandbox import (
     routes_auth,
     routes_bookings,
     routes_channel,
+    routes_content,
     routes_properties,
     routes_rates,
 )
 from worker.sandbox.forms import required
 from worker.sandbox.routes_base import SCOPE_BY_METHOD, Call, Endpoint
 from worker.sandbox.store import SandboxStore
+from worker.sandbox.store_access import bearer_token
 
 API_ROOT = "/bookyflow/api"
 CHANNEL_HEADER = "X-BOOKYFLOW-channel-name"
 STORE_KEY = web.AppKey("store", SandboxStore)
 
-_ROUTE_MODULES = (routes_auth, routes_channel, routes_properties, routes_rates, routes_bookings)
+_ROUTE_MODULES = (routes_auth, routes_channel, routes_properties, routes_content, routes_rates,
+                  routes_bookings)  # fmt: skip
 
 
 def _route_table() -> list[dict[str, str]]:
@@ -106,26 +113,46 @@ async def dispatch(
     """Run the checks in the spec's order, then the handler, and wrap its payload."""
     store = request.app[STORE_KEY]
     form = await _read_form(request)
+    relative = _relative(request)
     grant = None
     if endpoint is None or endpoint.auth:
-        state, grant = store.access.lookup(request.headers.get("Authorization"))
+        header = request.headers.get("Authorization")
+        state, grant = store.access.lookup(header)
         if state != "valid":
-            return envelope.unauthorized(state, legacy=store.legacy)
+            state = "malformed" if state == "unknown" and not bearer_token(header) else state
+            return envelope.unauthorized(state, legacy=store.legacy, engine_auth=store.engine_auth)
     if endpoint is None:
-        relative = "/" + request.match_info.get("tail", "")
         html = store.legacy and _family(relative) in families
-        return envelope.not_found(relative, html=html)
+        site = (
+            None if store.legacy else {"base": API_ROOT, "url": relative, "method": request.method}
+        )
+        return envelope.not_found(relative, html=html, site=site)
     scope = SCOPE_BY_METHOD[endpoint.method]
-    if grant is not None and scope not in grant.scopes:
+    if grant is not None and not store.scope_allows(grant, scope):
         return envelope.forbidden(scope, legacy=store.legacy)
+    call = Call(store, request, form, grant)
     try:
+        call = _with_channel(call, endpoint)
+        if endpoint.preload is not None:
+            call = replace(call, preloaded=await endpoint.preload(call))
         with store.batch():
-            result = endpoint.handler(_with_channel(Call(store, request, form, grant), endpoint))
+            result = endpoint.handler(call)
     except ApiError as exc:
-        return _error_response(exc, endpoint, legacy=store.legacy)
+        return _error_response(exc, endpoint, legacy=store.legacy, site=_site(call, relative))
     if isinstance(result, web.StreamResponse):
         return result
-    return envelope.success(request, result, legacy=store.legacy)
+    return envelope.success(request, result, legacy=store.legacy, site=_site(call, relative))
+
+
+def _relative(request: web.Request) -> str:
+    """The path below the API root, as the real engine reports it in ``meta.site.url``."""
+    path = request.path
+    return path[len(API_ROOT) :] if path.startswith(API_ROOT) else path
+
+
+def _site(call: Call, relative: str) -> envelope.Site:
+    name = call.prop.property_name if call.prop is not None else None
+    return envelope.site_meta(call.request, relative, name)
 
 
 def _with_channel(call: Call, endpoint: Endpoint) -> Call:
@@ -149,11 +176,13 @@ def _raw_property_uid(call: Call, source: str | None) -> str | None:
     return None
 
 
-def _error_response(exc: ApiError, endpoint: Endpoint, *, legacy: bool) -> web.Response:
-    """Modern: 400 error envelope. Legacy: 200, short form for channel errors, and write
+def _error_response(
+    exc: ApiError, endpoint: Endpoint, *, legacy: bool, site: envelope.Site
+) -> web.Response:
+    """Default: 400 error envelope. Legacy: 200, short form for channel errors, and write
     endpoints' own failures as ``{"success": false, ...}`` inside a success envelope."""
     short = isinstance(exc, ChannelError | OwnershipError)
     if legacy and endpoint.legacy_failure is not None and not short:
         key, field = endpoint.legacy_failure
         return envelope.legacy_failure(key, field, exc.message)
-    return envelope.endpoint_error(exc.message, legacy=legacy, short=short)
+    return envelope.endpoint_error(exc.message, legacy=legacy, site=site, short=short)

@@ -1,6 +1,13 @@
-"""Response shapes: success and error envelopes, auth failures, and the legacy variants (spec §1–2).
+"""Response shapes: success and error envelopes and auth failures, per mode (spec §1–2).
 
-Legacy behaviour applied here (``store.legacy``), chosen deterministically:
+Default (the real engine): ``{"data": {"response": ...}, "meta": {"code": 200, "site": {...}}}``
+where ``meta.site`` names the site, the API base, the path and the method (and the property's
+name when the request is about one); errors are ``{"code", "meta": {"site"}, "error_message",
+"lines": []}``; an unknown route's message starts with a space, as the real one does. 401 and 403
+bodies are the seed's unless the real engine's own auth is on (``invalid_token`` or
+``invalid_request`` with its wording and its ``WWW-Authenticate: Bearer realm="Service", ...``).
+
+Legacy behaviour (``store.legacy``), chosen deterministically:
 - endpoint errors are HTTP 200 with the error envelope; channel and ownership errors use the short
   form ``{"meta": {"code": 204, "error_message": ...}}``;
 - payloads carry ids, counts and amounts as strings and ``published`` as ``"1"``/``"0"``; room
@@ -16,6 +23,8 @@ from typing import Any
 
 from aiohttp import web
 
+from worker.sandbox.payloads import Keyed
+
 NO_ENVELOPE_HEADER = "X-BOOKYFLOW-NO-ENVELOPE"
 _LEGACY_401 = {
     "expired": ("invalid_token", "The access token provided has expired"),
@@ -23,22 +32,44 @@ _LEGACY_401 = {
     "unknown": ("invalid_token", "The access token provided is invalid"),
     "missing": ("invalid_request", "Malformed auth header"),
 }
+_ENGINE_401 = {
+    **_LEGACY_401,
+    "missing": ("invalid_request", "No authentication is provided. Bearer missing from headers? "
+                "Check https://www.jomres.net/manual/developers-guide-2/63-jomres-api/"
+                "418-the-rest-api-test-fails "),
+    "malformed": ("invalid_request", "Malformed auth header"),
+}  # fmt: skip
 _HTML_404 = (
     "<!DOCTYPE html><html><head><title>404 Not Found</title></head><body><h1>Not Found</h1>"
     "<p>The requested URL was not found on this server.</p></body></html>"
 )
+Site = dict[str, str]
 
 
-def success(request: web.Request, payload: Any, *, legacy: bool) -> web.Response:
-    """``{"data": {"response": payload}, "meta": {"code": 200}}``, or the bare payload."""
+def site_meta(request: web.Request, relative: str, property_name: str | None = None) -> Site:
+    """``meta.site`` of the real engine: the property's name (if any), site, base, path, method."""
+    named = {} if property_name is None else {"property_name": property_name}
+    live_site = f"{request.scheme}://{request.host}"
+    base = request.path[: len(request.path) - len(relative)] if relative else request.path
+    return {**named, "live_site": live_site, "base": base, "url": relative,
+            "method": request.method}  # fmt: skip
+
+
+def success(request: web.Request, payload: Any, *, legacy: bool, site: Site) -> web.Response:
+    """``{"data": {"response" | key: payload}, "meta": ...}``, or the bare payload."""
+    key = "response"
+    if isinstance(payload, Keyed):
+        key, payload = payload.key, payload.payload
     if legacy:
         payload = legacy_shape(payload)
     if request.headers.get(NO_ENVELOPE_HEADER, "").strip() == "1":
         return web.json_response(payload)
-    return web.json_response({"data": {"response": payload}, "meta": {"code": 200}})
+    meta: dict[str, Any] = {"code": 200} if legacy else {"code": 200, "site": site}
+    return web.json_response({"data": {key: payload}, "meta": meta})
 
 
 def error_body(code: int, message: str) -> dict[str, Any]:
+    """The older servers' error envelope."""
     return {
         "code": code,
         "error_message": message,
@@ -47,10 +78,14 @@ def error_body(code: int, message: str) -> dict[str, Any]:
     }
 
 
-def endpoint_error(message: str, *, legacy: bool, short: bool = False) -> web.Response:
-    """An error raised by endpoint logic: 400 (modern) or 200 (legacy) with the error envelope."""
+def engine_error_body(code: int, message: str, site: Site) -> dict[str, Any]:
+    return {"code": code, "meta": {"site": site}, "error_message": message, "lines": []}
+
+
+def endpoint_error(message: str, *, legacy: bool, site: Site, short: bool = False) -> web.Response:
+    """An error raised by endpoint logic: 400 (default) or 200 (legacy) with the error envelope."""
     if not legacy:
-        return web.json_response(error_body(400, message), status=400)
+        return web.json_response(engine_error_body(400, message, site), status=400)
     if short:
         return web.json_response({"meta": {"code": 204, "error_message": message}})
     return web.json_response(error_body(400, message))
@@ -62,14 +97,23 @@ def legacy_failure(key: str, field: str, message: str) -> web.Response:
     return web.json_response(body)
 
 
-def not_found(relative_path: str, *, html: bool = False) -> web.Response:
+def not_found(relative_path: str, *, html: bool = False, site: Site | None = None) -> web.Response:
+    """Unknown route; with ``site`` (default mode) in the real engine's shape and wording."""
     if html:
         return web.Response(status=404, text=_HTML_404, content_type="text/html")
+    if site is not None:
+        body = engine_error_body(404, f" Request {relative_path} unknown", site)
+        return web.json_response(body, status=404)
     return web.json_response(error_body(404, f"Request {relative_path} unknown"), status=404)
 
 
-def unauthorized(state: str, *, legacy: bool) -> web.Response:
+def unauthorized(state: str, *, legacy: bool, engine_auth: bool = False) -> web.Response:
     """401 for a missing, malformed, unknown, revoked or expired token."""
+    if engine_auth:
+        error, description = _ENGINE_401.get(state, _ENGINE_401["unknown"])
+        challenge = f'Bearer realm="Service", error="{error}", error_description="{description}"'
+        return web.json_response({"error": error, "error_description": description},
+                                 status=401, headers={"WWW-Authenticate": challenge})  # fmt: skip
     if legacy:
         error, description = _LEGACY_401.get(state, _LEGACY_401["unknown"])
     else:

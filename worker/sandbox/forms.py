@@ -159,6 +159,7 @@ class Stay:
     client_price: Decimal
     channel_price: Decimal
     already_paid: Decimal
+    room_type_name: str | None = None  # absent: the real engine looks for "Double" rooms
 
 
 @dataclass(frozen=True)
@@ -169,6 +170,7 @@ class Reservation:
     referrer: str
     guest: dict[str, str]
     stays: list[Stay]
+    comments: str = ""
 
 
 def parse_reservation(item: Any) -> Reservation:
@@ -182,7 +184,9 @@ def parse_reservation(item: Any) -> Reservation:
     if not isinstance(stays, list) or not stays:
         raise invalid("stay_infos not set")
     referrer = str(item.get("referrer") or "")
-    return Reservation(remote_id, referrer, guest, [_parse_stay(stay) for stay in stays])
+    comments = str(item.get("comments") or "")
+    stays_parsed = [_parse_stay(stay) for stay in stays]
+    return Reservation(remote_id, referrer, guest, stays_parsed, comments)
 
 
 def _parse_stay(stay: Any) -> Stay:
@@ -197,4 +201,5 @@ def _parse_stay(stay: Any) -> Stay:
         client_price=parse_money(prices["client_price"], "client_price", minimum=Decimal(0)),
         channel_price=parse_money(prices["channel_price"], "channel_price", minimum=Decimal(0)),
         already_paid=parse_money(prices["already_paid"], "already_paid", minimum=Decimal(0)),
+        room_type_name=None if stay.get("room_type_name") is None else str(stay["room_type_name"]),
     )

@@ -8,6 +8,10 @@ The granted scope is the requested ∩ allowed set, in the requested order.
 Legacy: the requested scope is ignored and the client's stored scopes are granted, reported
 comma-separated (``scope`` omitted when the request had none); ``expires_in`` is a numeric
 string; ``token_type`` is ``bearer``; the request is also accepted at the API root (``POST /``).
+
+Engine auth (``store.engine_auth``): the real engine's one ``channel_management`` scope is granted
+whatever was asked (nothing asked included), and its ``invalid_client`` answer carries the PHP
+notice its logger prints after the JSON.
 """
 
 from __future__ import annotations
@@ -21,9 +25,15 @@ from aiohttp import web
 
 from worker.sandbox import envelope
 from worker.sandbox.routes_base import Call, Endpoint
-from worker.sandbox.store import ClientSpec
+from worker.sandbox.store import ENGINE_SCOPE, ClientSpec
 
 _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+# What the real engine's logger prints after its invalid_client JSON (PHP 8.2).
+PHP_DEPRECATION = (
+    "<br />\n<b>Deprecated</b>:  DateTime::__construct(): Passing null to parameter #1 "
+    "($datetime) of type string is deprecated in <b>/var/www/html/jomres/libraries/packages/"
+    "vendor/monolog/monolog/src/Monolog/Logger.php</b> on line <b>324</b><br />\n"
+)
 
 
 def oauth_error(status: int, error: str, description: str, **headers: str) -> web.Response:
@@ -43,8 +53,10 @@ def basic_credentials(authorization: str | None) -> tuple[str, str] | None:
     return unquote_plus(client_id), unquote_plus(secret)
 
 
-def _granted(spec: ClientSpec, form: Mapping[str, str], *, legacy: bool) -> tuple[str, ...]:
-    if legacy:
+def _granted(spec: ClientSpec, form: Mapping[str, str], call: Call) -> tuple[str, ...]:
+    if call.store.engine_auth:
+        return (ENGINE_SCOPE,)
+    if call.legacy:
         return spec.scopes
     requested = dict.fromkeys(form.get("scope", "").split())
     return tuple(scope for scope in requested if scope in spec.scopes)
@@ -52,6 +64,9 @@ def _granted(spec: ClientSpec, form: Mapping[str, str], *, legacy: bool) -> tupl
 
 def _token_body(token: str, call: Call, granted: tuple[str, ...]) -> dict[str, object]:
     ttl = round(call.store.token_ttl_s)
+    if call.store.engine_auth:
+        return {"access_token": token, "expires_in": ttl, "token_type": "Bearer",
+                "scope": " ".join(granted)}  # fmt: skip
     if not call.legacy:
         scope = " ".join(granted)
         return {"access_token": token, "token_type": "Bearer", "expires_in": ttl, "scope": scope}
@@ -86,12 +101,21 @@ def token(call: Call) -> web.Response:
     if spec is None:
         extra = {"WWW-Authenticate": 'Basic realm="Service"'} if basic else {}
         description = "The client credentials are invalid"
-        return oauth_error(401 if basic else 400, "invalid_client", description, **extra)
-    granted = _granted(spec, form, legacy=call.legacy)
+        refused = oauth_error(401 if basic else 400, "invalid_client", description, **extra)
+        return _with_notice(refused) if call.store.engine_auth else refused
+    granted = _granted(spec, form, call)
     if not granted:
         return oauth_error(400, "invalid_scope", "An unsupported scope was requested")
     issued = call.store.issue_token(spec, granted)
     return web.json_response(_token_body(issued, call, granted), headers=_NO_STORE)
+
+
+def _with_notice(response: web.Response) -> web.Response:
+    """The same answer with the real engine's PHP notice after the JSON (no longer JSON)."""
+    kept = {k: v for k, v in response.headers.items() if k in ("WWW-Authenticate", *_NO_STORE)}
+    body = (response.text or "") + PHP_DEPRECATION
+    return web.Response(status=response.status, text=body, content_type="application/json",
+                        headers=kept)  # fmt: skip
 
 
 def token_at_root(call: Call) -> web.Response:

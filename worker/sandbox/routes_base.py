@@ -2,14 +2,15 @@
 ``Call`` its handler receives once the checks passed.
 
 Handlers are plain synchronous functions of a ``Call``: the form is read before they run, so a whole
-request's writes land in one store batch without an ``await`` in between. A handler returns the
-modern ``data.response`` payload (the envelope and legacy shaping are applied around it) or a ready
-``web.Response`` (the token endpoint, which has its own shapes).
+request's writes land in one store batch without an ``await`` in between; the one thing that must
+be awaited (downloading an image) is an endpoint's ``preload``, run after the checks and before the
+batch. A handler returns the ``data.response`` payload (the envelope and legacy shaping are applied
+around it), a ``Keyed`` payload, or a ready ``web.Response`` (the token endpoint, the image upload).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,10 +33,21 @@ class Call:
     grant: Grant | None = None
     channel: ChannelRef | None = None
     prop: Property | None = None
+    preloaded: Any = None
 
     @property
     def legacy(self) -> bool:
         return self.store.legacy
+
+    @property
+    def engine(self) -> bool:
+        """Whether to answer as the real engine (the default mode)."""
+        return not self.store.legacy
+
+    @property
+    def live_site(self) -> str:
+        """The site's address as the real engine reports it (``meta.site.live_site``)."""
+        return f"{self.request.scheme}://{self.request.host}"
 
     def param(self, name: str) -> str:
         """A path segment (already URL-decoded)."""
@@ -62,6 +74,7 @@ class Call:
 
 
 Handler = Callable[[Call], Any]
+Preload = Callable[[Call], Awaitable[Any]]
 
 
 @dataclass(frozen=True)
@@ -70,7 +83,8 @@ class Endpoint:
 
     ``property_from`` says where the property uid comes from (``"path"`` segment ``property_uid``
     or the ``"form"`` field); ``legacy_failure`` is ``(data key, field)`` under which old servers
-    report this write endpoint's errors inside a 200 success envelope.
+    report this write endpoint's errors inside a 200 success envelope; ``preload`` fetches what
+    the handler needs from the network (its result is ``call.preloaded``).
     """
 
     method: str
@@ -80,3 +94,4 @@ class Endpoint:
     channel: bool = True
     property_from: str | None = None
     legacy_failure: tuple[str, str] | None = None
+    preload: Preload | None = None

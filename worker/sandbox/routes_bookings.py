@@ -1,4 +1,7 @@
-"""Reservations pushed by the channel, booking links, booking lists and change logs (spec §3.7)."""
+"""Reservations pushed by the channel, booking links, booking lists and change logs (spec §3.7).
+
+Thin handlers over ``store.reservations``, each in the real engine's behaviour (the default) or the
+older servers' (legacy)."""
 
 from __future__ import annotations
 
@@ -13,25 +16,29 @@ def add_reservations(call: Call) -> dict[str, Any]:
     items = document.get("reservations")
     if not isinstance(items, list):
         raise invalid('reservations must hold a JSON list under "reservations"')
-    return call.store.reservations.add_reservations(call.channel_ref, items)
+    return call.store.reservations.add_reservations(call.channel_ref, items, engine=call.engine)
 
 
 def cancel_reservations(call: Call) -> dict[str, Any]:
     remote_ids = parse_json(call.form, "reservation_ids", list)
-    return call.store.reservations.cancel_reservations(call.channel_ref, remote_ids)
+    return call.store.reservations.cancel_reservations(
+        call.channel_ref, remote_ids, engine=call.engine
+    )
 
 
 def booking_link(call: Call) -> dict[str, Any]:
     remote_id = call.param("remote_reservation_id")
-    return call.store.reservations.booking_link(call.channel_ref, call.owned, remote_id)
+    return call.store.reservations.booking_link(
+        call.channel_ref, call.owned, remote_id, engine=call.engine
+    )
 
 
 def list_bookings(call: Call) -> list[dict[str, Any]]:
-    return call.store.reservations.list_bookings(call.channel_ref, call.owned)
+    return call.store.reservations.list_bookings(call.channel_ref, call.owned, engine=call.engine)
 
 
 def change_logs(call: Call) -> dict[str, Any]:
-    return call.store.reservations.change_logs(call.channel_ref)
+    return call.store.reservations.change_logs(call.channel_ref, engine=call.engine)
 
 
 ENDPOINTS = (

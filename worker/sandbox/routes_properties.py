@@ -1,33 +1,49 @@
-"""Properties and rooms (spec §3.3–3.4): thin handlers over ``store.properties``."""
+"""Properties, their status and rooms (spec §3.3–3.4): thin handlers over ``store.properties``.
+
+Each handler picks the real engine's behaviour (``call.engine``, the default) or the older
+servers' (legacy) and leaves the rest to the store's operations.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from worker.sandbox.forms import invalid, parse_int, required
+from worker.sandbox.php import empty_as_list, intval
 from worker.sandbox.routes_base import Call, Endpoint
 from worker.sandbox.store_inventory import Room
 from worker.sandbox.store_operations import remote_uid_value
 
 
-def property_ids(call: Call) -> dict[str, Any]:
-    return call.store.properties.property_ids(call.channel_ref)
+def property_ids(call: Call) -> Any:
+    ids = call.store.properties.property_ids(call.channel_ref)
+    if not call.engine:
+        return ids
+    # the real engine answers every id as a string, and no property as []
+    return empty_as_list({uid: {k: str(v) for k, v in row.items()} for uid, row in ids.items()})
 
 
 def create_property(call: Call) -> int:
     form = call.form
+    name = form.get("property_name", "").strip()
+    if not call.engine:
+        name = required(form, "property_name")
+        required(form, "remote_uid")
     return call.store.properties.create_property(
         call.channel_ref,
-        property_name=required(form, "property_name"),
-        remote_uid=remote_uid_value(required(form, "remote_uid"), legacy=call.legacy),
-        country=required(form, "country").upper(),
-        region_id=parse_int(required(form, "region_id"), "region_id", minimum=1),
-        ptype_id=parse_int(required(form, "ptype_id"), "ptype_id", minimum=1),
+        engine=call.engine,
+        property_name=name,
+        remote_uid=remote_uid_value(form.get("remote_uid", "").strip()),
+        country=form.get("country", "").strip().upper(),
+        region_id=intval(form.get("region_id", "")),
+        ptype_id=intval(form.get("ptype_id", "")),
     )
 
 
 def get_property(call: Call) -> dict[str, Any]:
-    return call.store.properties.property_view(call.owned)
+    if not call.engine:
+        return call.store.properties.spec_view(call.owned)
+    return call.store.properties.engine_view(call.owned, site=call.live_site)
 
 
 def delete_property(call: Call) -> bool:
@@ -35,27 +51,48 @@ def delete_property(call: Call) -> bool:
 
 
 def review(call: Call) -> dict[str, Any]:
+    if not call.engine:
+        return call.store.properties.spec_review(call.owned)
     return call.store.properties.review(call.owned)
 
 
 def publish(call: Call) -> dict[str, Any]:
+    if not call.engine:
+        return call.store.properties.spec_publish(call.owned)
     return call.store.properties.publish(call.owned)
 
 
+def unpublish(call: Call) -> bool:
+    return call.store.properties.unpublish(call.owned)
+
+
+def status(call: Call) -> dict[str, str]:
+    return call.store.properties.status(call.owned)
+
+
 def rooms(call: Call) -> list[dict[str, Any]]:
-    return call.store.properties.rooms_view(call.owned)
+    return call.store.properties.rooms_view(call.owned, engine=call.engine)
 
 
-def put_room(call: Call) -> dict[str, Any]:
+def _room(call: Call) -> Room:
     form = call.form
-    room = Room(
-        room_uid=parse_int(form.get("room_uid", "0") or "0", "room_uid", minimum=0),
+    uid = form.get("room_uid", "0") or "0"
+    if call.engine:  # the real engine casts whatever it gets and ignores max_people
+        return Room(intval(uid), form.get("room_name", ""), form.get("room_number", ""),
+                    intval(form.get("room_type_id", "")), 0)  # fmt: skip
+    return Room(
+        room_uid=parse_int(uid, "room_uid", minimum=0),
         room_name=form.get("room_name", "").strip(),
         room_number=form.get("room_number", "").strip(),
         room_type_id=parse_int(required(form, "room_type_id"), "room_type_id", minimum=1),
         max_people=parse_int(required(form, "max_people"), "max_people", minimum=1),
     )
-    return call.store.properties.put_room(call.owned, room)
+
+
+def put_room(call: Call) -> Any:
+    if not call.engine:
+        return call.store.properties.spec_put_room(call.channel_ref, call.owned, _room(call))
+    return call.store.properties.put_room(call.channel_ref, call.owned, _room(call))
 
 
 def delete_room(call: Call) -> Any:
@@ -71,22 +108,13 @@ ENDPOINTS = (
     Endpoint("GET", "/cmf/property/{property_uid}", get_property, property_from="path"),
     Endpoint("DELETE", "/cmf/property/local/{property_uid}", delete_property, property_from="path"),
     Endpoint("PUT", "/cmf/property/status/review", review, property_from="form"),
-    Endpoint(
-        "PUT",
-        "/cmf/property/publish",
-        publish,
-        property_from="form",
-        legacy_failure=("response", "message"),
-    ),
+    Endpoint("GET", "/cmf/property/status/{property_uid}", status, property_from="path"),
+    Endpoint("PUT", "/cmf/property/publish", publish, property_from="form",
+             legacy_failure=("response", "message")),
+    Endpoint("PUT", "/cmf/property/unpublish", unpublish, property_from="form"),
     Endpoint("GET", "/cmf/property/rooms/{property_uid}", rooms, property_from="path"),
-    Endpoint(
-        "PUT",
-        "/cmf/property/room",
-        put_room,
-        property_from="form",
-        legacy_failure=("response", "error"),
-    ),
-    Endpoint(
-        "DELETE", "/cmf/property/room/{property_uid}/{room_uid}", delete_room, property_from="path"
-    ),
-)
+    Endpoint("PUT", "/cmf/property/room", put_room, property_from="form",
+             legacy_failure=("response", "error")),
+    Endpoint("DELETE", "/cmf/property/room/{property_uid}/{room_uid}", delete_room,
+             property_from="path"),
+)  # fmt: skip

@@ -51,8 +51,9 @@ class Sandbox:
         self,
         *,
         clients: Sequence[ClientSpec] = (DEFAULT_CLIENT,),
-        token_ttl_s: float = 3600.0,
+        token_ttl_s: float | None = None,
         legacy: bool = False,
+        engine_auth: bool = False,
         db_path: str | Path | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
@@ -66,7 +67,9 @@ class Sandbox:
         self._db_path = db_path
         self._wall_clock = wall_clock
         self.host, self.port = host, port
-        self.store = self._open_store(token_ttl_s=token_ttl_s, legacy=legacy)
+        self.store = self._open_store(
+            token_ttl_s=token_ttl_s, legacy=legacy, engine_auth=engine_auth
+        )
         self.faults = FaultInjector(sleep=sleep)
         self.journal = journal if journal is not None else Journal()
         self.tokens = TokenControls(lambda: self.store)
@@ -97,13 +100,23 @@ class Sandbox:
     def legacy(self, value: bool) -> None:
         self.store.legacy = value
 
+    @property
+    def engine_auth(self) -> bool:
+        return self.store.engine_auth
+
+    @engine_auth.setter
+    def engine_auth(self, value: bool) -> None:
+        self.store.engine_auth = value
+
     async def start(self) -> None:
         """Listen on ``host:port`` (a free port when 0; the same port again after a restart)."""
         if self._runner is not None:
             raise RuntimeError("the sandbox is already running")
         if self._store_closed:
             self.store = self._open_store(
-                token_ttl_s=self.store.token_ttl_s, legacy=self.store.legacy
+                token_ttl_s=self.store.token_ttl_s,
+                legacy=self.store.legacy,
+                engine_auth=self.store.engine_auth,
             )
             self._store_closed = False
         runner = web.AppRunner(
@@ -142,11 +155,14 @@ class Sandbox:
     ) -> None:
         await self.close()
 
-    def _open_store(self, *, token_ttl_s: float, legacy: bool) -> SandboxStore:
+    def _open_store(
+        self, *, token_ttl_s: float | None, legacy: bool, engine_auth: bool
+    ) -> SandboxStore:
         return SandboxStore(
             self._clients,
             token_ttl_s=token_ttl_s,
             legacy=legacy,
+            engine_auth=engine_auth,
             db_path=self._db_path,
             wall_clock=self._wall_clock,
         )
@@ -195,8 +211,9 @@ async def serve_forever(
     host: str,
     port: int,
     clients: Sequence[tuple[str, str, tuple[str, ...]]],
-    token_ttl_s: float = 3600.0,
+    token_ttl_s: float | None = None,
     legacy: bool = False,
+    engine_auth: bool = False,
     db_path: str | Path | None = None,
     admin_token: str | None = None,
 ) -> None:
@@ -207,6 +224,7 @@ async def serve_forever(
         clients=specs,
         token_ttl_s=token_ttl_s,
         legacy=legacy,
+        engine_auth=engine_auth,
         db_path=db_path,
         host=host,
         port=port,
@@ -226,6 +244,7 @@ async def serve_forever(
                 api_url=sandbox.api_url,
                 clients=[spec.client_id for spec in specs],
                 legacy=legacy,
+                engine_auth=engine_auth,
                 persisted=db_path is not None,
             )
             if admin_token is None:

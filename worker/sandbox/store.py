@@ -1,12 +1,20 @@
 """``SandboxStore``: the whole state of one embedded BookyFlow site, as pure domain (no HTTP).
 
 It composes the parts that each own one concern — ``AccessControl`` (clients, tokens, channels),
-``Inventory`` (properties, rooms, tariffs), ``Bookings`` (bookings, closures, change log) — and the
-operations the API performs on them (``properties``, ``reservations``). State lives in memory; with
-``db_path`` every change is also written to SQLite, so a new store on the same file keeps it
-all, issued tokens included. ``legacy`` and ``token_ttl_s`` are read per request and may change
-at run time.
+``Inventory`` (properties, rooms, tariffs, content), ``Bookings`` (bookings, closures, change log)
+— and the operations the API performs on them (``properties``, ``rates``, ``content``,
+``closures``, ``reservations``). State lives in memory; with ``db_path`` every change is also
+written to SQLite, so a new store on the same file keeps it all, issued tokens included.
+
+Modes, read per request and changeable at run time: by default the API answers as the real engine
+does, with the seed's authentication; ``legacy`` serves the older servers of the spec instead;
+``engine_auth`` serves the real engine's own authentication (its one ``channel_management`` scope
+granted whatever was asked, its 401 bodies, one-year tokens unless ``token_ttl_s`` says otherwise).
 Time comes from the injected ``wall_clock`` (epoch seconds): token expiry, "today", timestamps.
+
+The read-only views at the end (``properties_of``, ``calendar``, ``bookings``, ``blackbookings``)
+are the sandbox's ground truth in the spec's terms, whatever the mode: what tests check end states
+against (a per-night price, the remote id of every push even after it was cancelled).
 """
 
 from __future__ import annotations
@@ -24,11 +32,19 @@ from worker.sandbox.forms import invalid, parse_money, parse_range
 from worker.sandbox.persistence import Ledger, open_persistence
 from worker.sandbox.store_access import AccessControl, ClientSpec, Grant
 from worker.sandbox.store_bookings import Booking, Bookings
+from worker.sandbox.store_closures import ClosureOperations
+from worker.sandbox.store_content import ContentOperations
 from worker.sandbox.store_inventory import Inventory, Property
 from worker.sandbox.store_operations import ChannelRef, PropertyOperations
+from worker.sandbox.store_rates import RateOperations
 from worker.sandbox.store_reservations import BookingOperations
 
-__all__ = ["ChannelRef", "ClientSpec", "Grant", "SandboxStore"]
+__all__ = ["ENGINE_SCOPE", "ENGINE_TOKEN_TTL_S", "ChannelRef", "ClientSpec", "Grant",
+           "SandboxStore"]  # fmt: skip
+
+SEED_TOKEN_TTL_S = 3600.0
+ENGINE_TOKEN_TTL_S = 31_536_000.0  # the real engine's tokens last a year
+ENGINE_SCOPE = "channel_management"
 
 
 class SandboxStore:
@@ -38,13 +54,16 @@ class SandboxStore:
         self,
         clients: Sequence[ClientSpec],
         *,
-        token_ttl_s: float = 3600.0,
+        token_ttl_s: float | None = None,
         legacy: bool = False,
+        engine_auth: bool = False,
         db_path: str | Path | None = None,
         wall_clock: Callable[[], float] = time.time,
     ) -> None:
         self.legacy = legacy
-        self.token_ttl_s = token_ttl_s
+        self.engine_auth = engine_auth
+        default_ttl = ENGINE_TOKEN_TTL_S if engine_auth else SEED_TOKEN_TTL_S
+        self.token_ttl_s = default_ttl if token_ttl_s is None else token_ttl_s
         self._db = open_persistence(db_path)
         self._ledger = Ledger(self._db, wall_clock)
         with self._db.batch():
@@ -52,7 +71,15 @@ class SandboxStore:
         self.inventory = Inventory(self._ledger)
         self.records = Bookings(self._ledger)
         self.properties = PropertyOperations(self.inventory, self.records)
+        self.rates = RateOperations(self.inventory, self.records)
+        self.content = ContentOperations(self.inventory, self.records)
+        self.closures = ClosureOperations(self.records)
         self.reservations = BookingOperations(self.inventory, self.records)
+
+    @property
+    def engine(self) -> bool:
+        """Whether the API answers as the real engine (the default) rather than legacy."""
+        return not self.legacy
 
     def batch(self) -> AbstractContextManager[Any]:
         """Group the writes of one request into one SQLite transaction."""
@@ -75,6 +102,10 @@ class SandboxStore:
 
     def issue_token(self, spec: ClientSpec, scopes: tuple[str, ...]) -> str:
         return self.access.issue(spec, scopes, self.token_ttl_s)
+
+    def scope_allows(self, grant: Grant, scope: str) -> bool:
+        """A method's scope, or the real engine's one scope that covers every endpoint."""
+        return scope in grant.scopes or ENGINE_SCOPE in grant.scopes
 
     def token_state(self, authorization: str | None) -> str:
         """'valid' | 'expired' | 'revoked' | 'unknown' | 'missing' for an Authorization header."""
@@ -107,12 +138,18 @@ class SandboxStore:
         """The property when this channel created it; anything else is an ``OwnershipError``."""
         prop = self.inventory.properties.get(int(raw_uid)) if raw_uid.isdigit() else None
         if prop is None or (prop.owner_id, prop.channel_name) != (channel.owner_id, channel.name):
+            gap = " " if self.engine else ""  # sic: the real text has a space before the comma
             message = (
                 f"Manager {channel.owner_id} does not have access to property {raw_uid} "
-                f"on channel {channel.channel_id}, or the property does not exist."
+                f"on channel {channel.channel_id}{gap}, or the property does not exist."
             )
             raise OwnershipError(message, status=400, code=400, property_uid=None)
         return prop
+
+    def used_locations(self) -> tuple[set[str], set[int]]:
+        """The countries and regions properties of the site use (every channel's)."""
+        props = self.inventory.properties.values()
+        return {p.country for p in props}, {p.region_id for p in props}
 
     def published_properties(self) -> list[dict[str, Any]]:
         return [
@@ -135,16 +172,18 @@ class SandboxStore:
         adults: int = 2,
         total: str = "200.00",
     ) -> dict[str, Any]:
-        """A guest books on the hotel's own site; returns the booking object (spec §3.7)."""
+        """A guest books on the hotel's own site; returns the booking object (spec §3.7).
+
+        The real engine (default mode) gives it a random 8-digit booking number."""
         prop = self._property(property_uid)
         first, last = parse_range(date_from, date_to)
         amount = str(parse_money(total, "total", minimum=Decimal(0)))
         with self.batch():
             booking = self.reservations.book_on_site(
-                prop, first, last, firstname=firstname, surname=surname, email=email,
-                adults=adults, booking_total=amount,
+                prop, first, last, engine=self.engine, firstname=firstname, surname=surname,
+                email=email, adults=adults, booking_total=amount,
             )  # fmt: skip
-        return booking.view(None)
+        return booking.spec_view(None)
 
     def modify_site_booking(self, booking_id: int, **changes: Any) -> dict[str, Any]:
         """Change fields of a booking (bumps ``last_modified``, logs ``booking_modified``)."""
@@ -155,12 +194,12 @@ class SandboxStore:
             parse_range(changes.get("date_from", booking.date_from),
                         changes.get("date_to", booking.date_to))  # fmt: skip
         with self.batch():
-            return self.reservations.modify_site_booking(booking, changes).view(None)
+            return self.reservations.modify_site_booking(booking, changes).spec_view(None)
 
     def cancel_site_booking(self, booking_id: int) -> dict[str, Any]:
         """The guest cancels: status 6, ``last_modified`` bumped, ``booking_cancelled`` logged."""
         with self.batch():
-            return self.reservations.cancel(self._booking(booking_id), "").view(None)
+            return self.reservations.cancel(self._booking(booking_id), None).spec_view(None)
 
     def _property(self, uid: int) -> Property:
         prop = self.inventory.properties.get(uid)
@@ -179,14 +218,17 @@ class SandboxStore:
     def properties_of(self, client_id: str, channel_name: str) -> list[dict[str, Any]]:
         """Every property of that channel, rooms included."""
         owned = self.inventory.of_channel(self.access.owner_of(client_id), channel_name)
-        return [self.properties.property_view(p) for p in sorted(owned, key=_uid)]
+        return [self.properties.spec_view(p) for p in sorted(owned, key=_uid)]
 
     def calendar(self, property_uid: int, start: str, end: str) -> dict[str, dict[str, Any]]:
-        """The nights from ``start`` to ``end`` as ``GET calendar`` answers them."""
-        return self.properties.calendar(property_uid, *parse_range(start, end))
+        """Price, minimum stay and closure of each night from ``start`` to ``end`` (the spec's
+        calendar, which is what legacy mode answers)."""
+        return self.rates.calendar(property_uid, *parse_range(start, end))
 
     def bookings(self, property_uid: int) -> list[dict[str, Any]]:
-        return [b.view(b.channel) for b in self.records.of_property(property_uid)]
+        """Every booking (not closure) of the property; ``mapping.remote_booking_id`` for each
+        push, cancelled ones included."""
+        return [b.spec_view(b.channel) for b in self.records.of_property(property_uid)]
 
     def blackbookings(self, property_uid: int) -> dict[str, dict[str, str]]:
         return {

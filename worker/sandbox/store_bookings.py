@@ -3,12 +3,16 @@
 Bookings and black bookings share one contract-id sequence, as in BookyFlow where a closure is a
 booking of the owner. ``last_modified`` strictly increases on every change of a booking (bumped by
 a second when the change lands in the same second), so ``<booking_id>:<last_modified>`` names one
-revision. The change log keeps 14 days.
+revision. Deleting a closure cancels it (the real engine keeps it as a cancelled contract). A
+pushed booking's link row (``link_id``) is what ``reservations/cancel`` deletes. The change log
+keeps 14 days. ``spec_view`` is the spec's booking object; the real engine's lives in
+``engine_bookings``.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+import random
+from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -57,12 +61,22 @@ class Booking:
     country_code: str
     channel: str | None = None
     remote_booking_id: str | None = None
+    comments: str = ""
+    invoice_id: int = 0
+    guest_id: int = 0
+    street: str = ""
+    postcode: str = ""
+    link_id: int = 0
+    channel_id: int = 0
+
+    @property
+    def active(self) -> bool:
+        return self.status_code not in _NOT_OCCUPYING
 
     def overlaps(self, first: str, last: str) -> bool:
-        occupying = self.status_code not in _NOT_OCCUPYING
-        return occupying and self.date_from <= last and first <= self.date_to
+        return self.active and self.date_from <= last and first <= self.date_to
 
-    def view(self, channel: str | None) -> dict[str, Any]:
+    def spec_view(self, channel: str | None) -> dict[str, Any]:
         """The booking object of spec §3.7; ``mapping`` only for the channel that pushed it."""
         body: dict[str, Any] = {
             "booking_id": self.booking_id,
@@ -108,11 +122,17 @@ class BlackBooking:
     room_ids: list[int]
     remote_booking_id: str = ""
     text: str = ""
+    booking_number: str = ""
+    last_modified: str = ""
+    cancelled: bool = False
+
+    def overlaps(self, first: str, last: str) -> bool:
+        return not self.cancelled and self.date_from <= last and first <= self.date_to
 
 
 @dataclass
 class Event:
-    """One change-log entry."""
+    """One change-log entry; ``data`` holds what the real engine adds (room or contract uid)."""
 
     event_id: int
     property_uid: int
@@ -120,8 +140,11 @@ class Event:
     date: str
     channel_name: str
     at: float
+    channel_id: int = 0
+    user_id: int = 0
+    data: dict[str, Any] = field(default_factory=dict)
 
-    def view(self) -> dict[str, Any]:
+    def spec_view(self) -> dict[str, Any]:
         return {
             "event_id": self.event_id,
             "property_uid": self.property_uid,
@@ -150,6 +173,7 @@ class Bookings:
             self._blacks.setdefault(black.property_uid, {})[black.contract_id] = black
         events = (Event(**row) for row in self._db.load("event").values())
         self.events = {e.event_id: e for e in sorted(events, key=lambda e: e.event_id)}
+        self._random = random.Random()
 
     def _index(self, booking: Booking) -> None:
         self.bookings[booking.booking_id] = booking
@@ -158,15 +182,28 @@ class Bookings:
     def _stamp(self) -> str:
         return self._ledger.now().strftime(STAMP)
 
+    def next_id(self, sequence: str) -> int:
+        return self._ledger.next_id(sequence)
+
+    def site_number(self) -> str:
+        """A random 8-digit booking number, as the real site makes one, not yet in use."""
+        taken = {b.booking_number for b in self.bookings.values()}
+        taken |= {b.booking_number for blacks in self._blacks.values() for b in blacks.values()}
+        while True:
+            number = str(self._random.randint(10_000_000, 99_999_999))
+            if number not in taken:
+                return number
+
     def save(self, booking: Booking) -> Booking:
         self._index(booking)
         self._db.put("booking", booking.booking_id, asdict(booking))
         return booking
 
-    def add(self, **values: Any) -> Booking:
+    def add(self, number: str | None = None, **values: Any) -> Booking:
+        """A new booking; ``number`` defaults to the older servers' zero-padded booking id."""
         booking_id = self._ledger.next_id("contract")
         now = self._stamp()
-        number = f"{booking_id:08d}"
+        number = f"{booking_id:08d}" if number is None else number
         booking = Booking(booking_id, number, booking_created=now, last_modified=now, **values)
         return self.save(booking)
 
@@ -190,7 +227,7 @@ class Bookings:
         """Rooms taken by bookings or closures on any night of the range."""
         busy = {b.room_uid for b in self.of_property(uid) if b.overlaps(first, last)}
         for black in self.blacks_of(uid):
-            if black.date_from <= last and first <= black.date_to:
+            if black.overlaps(first, last):
                 busy.update(black.room_ids)
         return busy
 
@@ -207,18 +244,28 @@ class Bookings:
 
     def add_black(self, black: BlackBooking) -> int:
         black.contract_id = self._ledger.next_id("contract")
-        self._blacks.setdefault(black.property_uid, {})[black.contract_id] = black
-        self._db.put("black", black.contract_id, asdict(black))
+        black.booking_number = self.site_number()
+        black.last_modified = self._stamp()
+        self._save_black(black)
         return black.contract_id
 
-    def delete_black(self, uid: int, contract_id: int) -> None:
-        if contract_id not in self._blacks.get(uid, {}):
-            raise invalid(f"Black booking {contract_id} does not exist")
-        del self._blacks[uid][contract_id]
-        self._db.delete("black", contract_id)
+    def _save_black(self, black: BlackBooking) -> None:
+        self._blacks.setdefault(black.property_uid, {})[black.contract_id] = black
+        self._db.put("black", black.contract_id, asdict(black))
 
-    def blacks_of(self, uid: int) -> list[BlackBooking]:
-        return list(self._blacks.get(uid, {}).values())
+    def delete_black(self, uid: int, contract_id: int, message: str) -> None:
+        """Cancel a live closure (it stays on record, as on the real engine)."""
+        black = self._blacks.get(uid, {}).get(contract_id)
+        if black is None or black.cancelled:
+            raise invalid(message)
+        black.cancelled = True
+        black.last_modified = self._stamp()
+        self._save_black(black)
+
+    def blacks_of(self, uid: int, *, cancelled: bool = False) -> list[BlackBooking]:
+        """Live closures of a property (and the cancelled ones too with ``cancelled``)."""
+        blacks = self._blacks.get(uid, {}).values()
+        return [b for b in blacks if cancelled or not b.cancelled]
 
     def forget_property(self, uid: int) -> None:
         for booking_id in self._by_property.pop(uid, {}):
@@ -227,11 +274,23 @@ class Bookings:
         for contract_id in self._blacks.pop(uid, {}):
             self._db.delete("black", contract_id)
 
-    def record(self, uid: int, action: str, channel_name: str) -> None:
-        """Log an event and drop the ones older than the log keeps."""
+    def record(
+        self,
+        uid: int,
+        action: str,
+        channel_name: str,
+        *,
+        channel_id: int = 0,
+        user_id: int = 0,
+        **data: Any,
+    ) -> None:
+        """Log an event and drop the ones older than the log keeps.
+
+        An empty ``channel_name`` marks an event from the hotel's own site (no channel)."""
         event_id = self._ledger.next_id("event")
         now = self._ledger.wall_clock()
-        event = Event(event_id, uid, action, self._stamp(), channel_name, now)
+        event = Event(event_id, uid, action, self._stamp(), channel_name, now, channel_id,
+                      user_id, data)  # fmt: skip
         self.events[event_id] = event
         self._db.put("event", event_id, asdict(event))
         # Events are kept in id (= time) order, so the expired ones are at the front.

@@ -1,8 +1,12 @@
-"""CMF operations on availability and bookings (spec §3.6–3.7), plus guests booking on the site.
+"""CMF operations on bookings (spec §3.7), in both modes, plus guests booking on the site.
 
-``reservations/add`` does not deduplicate: re-sending a reservation creates another booking, which
-is why a careful client checks ``booking/link`` first. Stays for properties the channel does not own
-are skipped silently, as the real server does.
+``reservations/add`` does not deduplicate: re-sending a reservation creates another booking. Stays
+for properties the channel does not own are skipped silently. The real engine (``engine``) books a
+room that is free on every night, of the stay's room type, whose class is called
+``room_type_name`` (``"Double"`` when absent, no filter when ``""``) and that holds the guests;
+it casts the ids of ``reservations/cancel`` to integers and pastes the id of ``booking/link``
+unquoted into SQL (``worker.sandbox.php`` has both semantics). Older servers (legacy) match ids as
+strings and always find a room.
 """
 
 from __future__ import annotations
@@ -12,172 +16,252 @@ from typing import Any
 
 from worker.errors import ClientRequestError
 from worker.sandbox import dictionaries as dicts
-from worker.sandbox.forms import Reservation, Stay, invalid, parse_reservation
-from worker.sandbox.store_bookings import CANCELLED, BlackBooking, Booking, Bookings
-from worker.sandbox.store_inventory import Inventory, Property
+from worker.sandbox import engine_bookings as views
+from worker.sandbox.forms import Reservation, Stay, parse_reservation
+from worker.sandbox.php import empty_as_list, intval, is_sql_number, mysql_number
+from worker.sandbox.store_bookings import CANCELLED, Booking, Bookings
+from worker.sandbox.store_inventory import Inventory, Property, Room
 from worker.sandbox.store_operations import ChannelRef
 
 SITE_CHANNEL = ""  # change-log channel name of bookings made on the hotel's own site
+DEFAULT_ROOM_TYPE_NAME = "Double"
+ENGINE_CURRENCY = "EUR"
+APPROVED = 3
+
+
+class NoRoom(Exception):
+    """The real engine found no room for a stay; the message is its wording."""
+
+
+def engine_room(rooms: list[Room], busy: set[int], stay: Stay) -> Room:
+    """The room the real engine books for ``stay``, or ``NoRoom`` with its reason."""
+    free = [r for r in rooms if r.room_uid not in busy]
+    if not free:
+        raise NoRoom("No rooms continuously available")
+    typed = [r for r in free if r.room_type_id == stay.room_type_id]
+    if not typed:
+        raise NoRoom("No rooms available for the required room type id")
+    name = DEFAULT_ROOM_TYPE_NAME if stay.room_type_name is None else stay.room_type_name
+    named = [r for r in typed if not name or dicts.room_type_name(r.room_type_id) == name]
+    if not named:
+        raise NoRoom("No rooms available for the required room type name")
+    fitting = [r for r in named if r.max_people >= stay.guest_number]
+    if not fitting:
+        raise NoRoom("No rooms available that can accommodate the required guest numbers")
+    return fitting[0]
 
 
 class BookingOperations:
-    """Closures, reservations pushed by channels, and bookings made on the site."""
+    """Reservations pushed by channels, and bookings made on the site."""
 
     def __init__(self, inventory: Inventory, bookings: Bookings) -> None:
         self._inventory = inventory
         self._bookings = bookings
 
-    # black bookings ---------------------------------------------------------------------------
+    def _owned(self, channel: ChannelRef, uid: int) -> Property | None:
+        prop = self._inventory.properties.get(uid)
+        if prop is None or (prop.owner_id, prop.channel_name) != (channel.owner_id, channel.name):
+            return None
+        return prop
 
-    def add_black(self, channel: ChannelRef, prop: Property, black: BlackBooking) -> dict[str, Any]:
-        known = {room.room_uid for room in prop.rooms}
-        if not black.room_ids:
-            black.room_ids = sorted(known)
-        elif not set(black.room_ids) <= known:
-            raise invalid("room_ids contains a room that is not in this property")
-        busy = self._bookings.busy_rooms(prop.property_uid, black.date_from, black.date_to)
-        if busy & set(black.room_ids):
-            return {"success": False, "message": "Those dates are already booked"}
-        contract_id = self._bookings.add_black(black)
-        self._bookings.record(prop.property_uid, "blackbooking_added", channel.name)
-        return {"success": True, "contract_id": contract_id}
-
-    def delete_black(self, channel: ChannelRef, prop: Property, contract_id: int) -> bool:
-        self._bookings.delete_black(prop.property_uid, contract_id)
-        self._bookings.record(prop.property_uid, "blackbooking_deleted", channel.name)
-        return True
-
-    def future_blacks(self, prop: Property, today: date) -> Any:
-        """Closures whose last night is today or later; ``[]`` when there is none."""
-        blacks = [b for b in self._bookings.blacks_of(prop.property_uid) if b.date_to >= str(today)]
-        if not blacks:
-            return []
-        blacks.sort(key=lambda b: b.contract_id)
-        return {
-            "blackbooking_ids": [b.contract_id for b in blacks],
-            "blackbookings": {
-                str(b.contract_id): {"date_from": b.date_from, "date_to": b.date_to} for b in blacks
-            },
-        }
-
-    # reservations -----------------------------------------------------------------------------
-
-    def add_reservations(self, channel: ChannelRef, items: list[Any]) -> dict[str, Any]:
+    def add_reservations(
+        self, channel: ChannelRef, items: list[Any], *, engine: bool = False
+    ) -> dict[str, Any]:
         done: dict[str, Any] = {}
         failed: dict[str, Any] = {}
         for index, item in enumerate(items):
             try:
                 reservation = parse_reservation(item)
-            except ClientRequestError as exc:
-                failed[_reservation_key(item, index)] = {"success": False, "message": exc.message}
+                link = self._book(channel, reservation, engine=engine)
+            except (ClientRequestError, NoRoom) as exc:
+                message = exc.message if isinstance(exc, ClientRequestError) else str(exc)
+                failed[_reservation_key(item, index)] = {"success": False, "message": message}
                 continue
-            link = self._book(channel, reservation)
             if link is not None:
                 done[reservation.remote_id] = {"success": True, "link": link}
+        if engine:
+            return {"successful_bookings": empty_as_list(done),
+                    "unsuccessful_bookings": empty_as_list(failed)}  # fmt: skip
         return {"successful_bookings": done, "unsuccessful_bookings": failed}
 
-    def _book(self, channel: ChannelRef, reservation: Reservation) -> dict[str, Any] | None:
+    def _book(
+        self, channel: ChannelRef, reservation: Reservation, *, engine: bool
+    ) -> dict[str, Any] | None:
         link = None
         for stay in reservation.stays:
-            prop = self._inventory.properties.get(stay.property_id)
-            if prop is None or (prop.owner_id, prop.channel_name) != (
-                channel.owner_id,
-                channel.name,
-            ):
+            prop = self._owned(channel, stay.property_id)
+            if prop is None:
                 continue  # not this channel's property: skipped silently
-            booking = self._book_stay(channel, reservation, prop, stay)
-            link = {
-                "contract_uid": booking.booking_id,
-                "property_uid": prop.property_uid,
-                "date_from": booking.date_from,
-                "date_to": booking.date_to,
-            }
+            booking = self._book_stay(channel, reservation, prop, stay, engine=engine)
+            link = {"contract_uid": booking.booking_id, "property_uid": prop.property_uid,
+                    "date_from": booking.date_from, "date_to": booking.date_to}  # fmt: skip
+            if engine:
+                link = {"link_id": booking.link_id, **link, "property_name": prop.property_name}
         return link
 
-    def _book_stay(
-        self, channel: ChannelRef, reservation: Reservation, prop: Property, stay: Stay
-    ) -> Booking:
+    def _room_for(self, prop: Property, stay: Stay, *, engine: bool) -> int:
         first, last = stay.date_from.isoformat(), stay.date_to.isoformat()
-        guest = reservation.guest
-        booking = self._bookings.add(
-            status_code=2 if stay.already_paid > 0 else 1,
-            property_uid=prop.property_uid,
-            room_uid=self._bookings.pick_room(
+        if not engine:
+            return self._bookings.pick_room(
                 prop.property_uid, prop.rooms, stay.room_type_id, first, last
-            ),
-            date_from=first,
-            date_to=last,
-            booking_total=str(stay.client_price),
-            currency_code=dicts.currency_for(prop.country),
-            referrer=reservation.referrer or channel.name,
-            adults=stay.guest_number,
-            children=0,
-            firstname=guest["name"],
-            surname=guest["surname"],
-            email=guest["email"],
-            tel_mobile=guest["phone"],
-            country_code=guest["country_code"],
-            channel=channel.key,
-            remote_booking_id=reservation.remote_id,
-        )
-        self._bookings.record(prop.property_uid, "booking_added", channel.name)
+            )
+        busy = self._bookings.busy_rooms(prop.property_uid, first, last)
+        return engine_room(prop.rooms, busy, stay).room_uid
+
+    def _book_stay(
+        self, channel: ChannelRef, reservation: Reservation, prop: Property, stay: Stay, *,
+        engine: bool,
+    ) -> Booking:  # fmt: skip
+        room_uid = self._room_for(prop, stay, engine=engine)
+        guest = reservation.guest
+        values: dict[str, Any] = {
+            "status_code": 2 if stay.already_paid > 0 else 1,
+            "currency_code": dicts.currency_for(prop.country),
+            "referrer": reservation.referrer or channel.name,
+        }
+        if engine:
+            values = {"status_code": APPROVED, "currency_code": ENGINE_CURRENCY,
+                      "referrer": reservation.referrer, "number": reservation.remote_id,
+                      "invoice_id": self._bookings.next_id("invoice"),
+                      "link_id": self._bookings.next_id("link"),
+                      "comments": reservation.comments}  # fmt: skip
+        booking = self._bookings.add(
+            **values, property_uid=prop.property_uid, room_uid=room_uid,
+            date_from=stay.date_from.isoformat(), date_to=stay.date_to.isoformat(),
+            booking_total=str(stay.client_price), adults=stay.guest_number, children=0,
+            firstname=guest["name"], surname=guest["surname"], email=guest["email"],
+            tel_mobile=guest["phone"], country_code=guest["country_code"],
+            street=guest["address"], postcode=guest["post_code"],
+            guest_id=self._guest_id(guest["email"]), channel=channel.key,
+            channel_id=channel.channel_id, remote_booking_id=reservation.remote_id,
+        )  # fmt: skip
+        self._bookings.record(prop.property_uid, "booking_added", **channel.log_fields(),
+                              contract_uid=booking.booking_id)  # fmt: skip
         return booking
 
-    def cancel_reservations(self, channel: ChannelRef, remote_ids: list[Any]) -> dict[str, Any]:
-        wanted = {str(remote_id) for remote_id in remote_ids}
-        found = [
-            b
-            for b in self._bookings.bookings.values()
-            if b.channel == channel.key and b.remote_booking_id in wanted
-        ]
+    def _guest_id(self, email: str) -> int:
+        """The site's guest record: one per e-mail address."""
+        known = (b.guest_id for b in self._bookings.bookings.values() if b.email == email)
+        return next((gid for gid in known if gid), 0) or self._bookings.next_id("guest")
+
+    # cancellations and links ------------------------------------------------------------------
+
+    def cancel_reservations(
+        self, channel: ChannelRef, remote_ids: list[Any], *, engine: bool = False
+    ) -> dict[str, Any]:
+        """Legacy: ids matched as strings. Engine: ids cast to integers and compared with each
+        linked push's remote id as MySQL compares a string column with a number; a cancelled
+        push loses its link row."""
+        mine = [b for b in self._bookings.bookings.values() if b.channel == channel.key]
+        if engine:
+            wanted_numbers = {float(intval(remote_id)) for remote_id in remote_ids}
+            found = [b for b in mine if b.link_id and b.remote_booking_id is not None
+                     and mysql_number(b.remote_booking_id) in wanted_numbers]  # fmt: skip
+        else:
+            wanted = {str(remote_id) for remote_id in remote_ids}
+            found = [b for b in mine if b.remote_booking_id in wanted]
         if not found:
             return {"success": False, "message": "No reservations found"}
+        found.sort(key=lambda b: b.link_id or b.booking_id)
         for booking in found:
+            if engine:
+                booking.link_id = 0  # the link row is deleted along with the cancellation
             if booking.status_code != CANCELLED:
-                self.cancel(booking, channel.name)
+                self.cancel(booking, channel)
+            else:
+                self._bookings.save(booking)
+        if engine:
+            return {"success": True, "cancellations": [
+                f"Cancelled booking for property uid {b.property_uid} with contract id of "
+                f"{b.booking_id} " for b in found]}  # fmt: skip
         cancellations = [
             {"remote_reservation_id": b.remote_booking_id, "local_booking_id": b.booking_id}
             for b in found
         ]
         return {"success": True, "cancellations": cancellations}
 
-    def cancel(self, booking: Booking, channel_name: str) -> Booking:
+    def cancel(self, booking: Booking, channel: ChannelRef | None) -> Booking:
+        """Status 6, logged for the channel, or for the site when ``channel`` is None."""
         self._bookings.change(booking, status_code=CANCELLED)
-        self._bookings.record(booking.property_uid, "booking_cancelled", channel_name)
+        who = channel.log_fields() if channel else {"channel_name": SITE_CHANNEL}
+        self._bookings.record(booking.property_uid, "booking_cancelled", **who,
+                              contract_uid=booking.booking_id)  # fmt: skip
         return booking
 
-    def booking_link(self, channel: ChannelRef, prop: Property, remote_id: str) -> dict[str, Any]:
-        local = [
-            {"local_booking_id": b.booking_id}
-            for b in sorted(self._bookings.of_property(prop.property_uid), key=_by_id)
-            if b.channel == channel.key and b.remote_booking_id == remote_id
+    def booking_link(
+        self, channel: ChannelRef, prop: Property, remote_id: str, *, engine: bool = False
+    ) -> dict[str, Any]:
+        """Legacy: every push with that exact id. Engine: a non-numeric id is an SQL error
+        (nothing found); a numeric one matches linked pushes numerically."""
+        mine = [b for b in sorted(self._bookings.of_property(prop.property_uid), key=_by_id)
+                if b.channel == channel.key]  # fmt: skip
+        if not engine:
+            return {
+                "local_bookings": [
+                    {"local_booking_id": b.booking_id}
+                    for b in mine
+                    if b.remote_booking_id == remote_id
+                ]
+            }
+        if not is_sql_number(remote_id):
+            return {"local_bookings": []}
+        number = float(remote_id)
+        return {"local_bookings": [
+            {"local_booking_id": str(b.booking_id)} for b in mine
+            if b.link_id and mysql_number(b.remote_booking_id or "") == number
+        ]}  # fmt: skip
+
+    def list_bookings(
+        self, channel: ChannelRef, prop: Property, *, engine: bool = False
+    ) -> list[dict[str, Any]]:
+        """Legacy: bookings only, ``mapping`` for the channel's pushes. Engine: closures too."""
+        bookings = self._bookings.of_property(prop.property_uid)
+        if not engine:
+            return [b.spec_view(channel.key) for b in bookings]
+        entries: list[tuple[str, int, dict[str, Any]]] = [
+            (b.last_modified, b.booking_id, views.booking_object(b)) for b in bookings
         ]
-        return {"local_bookings": local}
+        for black in self._bookings.blacks_of(prop.property_uid, cancelled=True):
+            entries.append((black.last_modified, black.contract_id, views.black_object(black)))
+        return [view for _, _, view in sorted(entries, key=lambda e: (e[0], e[1]))]
 
-    def list_bookings(self, channel: ChannelRef, prop: Property) -> list[dict[str, Any]]:
-        return [b.view(channel.key) for b in self._bookings.of_property(prop.property_uid)]
-
-    def change_logs(self, channel: ChannelRef) -> dict[str, Any]:
+    def change_logs(self, channel: ChannelRef, *, engine: bool = False) -> dict[str, Any]:
         owned = {p.property_uid for p in self._inventory.of_channel(channel.owner_id, channel.name)}
         grouped = self._bookings.recent_events(owned)
-        return {str(uid): [e.view() for e in events] for uid, events in grouped.items()}
+        if engine:
+            return {str(uid): [views.event_object(e) for e in events]
+                    for uid, events in grouped.items()}  # fmt: skip
+        return {str(uid): [e.spec_view() for e in events] for uid, events in grouped.items()}
 
     # bookings made on the hotel's own site ----------------------------------------------------
 
-    def book_on_site(self, prop: Property, first: date, last: date, **guest: Any) -> Booking:
+    def book_on_site(
+        self, prop: Property, first: date, last: date, *, engine: bool, **guest: Any
+    ) -> Booking:
         start, end = first.isoformat(), last.isoformat()
         room_uid = self._bookings.pick_room(prop.property_uid, prop.rooms, 0, start, end)
+        values: dict[str, Any] = {
+            "status_code": 1,
+            "referrer": "website",
+            "currency_code": dicts.currency_for(prop.country),
+        }
+        if engine:
+            values = {"status_code": APPROVED, "referrer": "Website",
+                      "currency_code": ENGINE_CURRENCY, "number": self._bookings.site_number(),
+                      "invoice_id": self._bookings.next_id("invoice"),
+                      "guest_id": self._guest_id(guest.get("email", ""))}  # fmt: skip
         booking = self._bookings.add(
-            status_code=1, property_uid=prop.property_uid, room_uid=room_uid, date_from=start,
-            date_to=end, currency_code=dicts.currency_for(prop.country), referrer="website",
-            children=0, tel_mobile="", country_code=prop.country, **guest,
+            **values, property_uid=prop.property_uid, room_uid=room_uid, date_from=start,
+            date_to=end, children=0, tel_mobile="", country_code=prop.country, **guest,
         )  # fmt: skip
-        self._bookings.record(prop.property_uid, "booking_added", SITE_CHANNEL)
+        self._bookings.record(prop.property_uid, "booking_added", SITE_CHANNEL,
+                              contract_uid=booking.booking_id)  # fmt: skip
         return booking
 
     def modify_site_booking(self, booking: Booking, changes: dict[str, Any]) -> Booking:
         self._bookings.change(booking, **changes)
-        self._bookings.record(booking.property_uid, "booking_modified", SITE_CHANNEL)
+        self._bookings.record(booking.property_uid, "booking_modified", SITE_CHANNEL,
+                              contract_uid=booking.booking_id)  # fmt: skip
         return booking
 
 
