@@ -36,6 +36,13 @@ async def test_check_exits_zero(live_site: LiveSite) -> None:
     assert all(route.startswith("POST cmf/channel/announce/") for route in run.writes), run.writes
 
 
+async def test_check_with_a_wrong_secret_exits_78(live_site: LiveSite) -> None:
+    """The engine's `invalid_client` (a PHP notice after its JSON) is refused credentials: 78."""
+    live_site.extra_env["BOOKYFLOW_CLIENT_SECRET"] = "not-the-secret"
+    run = await live_site.run("check", expect=78)
+    assert not run.writes, run.writes
+
+
 async def test_two_syncs_reach_the_inventory_end_state(live_site: LiveSite) -> None:
     """Two `sync --once` runs leave exactly the inventory on the engine; a cancellation lands."""
     await live_site.sync_once()
