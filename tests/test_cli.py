@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,8 +13,11 @@ from pathlib import Path
 import pytest
 import structlog
 
+from tests.security.unwritable import read_only_directory
 from worker.cli import main
 from worker.health import HEARTBEAT_FILE, write_heartbeat
+from worker.inventory.sink import JsonLinesBookingSink
+from worker.lock import StateDirLock
 from worker.sandbox import Sandbox
 
 
@@ -158,3 +162,92 @@ async def test_demo_syncs_the_example_inventory_and_prints_a_summary(
         assert remote_uid in table
     assert "requests by status: 200:" in table
     assert "token refreshes: 1" in table
+
+
+def offline_env(env: pytest.MonkeyPatch, tmp_path: Path, state_dir: Path) -> None:
+    """Settings for a site nobody answers: these start-ups must end before any request."""
+    inventory = tmp_path / "inventory.json"
+    inventory.write_text(json.dumps({"properties": []}))
+    values = {
+        "BOOKYFLOW_API_URL": "http://127.0.0.1:9/api",
+        "BOOKYFLOW_CLIENT_ID": "demo",
+        "BOOKYFLOW_CLIENT_SECRET": "s3cret-demo-secret",
+        "BOOKYFLOW_CHANNEL_NAME": "cli-test",
+        "BOOKYFLOW_INVENTORY": str(inventory),
+        "BOOKYFLOW_STATE_DIR": str(state_dir),
+    }
+    for name, value in values.items():
+        env.setenv(name, value)
+
+
+def error_records(text: str) -> list[dict[str, object]]:
+    return [line for line in json_lines(text) if line["level"] == "error"]
+
+
+@pytest.mark.parametrize("command", [["run"], ["sync", "--once"]])
+def test_state_dir_below_a_file_exits_78_with_one_line(
+    clean_env: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    command: list[str],
+) -> None:
+    """A state directory that cannot be created: exit 78, one error line naming it, no traceback."""
+    (tmp_path / "file").write_text("")
+    offline_env(clean_env, tmp_path, tmp_path / "file" / "state")
+    assert main(command) == 78
+    out = capsys.readouterr()
+    (error,) = error_records(out.out)
+    assert error["event"] == "config.invalid"
+    assert "file/state cannot be created" in str(error["error"])
+    assert "Traceback" not in out.out + out.err
+
+
+def test_read_only_state_dir_exits_78_with_one_line(
+    clean_env: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A read-only state directory: exit 78 and one readable line, not a traceback and exit 1."""
+    offline_env(clean_env, tmp_path, tmp_path / "state")
+    with read_only_directory(tmp_path / "state"):
+        assert main(["run"]) == 78
+    out = capsys.readouterr()
+    (error,) = error_records(out.out)
+    assert error["event"] == "config.invalid"
+    assert "is not writable" in str(error["error"])
+    assert "Traceback" not in out.out + out.err
+
+
+@pytest.mark.parametrize("command", [["run"], ["sync", "--once"]])
+def test_a_held_state_dir_exits_78_naming_the_holder(
+    clean_env: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    command: list[str],
+) -> None:
+    """`run`/`sync` on a state directory another daemon holds: exit 78, one line with its pid."""
+    offline_env(clean_env, tmp_path, tmp_path / "state")
+    with StateDirLock.acquire(tmp_path / "state"):
+        assert main(command) == 78
+    out = capsys.readouterr()
+    (error,) = error_records(out.out)
+    assert error["event"] == "state.locked"
+    assert error["holder_pid"] == os.getpid()
+    assert f"pid {os.getpid()}" in str(error["error"])
+    assert "Traceback" not in out.out + out.err
+
+
+async def test_check_works_beside_a_daemon_holding_the_state_dir(
+    clean_env: pytest.MonkeyPatch,
+    sandbox: Sandbox,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """check is read-only: it takes no lock and opens no bookings file, so it runs beside `run`."""
+    sandbox_env(clean_env, sandbox, tmp_path)
+    bookings = tmp_path / "state" / "bookings.jsonl"
+    with StateDirLock.acquire(tmp_path / "state"):
+        sink = await JsonLinesBookingSink.open(bookings)  # the daemon's open bookings file
+        try:
+            assert await asyncio.to_thread(main, ["check", "--json"]) == 0
+        finally:
+            await sink.close()
+    assert json_lines(capsys.readouterr().out)[-1]["token_ok"] is True

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,7 @@ import pytest
 from structlog.testing import capture_logs
 
 from tests.conftest import SandboxFactory
-from worker.errors import ConfigError, CredentialsRejected, OwnershipError
+from worker.errors import ConfigError, CredentialsRejected, OwnershipError, StateLocked
 from worker.sandbox import Sandbox
 from worker.sandbox.store import ClientSpec
 from worker.service import Worker
@@ -230,3 +231,39 @@ async def test_close_is_idempotent(sandbox: Sandbox, inventory: Path, tmp_path: 
             pass
         await worker.close()
     assert [entry["event"] for entry in logs].count("worker.stopped") == 1
+
+
+async def test_a_second_worker_on_one_state_dir_is_refused_before_any_request(
+    sandbox: Sandbox, inventory: Path, tmp_path: Path
+) -> None:
+    """While one Worker holds the state directory, a second is StateLocked and sends nothing."""
+    settings = settings_for(sandbox, inventory, tmp_path)
+    other = settings_for(sandbox, inventory, tmp_path, bookings_file=tmp_path / "other.jsonl")
+    async with Worker(settings, jobs={}):
+        sent = len(sandbox.journal.entries)
+        with pytest.raises(StateLocked) as caught:
+            async with Worker(other, jobs={}):
+                pass
+        assert caught.value.holder_pid == os.getpid()
+        assert len(sandbox.journal.entries) == sent
+        async with Worker(other, jobs={}, exclusive=False) as reader:
+            assert reader.ready  # read-only (check): no lock, no bookings file
+    async with Worker(other, jobs={}):
+        pass  # released on close
+
+
+async def test_reload_reopens_the_sink_and_reads_the_inventory(
+    sandbox: Sandbox, inventory: Path, tmp_path: Path
+) -> None:
+    """request_reload (SIGHUP) recreates a rotated bookings file and logs one worker.reload."""
+    settings = settings_for(sandbox, inventory, tmp_path)
+    async with Worker(settings, jobs={}) as worker:
+        settings.bookings_path.rename(tmp_path / "rotated.jsonl")
+        with capture_logs() as logs:
+            worker.request_reload("SIGHUP")
+            worker.request_reload("SIGHUP")  # absorbed by the reload in flight
+            assert worker._reload_task is not None
+            await worker._reload_task
+        assert settings.bookings_path.exists()
+    (reload,) = [entry for entry in logs if entry["event"] == "worker.reload"]
+    assert reload == {**reload, "ok": True, "sink_reopened": True, "signal": "SIGHUP"}

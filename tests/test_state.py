@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import sqlite3
 import stat
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -12,7 +16,9 @@ from pathlib import Path
 import pytest
 from structlog.testing import capture_logs
 
-from worker.errors import ConfigError
+from tests.security.unwritable import read_only_directory
+from worker.errors import ConfigError, StateLocked, StateUnwritable
+from worker.lock import LOCK_FILE, StateDirLock
 from worker.state import (
     DB_NAME,
     MIGRATIONS,
@@ -203,3 +209,63 @@ async def test_close_is_idempotent_and_final(tmp_path: Path) -> None:
     await store.close()
     with pytest.raises(RuntimeError, match="closed"):
         await store.get_meta("k")
+
+
+# -- the state directory: one daemon, and writable ------------------------------------------
+
+
+def test_the_lock_is_exclusive_and_names_its_holder(tmp_path: Path) -> None:
+    """A second acquire on a held state directory is StateLocked with the holder's pid."""
+    with StateDirLock.acquire(tmp_path / "state") as held:
+        assert held.held
+        with pytest.raises(StateLocked, match=f"pid {os.getpid()}") as caught:
+            StateDirLock.acquire(tmp_path / "state")
+        assert caught.value.holder_pid == os.getpid()
+        assert isinstance(caught.value, ConfigError)
+    assert not held.held
+    StateDirLock.acquire(tmp_path / "state").release()
+    assert (tmp_path / "state" / LOCK_FILE).read_text().strip() == str(os.getpid())
+
+
+def test_the_lock_dies_with_its_holder(tmp_path: Path) -> None:
+    """A SIGKILLed daemon leaves no stale lock: flock is dropped by the kernel."""
+    command = [sys.executable, "-c", HOLD_LOCK, str(tmp_path / "state")]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as holder:  # noqa: S603
+        assert holder.stdout is not None
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(StateLocked) as caught:
+            StateDirLock.acquire(tmp_path / "state")
+        assert caught.value.holder_pid == holder.pid
+        holder.send_signal(signal.SIGKILL)
+        holder.wait()
+    StateDirLock.acquire(tmp_path / "state").release()
+
+
+HOLD_LOCK = """
+import sys, time
+from pathlib import Path
+from worker.lock import StateDirLock
+lock = StateDirLock.acquire(Path(sys.argv[1]))
+print("held", flush=True)
+time.sleep(60)
+"""
+
+
+async def test_a_state_dir_that_cannot_be_created_is_unwritable(tmp_path: Path) -> None:
+    """A state directory below a regular file is a one-line StateUnwritable, not a traceback."""
+    (tmp_path / "file").write_text("")
+    with pytest.raises(StateUnwritable, match="cannot be created"):
+        await StateStore.open(tmp_path / "file" / "state")
+    with pytest.raises(StateUnwritable):
+        StateDirLock.acquire(tmp_path / "file" / "state")
+
+
+async def test_a_read_only_state_dir_is_unwritable(tmp_path: Path) -> None:
+    """A read-only state directory holding a database is StateUnwritable (exit 78), not corrupt."""
+    state_dir = tmp_path / "state"
+    await (await StateStore.open(state_dir)).close()
+    with read_only_directory(state_dir):
+        with pytest.raises(StateUnwritable, match="not writable"):
+            await StateStore.open(state_dir)
+        with pytest.raises(StateUnwritable):
+            StateDirLock.acquire(state_dir)

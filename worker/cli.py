@@ -1,7 +1,10 @@
 """Command line: ``bookyflow-worker run | demo | check | sync --once | sandbox | healthcheck``.
 
 Exit codes (operator contract): 0 clean stop, 1 unexpected failure, 2 usage error (argparse),
-78 invalid configuration, rejected credentials or scopes, or a missing inventory path.
+78 invalid configuration, rejected credentials or scopes, a missing inventory path, a state
+directory that cannot be written, or one already held by another daemon (``state.locked``,
+naming its pid). ``run`` and ``sync`` hold the state directory's lock; ``check`` and
+``healthcheck`` are read-only and work beside a running daemon.
 """
 
 from __future__ import annotations
@@ -17,8 +20,15 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from worker import __version__
-from worker.errors import BookyFlowError, ConfigError, CredentialsRejected, ScopeRejected
+from worker.errors import (
+    BookyFlowError,
+    ConfigError,
+    CredentialsRejected,
+    ScopeRejected,
+    StateLocked,
+)
 from worker.health import HEARTBEAT_FILE, evaluate_heartbeat, read_heartbeat
+from worker.lock import StateDirLock
 from worker.logging import configure_logging, get_logger
 from worker.service import Worker, default_jobs
 from worker.settings import JOB_NAMES, Settings
@@ -168,11 +178,18 @@ async def _until_stopped(worker: Worker | Supervisor, body: Callable[[], Awaitab
             return None
 
 
+async def _process_lock(deployment: Deployment) -> StateDirLock:
+    """Many sites: the process's state root is locked too (each site's Worker locks its own),
+    so a second supervisor exits 78 instead of retrying every site as ``site.failed``."""
+    return await asyncio.to_thread(StateDirLock.acquire, deployment.process.state_dir)
+
+
 async def _cmd_run(args: argparse.Namespace) -> int:
     deployment = _deployment(args)
     if deployment.multi:
-        supervisor = Supervisor(deployment.process, deployment.sites)
-        await _until_stopped(supervisor, supervisor.run)
+        with await _process_lock(deployment):
+            supervisor = Supervisor(deployment.process, deployment.sites)
+            await _until_stopped(supervisor, supervisor.run)
         return EXIT_OK
     worker = Worker(deployment.sites[0].settings)
     await _until_stopped(worker, worker.run)
@@ -187,8 +204,9 @@ async def _cmd_sync(args: argparse.Namespace) -> int:
             raise ConfigError(f"invalid configuration: job {args.job} is disabled")
         jobs = {args.job: jobs[args.job]}
     if deployment.multi:
-        supervisor = Supervisor(deployment.process, deployment.sites, jobs=jobs)
-        outcomes = await _until_stopped(supervisor, supervisor.run_once)
+        with await _process_lock(deployment):
+            supervisor = Supervisor(deployment.process, deployment.sites, jobs=jobs)
+            outcomes = await _until_stopped(supervisor, supervisor.run_once)
         return EXIT_OK if outcomes is None or all(outcomes.values()) else EXIT_FAILURE
     worker = Worker(deployment.sites[0].settings, jobs=jobs)
     results = await _until_stopped(worker, worker.run_once)
@@ -198,7 +216,7 @@ async def _cmd_sync(args: argparse.Namespace) -> int:
 
 
 async def _cmd_check(args: argparse.Namespace) -> int:
-    worker = Worker(_settings(args))
+    worker = Worker(_settings(args), exclusive=False)  # read-only: beside a running daemon
     report = await _until_stopped(worker, worker.report)
     if report is None:
         return EXIT_OK
@@ -250,6 +268,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     command: Command = args.command
     try:
         return asyncio.run(command(args))
+    except StateLocked as exc:
+        log.error("state.locked", error=str(exc), holder_pid=exc.holder_pid)
+        return EXIT_CONFIG
     except ConfigError as exc:
         log.error("config.invalid", error=str(exc))
         return EXIT_CONFIG

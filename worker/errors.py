@@ -9,7 +9,9 @@ aiohttp exception. ``retryable`` tells the retry policy whether trying again can
     ├── ApiError(status, code, message)    the server answered, and said no
     │   ├── RateLimited(retry_after_s)     retryable: 429 (and 503 with Retry-After)
     │   ├── ServerError                    retryable: 5xx, HTML error pages
-    │   ├── MalformedResponse              retryable: empty/truncated/non-JSON body
+    │   ├── MalformedResponse              retryable: empty/truncated/non-JSON body, or a
+    │   │                                  server value unfit for a header or a URL path
+    │   ├── ResponseTooLarge               body over the cap (after decompression), never retried
     │   ├── AuthError                      401 after one replay, or a refused token request
     │   │   ├── CredentialsRejected        invalid_client: wrong id/secret, never retried
     │   │   └── ScopeRejected              invalid_scope: none of the scopes is allowed
@@ -22,6 +24,8 @@ aiohttp exception. ``retryable`` tells the retry policy whether trying again can
     ├── RetryBudgetExhausted               the process-wide retry budget is spent
     ├── TokenUnavailable                   no valid token and the token endpoint is failing
     └── ConfigError(ValueError)            bad settings or inventory path (exit code 78)
+        ├── StateLocked                    another daemon holds the state directory (its pid)
+        └── StateUnwritable                the state directory cannot be created or written
 
 Messages never contain secrets or tokens: they are built from status codes, error codes and the
 server's error text, which BookyFlow never fills with credentials.
@@ -43,10 +47,13 @@ __all__ = [
     "OwnershipError",
     "RateLimited",
     "RequestTimeout",
+    "ResponseTooLarge",
     "RetryBudgetExhausted",
     "ScopeError",
     "ScopeRejected",
     "ServerError",
+    "StateLocked",
+    "StateUnwritable",
     "TokenUnavailable",
     "TransportError",
     "already_exists",
@@ -126,6 +133,18 @@ class MalformedResponse(ApiError):
     retryable = True
 
 
+class ResponseTooLarge(ApiError):
+    """The body passed ``max_bytes`` (counted after decompression); reading stopped there.
+
+    Never retried: the same request would get the same body. The limit is what keeps a gzip
+    bomb or a runaway endpoint from taking the daemon's memory.
+    """
+
+    def __init__(self, message: str = "", *, max_bytes: int, **kw: object) -> None:
+        super().__init__(message, **kw)  # type: ignore[arg-type]
+        self.max_bytes = max_bytes
+
+
 class AuthError(ApiError):
     """Authentication failed: 401 after the one replay, or the token request was refused."""
 
@@ -188,6 +207,18 @@ class TokenUnavailable(BookyFlowError):
 
 class ConfigError(BookyFlowError, ValueError):
     """Settings, credentials or the inventory path are unusable. The CLI exits 78."""
+
+
+class StateLocked(ConfigError):
+    """Another daemon (``holder_pid``, when it could be read) holds the state directory's lock."""
+
+    def __init__(self, message: str = "", *, holder_pid: int | None = None) -> None:
+        super().__init__(message)
+        self.holder_pid = holder_pid
+
+
+class StateUnwritable(ConfigError):
+    """The state directory cannot be created or written (read-only, permissions, not a dir)."""
 
 
 def already_exists(exc: ApiError) -> bool:

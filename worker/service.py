@@ -16,7 +16,12 @@ ownership guard, so no property outside the owned set is touched at all.
 ``run()`` schedules the jobs (``worker.scheduler``), writes the heartbeat, serves the health
 endpoints, and returns after ``request_stop()``: scheduling stops, running jobs get
 ``settings.grace_s`` to finish, then are cancelled. ``close()`` (idempotent) releases everything
-on one ``AsyncExitStack``. ``worker.signals.SignalStop`` maps SIGTERM/SIGINT to that.
+on one ``AsyncExitStack``. ``worker.signals.SignalStop`` maps SIGTERM/SIGINT to that, and
+SIGHUP to ``request_reload()``: reopen the bookings file by name and re-read the inventory now.
+
+A daemon (``exclusive=True``: ``run``, ``sync``) first takes the state directory's lock
+(``worker.lock``): a second one on the same directory fails with ``StateLocked`` (exit 78) before
+sending anything. A read-only worker (``check``) takes no lock and opens no bookings file.
 """
 
 from __future__ import annotations
@@ -33,9 +38,11 @@ from worker import __version__
 from worker.api.client import BookyFlowClient, ClientStats
 from worker.api.clock import Clock, SystemClock
 from worker.api.cmf import Cmf
-from worker.errors import ConfigError
+from worker.errors import BookyFlowError, ConfigError
 from worker.health import HealthServer, start_health
 from worker.inventory import InventorySnapshot
+from worker.inventory.sink import BookingSink, ReadOnlySink
+from worker.lock import StateDirLock
 from worker.logging import get_logger
 from worker.metrics import WorkerMetrics
 from worker.scheduler import JobRunner, build_scheduler
@@ -69,8 +76,11 @@ class Worker:
         heartbeat_file_interval_s: float = 10.0,
         heartbeat_log_interval_s: float = 60.0,
         heartbeat: bool = True,
+        exclusive: bool = True,
     ) -> None:
         self.settings = settings
+        # False for read-only commands (check): no state directory lock, no bookings file.
+        self.exclusive = exclusive
         # False under a Supervisor, which keeps one heartbeat for the whole process.
         self.heartbeat = heartbeat
         enabled = settings.jobs.enabled()
@@ -94,6 +104,7 @@ class Worker:
         self._stop = asyncio.Event()
         self._stack = AsyncExitStack()
         self._closed = False
+        self._reload_task: asyncio.Task[None] | None = None
 
     def __repr__(self) -> str:
         return f"Worker(site={self.settings.base_url!r}, channel={self.settings.channel_name!r})"
@@ -130,11 +141,14 @@ class Worker:
             jobs=list(self.jobs),
             intervals_s=self.intervals,
         )
+        if self.exclusive:
+            lock = await asyncio.to_thread(StateDirLock.acquire, settings.state_dir)
+            self._stack.callback(lock.release)  # released last, after state and sink
         source = make_source(settings)
         self.inventory = await source.load()
         state = await StateStore.open(settings.state_dir)
         self._stack.push_async_callback(state.close)
-        sink = await make_sink(settings)
+        sink: BookingSink = await make_sink(settings) if self.exclusive else ReadOnlySink()
         self._stack.push_async_callback(sink.close)
         client = await self._stack.enter_async_context(BookyFlowClient(settings, clock=self.clock))
         self.client = client
@@ -242,6 +256,44 @@ class Worker:
             log.info("worker.stopping", signal=reason, grace_s=self.settings.grace_s)
             self._stop.set()
 
+    def request_reload(self, reason: str = "requested") -> None:
+        """Reopen the bookings file and re-read the inventory, in the background (SIGHUP).
+
+        Returns at once (it runs from a signal handler); a reload already running absorbs
+        this one. Before start-up has finished there is nothing to reload: start-up opens the
+        file and reads the inventory itself.
+        """
+        if self._reload_task is not None and not self._reload_task.done():
+            return
+        task = asyncio.get_running_loop().create_task(self._reload(reason), name="worker-reload")
+        self._reload_task = task
+
+    async def _reload(self, reason: str) -> None:
+        """One ``worker.reload`` line: what was reopened and read, or why it could not be."""
+        ctx = self.ctx
+        if ctx is None or self._closed:
+            log.info("worker.reload", signal=reason, ok=False, error="not started")
+            return
+        reopen = getattr(ctx.sink, "reopen", None)
+        try:
+            if reopen is not None:
+                await reopen()
+            self.inventory = snapshot = await ctx.source.load()
+        except BookyFlowError as exc:
+            log.error("worker.reload", signal=reason, ok=False, error=str(exc))
+            return
+        except Exception as exc:  # a reload must never take the daemon down
+            log.exception("worker.reload", signal=reason, ok=False, error=type(exc).__name__)
+            return
+        log.info(
+            "worker.reload",
+            signal=reason,
+            ok=True,
+            sink_reopened=reopen is not None,
+            properties=len(snapshot.properties),
+            problems=len(snapshot.problems),
+        )
+
     async def run_once(self, names: Sequence[str] | None = None) -> list[JobResult]:
         """Every enabled job (or those named), once, in run order."""
         runner = JobRunner(self.jobs, self._require_ctx(), self.metrics)
@@ -286,5 +338,8 @@ class Worker:
         if self._closed:
             return
         self._closed = True
+        if self._reload_task is not None:
+            self._reload_task.cancel()
+            await asyncio.gather(self._reload_task, return_exceptions=True)
         await self._stack.aclose()
         log.info("worker.stopped", reason=self.stop_reason)

@@ -31,7 +31,8 @@ from typing import Any, Literal
 
 import aiosqlite
 
-from worker.errors import ConfigError
+from worker.errors import ConfigError, StateUnwritable
+from worker.lock import prepare_state_dir
 from worker.logging import get_logger
 
 __all__ = [
@@ -169,12 +170,27 @@ def _utcnow() -> datetime:
 
 
 def _prepare_files(db_path: Path) -> None:
-    """State dir 0700 (when we create it) and a 0600 database file before SQLite opens it."""
-    if not db_path.parent.exists():
-        db_path.parent.mkdir(parents=True, mode=0o700)
-        os.chmod(db_path.parent, 0o700)
-    os.close(os.open(db_path, os.O_CREAT | os.O_RDWR | os.O_CLOEXEC, 0o600))
-    os.chmod(db_path, 0o600)
+    """State dir 0700 (when we create it) and a 0600 database file before SQLite opens it.
+
+    A directory or database that cannot be written is a ``StateUnwritable`` (exit 78, one
+    line): SQLite would otherwise fail later with a misleading "unable to open" or "readonly
+    database" error, or a traceback (issue 11).
+    """
+    prepare_state_dir(db_path.parent)
+    try:
+        os.close(os.open(db_path, os.O_CREAT | os.O_RDWR | os.O_CLOEXEC, 0o600))
+        os.chmod(db_path, 0o600)
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise StateUnwritable(f"state database {db_path} cannot be written: {reason}") from None
+
+
+def _unwritable(exc: sqlite3.DatabaseError) -> bool:
+    """SQLite's words for a file or directory it may not write: not corruption, not rebuilt."""
+    text = str(exc).lower()
+    return isinstance(exc, sqlite3.OperationalError) and (
+        "readonly" in text or "unable to open" in text or "disk i/o error" in text
+    )
 
 
 def _move_aside(db_path: Path, now: datetime) -> Path:
@@ -254,6 +270,9 @@ class StateStore:
         try:
             conn = await _connect(db_path)
         except sqlite3.DatabaseError as exc:
+            if _unwritable(exc):
+                message = f"state database {db_path} cannot be written: {exc}"
+                raise StateUnwritable(message) from None
             if on_corrupt != "rebuild":
                 raise StateCorrupt(
                     f"state database {db_path} is unreadable ({exc}); move it aside or "

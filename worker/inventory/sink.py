@@ -44,6 +44,7 @@ __all__ = [
     "BookingSink",
     "DeliveryError",
     "JsonLinesBookingSink",
+    "ReadOnlySink",
     "booking_record",
     "booking_revision",
 ]
@@ -304,3 +305,17 @@ class JsonLinesBookingSink:
         fd, self._fd = self._fd, None
         if fd is not None:
             await asyncio.to_thread(os.close, fd)
+
+
+class ReadOnlySink:
+    """The sink of a read-only command (``check``): it never opens the file the daemon writes.
+
+    Opening the JSON-lines file would take its lock (refusing ``check`` beside a daemon) and
+    could cut the line the daemon is writing as "torn"; a read-only command delivers nothing.
+    """
+
+    async def deliver(self, record: dict[str, Any]) -> bool:
+        raise DeliveryError("a read-only command delivers no bookings", retryable=False)
+
+    async def close(self) -> None:
+        return None
