@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from tests.sandbox.replay_site import IdMap, ReplaySite
+from tests.sandbox.replay_site import Case, IdMap, ReplaySite
 
-Scenario = Callable[[ReplaySite], Awaitable[IdMap]]
+Scenario = Callable[[ReplaySite, Case], Awaitable[IdMap]]
 SCENARIOS: dict[str, Scenario] = {}
 LIVE, PROBE = "live_ota", "content_probe"
 
@@ -75,33 +75,33 @@ async def complete(site: ReplaySite, uid: int) -> None:
 @scenario("GET_cmf_channel_announce_channel_name[0]", "POST_oauth_token[0]",
           "POST_oauth_token[1]", "GET_cmf_properties_ids[1]",
           "GET_cmf_properties_change_logs[1]", "GET_cmf_properties_ids[2]")  # fmt: skip
-async def logged_in(site: ReplaySite) -> IdMap:
+async def logged_in(site: ReplaySite, case: Case) -> IdMap:
     await site.login()
     return IdMap()
 
 
 @scenario("POST_cmf_channel_announce_channel_name_friendly_name[0]")
-async def not_announced(site: ReplaySite) -> IdMap:
+async def not_announced(site: ReplaySite, case: Case) -> IdMap:
     await site.login()
     return IdMap()
 
 
 @scenario("GET_cmf_versions[0]", "GET_cmf_properties_ids[0]", "POST_cmf_property[0]",
           "GET_unknown_route[0]")  # fmt: skip
-async def announced(site: ReplaySite) -> IdMap:
+async def announced(site: ReplaySite, case: Case) -> IdMap:
     await site.login(LIVE)
     return IdMap()
 
 
 @scenario("POST_cmf_property[1]")
-async def remote_id_taken(site: ReplaySite) -> IdMap:
+async def remote_id_taken(site: ReplaySite, case: Case) -> IdMap:
     await site.login(LIVE)
     await site.prop("Seaside Hotel", "1001", "GB", 1113, 1)
     return IdMap()
 
 
 @scenario("GET_cmf_property_property_uid[1]")
-async def property_of_nobody(site: ReplaySite) -> IdMap:
+async def property_of_nobody(site: ReplaySite, case: Case) -> IdMap:
     await site.login(LIVE)
     return IdMap(property={"1": 999})
 
@@ -109,14 +109,14 @@ async def property_of_nobody(site: ReplaySite) -> IdMap:
 @scenario(
     "GET_cmf_property_property_uid[0]", "GET_cmf_property_rooms_property_uid[full_rooms_3.json]"
 )
-async def alfama_with_two_rooms(site: ReplaySite) -> IdMap:
+async def alfama_with_two_rooms(site: ReplaySite, case: Case) -> IdMap:
     await site.login(LIVE)
     await seaside(site, base=False)
     return IdMap(property={"3": await alfama(site)})
 
 
 @scenario("GET_cmf_properties_change_logs[0]")
-async def three_properties(site: ReplaySite) -> IdMap:
+async def three_properties(site: ReplaySite, case: Case) -> IdMap:
     await site.login(LIVE)
     await seaside(site, base=False)
     await alfama(site)
@@ -126,19 +126,19 @@ async def three_properties(site: ReplaySite) -> IdMap:
 
 
 @scenario("GET_cmf_property_rooms_property_uid[0]")
-async def seaside_without_rooms(site: ReplaySite) -> IdMap:
+async def seaside_without_rooms(site: ReplaySite, case: Case) -> IdMap:
     await site.login(LIVE)
     return IdMap(property={"2": await site.prop("Seaside Hotel", "1001", "GB", 1113, 1)})
 
 
 @scenario("PUT_cmf_property_room[0]")
-async def alfama_before_its_room(site: ReplaySite) -> IdMap:
+async def alfama_before_its_room(site: ReplaySite, case: Case) -> IdMap:
     await site.login(LIVE)
     return IdMap(property={"3": await site.prop("Alfama Apartment", "2001", "PT", 3032, 7)})
 
 
 @scenario("GET_cmf_property_calendar_property_uid_start_end[0]", "PUT_cmf_property_base_price[0]")
-async def seaside_without_tariff(site: ReplaySite) -> IdMap:
+async def seaside_without_tariff(site: ReplaySite, case: Case) -> IdMap:
     await site.login(LIVE)
     return IdMap(property={"2": await seaside(site, base=False)})
 
@@ -150,13 +150,13 @@ async def seaside_without_tariff(site: ReplaySite) -> IdMap:
           "PUT_cmf_property_blackbooking[0]",
           "GET_cmf_property_booking_link_property_uid_remote_reservation_id[0]",
           "PUT_cmf_reservations_add[0]", "PUT_cmf_reservations_add[1]")  # fmt: skip
-async def seaside_priced(site: ReplaySite) -> IdMap:
+async def seaside_priced(site: ReplaySite, case: Case) -> IdMap:
     await site.login(LIVE)
     return IdMap(property={"2": await seaside(site)})
 
 
 @scenario("GET_cmf_property_property_uid[full_property_2.json]")
-async def seaside_with_rates(site: ReplaySite) -> IdMap:
+async def seaside_with_rates(site: ReplaySite, case: Case) -> IdMap:
     """The live inventory's rates and minimum stays, pushed as the worker pushed them."""
     await site.login(LIVE)
     uid = await seaside(site)
@@ -170,7 +170,7 @@ async def seaside_with_rates(site: ReplaySite) -> IdMap:
 
 
 @scenario("GET_cmf_property_list_bookings_property_uid[0]")
-async def seaside_with_closures(site: ReplaySite) -> IdMap:
+async def seaside_with_closures(site: ReplaySite, case: Case) -> IdMap:
     await site.login(LIVE)
     uid = await seaside(site)
     await site.closure(uid, "2027-01-10", "2027-01-12")
@@ -179,7 +179,7 @@ async def seaside_with_closures(site: ReplaySite) -> IdMap:
 
 
 @scenario("DELETE_cmf_property_blackbooking_property_uid_contract_id[0]")
-async def seaside_closed(site: ReplaySite) -> IdMap:
+async def seaside_closed(site: ReplaySite, case: Case) -> IdMap:
     await site.login(LIVE)
     uid = await seaside(site)
     return IdMap(
@@ -188,7 +188,7 @@ async def seaside_closed(site: ReplaySite) -> IdMap:
 
 
 @scenario("GET_cmf_property_list_bookings_property_uid[full_list_bookings_2.json]")
-async def seaside_after_a_day(site: ReplaySite) -> IdMap:
+async def seaside_after_a_day(site: ReplaySite, case: Case) -> IdMap:
     """Closures, a push cancelled, site bookings (one cancelled), a closure deleted."""
     await site.login(LIVE)
     uid = await seaside(site)
@@ -203,7 +203,7 @@ async def seaside_after_a_day(site: ReplaySite) -> IdMap:
 
 
 @scenario("PUT_cmf_reservations_cancel[0]")
-async def seaside_with_a_push(site: ReplaySite) -> IdMap:
+async def seaside_with_a_push(site: ReplaySite, case: Case) -> IdMap:
     await site.login(LIVE)
     uid = await seaside(site)
     await site.push(uid, "OTA-778812", "2026-12-05", "2026-12-07")
@@ -211,9 +211,9 @@ async def seaside_with_a_push(site: ReplaySite) -> IdMap:
 
 
 @scenario("PUT_cmf_reservations_cancel[1]")
-async def seaside_push_cancelled(site: ReplaySite) -> IdMap:
+async def seaside_push_cancelled(site: ReplaySite, case: Case) -> IdMap:
     """Once its only text-id push is cancelled, a text id finds nothing left to cancel."""
-    ids = await seaside_with_a_push(site)
+    ids = await seaside_with_a_push(site, case)
     await site.cancel("OTA-778812")
     return ids
 
@@ -223,20 +223,20 @@ async def seaside_push_cancelled(site: ReplaySite) -> IdMap:
 
 @scenario("GET_cmf_list_image_types[0]", "GET_cmf_list_property_features[0]",
           "GET_cmf_list_property_types[0]", "GET_cmf_list_room_types[0]")  # fmt: skip
-async def probe_announced(site: ReplaySite) -> IdMap:
+async def probe_announced(site: ReplaySite, case: Case) -> IdMap:
     await site.login(PROBE)
     return IdMap()
 
 
 @scenario("GET_cmf_property_rooms_property_uid_srp_auto_room[0]",
           "PUT_cmf_property_room_srp_second_room[0]")  # fmt: skip
-async def probe_hotel_bare(site: ReplaySite) -> IdMap:
+async def probe_hotel_bare(site: ReplaySite, case: Case) -> IdMap:
     await site.login(PROBE)
     return IdMap(property={"2": await probe_hotel(site, rooms=False, base=False)})
 
 
 @scenario("PUT_cmf_property_room_srp_second_room[1]")
-async def probe_hotel_one_room(site: ReplaySite) -> IdMap:
+async def probe_hotel_one_room(site: ReplaySite, case: Case) -> IdMap:
     await site.login(PROBE)
     uid = await probe_hotel(site, rooms=False, base=False)
     await site.room(uid, 1, "Sea view", "1")
@@ -249,13 +249,13 @@ async def probe_hotel_one_room(site: ReplaySite) -> IdMap:
           "GET_cmf_property_list_prices_property_uid[0]",
           "PUT_cmf_reservations_add_text_ids_guests[0]",
           "PUT_cmf_reservations_add_text_ids_guests[4]")  # fmt: skip
-async def probe_hotel_priced(site: ReplaySite) -> IdMap:
+async def probe_hotel_priced(site: ReplaySite, case: Case) -> IdMap:
     await site.login(PROBE)
     return IdMap(property={"2": await probe_hotel(site)})
 
 
 @scenario("PUT_cmf_property_status_review_before_after_content[1]")
-async def probe_hotel_with_address(site: ReplaySite) -> IdMap:
+async def probe_hotel_with_address(site: ReplaySite, case: Case) -> IdMap:
     await site.login(PROBE)
     uid = await probe_hotel(site)
     await site.address(uid)
@@ -264,7 +264,7 @@ async def probe_hotel_with_address(site: ReplaySite) -> IdMap:
 
 @scenario("PUT_cmf_property_status_review_before_after_content[2]", "PUT_cmf_property_publish[1]",
           "GET_cmf_property_status_property_uid[1]")  # fmt: skip
-async def probe_hotel_complete(site: ReplaySite) -> IdMap:
+async def probe_hotel_complete(site: ReplaySite, case: Case) -> IdMap:
     await site.login(PROBE)
     uid = await probe_hotel(site)
     await site.address(uid)
@@ -274,7 +274,7 @@ async def probe_hotel_complete(site: ReplaySite) -> IdMap:
 
 @scenario("PUT_cmf_property_publish[2]", "GET_cmf_property_status_property_uid[2]",
           "PUT_cmf_property_unpublish[0]")  # fmt: skip
-async def probe_hotel_published(site: ReplaySite) -> IdMap:
+async def probe_hotel_published(site: ReplaySite, case: Case) -> IdMap:
     await site.login(PROBE)
     uid = await probe_hotel(site)
     await complete(site, uid)
@@ -283,7 +283,7 @@ async def probe_hotel_published(site: ReplaySite) -> IdMap:
 
 
 @scenario("GET_cmf_property_list_prices_property_uid[list_prices_after.json]")
-async def probe_hotel_repriced(site: ReplaySite) -> IdMap:
+async def probe_hotel_repriced(site: ReplaySite, case: Case) -> IdMap:
     await site.login(PROBE)
     uid = await probe_hotel(site)
     await site.prices(uid, ("2026-12-11", "2026-12-15", "120.00"),
@@ -308,7 +308,7 @@ _CONTENT_STEPS = (
 def _content_case(step: str) -> Scenario:
     """The probe hotel with every content write made before ``step`` (they change the answer)."""
 
-    async def build(site: ReplaySite) -> IdMap:
+    async def build(site: ReplaySite, case: Case) -> IdMap:
         await site.login(PROBE)
         uid = await probe_hotel(site)
         for name, form in _CONTENT_STEPS[: [s for s, _ in _CONTENT_STEPS].index(step)]:
@@ -343,14 +343,14 @@ async def probe_hotel_with_images(site: ReplaySite) -> tuple[int, int]:
     "GET_cmf_property_images_property_uid[0]",
     "DELETE_cmf_property_image_property_uid_file_name_resource_type_resource_id[0]",
 )
-async def probe_images(site: ReplaySite) -> IdMap:
+async def probe_images(site: ReplaySite, case: Case) -> IdMap:
     await site.login(PROBE)
     uid, room = await probe_hotel_with_images(site)
     return IdMap(property={"2": uid}, room={"3": room})
 
 
 @scenario("GET_cmf_property_images_property_uid[1]")
-async def probe_images_after_delete(site: ReplaySite) -> IdMap:
+async def probe_images_after_delete(site: ReplaySite, case: Case) -> IdMap:
     await site.login(PROBE)
     uid, room = await probe_hotel_with_images(site)
     await site.cmf("DELETE", f"/cmf/property/image/{uid}/pool-5001.jpg/slideshow/0")
@@ -364,13 +364,13 @@ async def probe_apartment(site: ReplaySite) -> int:
 @scenario("GET_cmf_property_rooms_property_uid_srp_auto_room[1]",
           "PUT_cmf_property_room_srp_second_room[2]",
           "PUT_cmf_property_status_review_before_after_content[3]")  # fmt: skip
-async def probe_apartment_new(site: ReplaySite) -> IdMap:
+async def probe_apartment_new(site: ReplaySite, case: Case) -> IdMap:
     await site.login(PROBE)
     return IdMap(property={"3": await probe_apartment(site)})
 
 
 @scenario("GET_cmf_property_rooms_property_uid_srp_auto_room[2]")
-async def probe_apartment_two_rooms(site: ReplaySite) -> IdMap:
+async def probe_apartment_two_rooms(site: ReplaySite, case: Case) -> IdMap:
     await site.login(PROBE)
     uid = await probe_apartment(site)
     await site.room(uid, 5, "Flat", "A")
@@ -384,7 +384,7 @@ async def probe_flat(site: ReplaySite) -> tuple[int, int]:
 
 @scenario("GET_cmf_property_rooms_property_uid_srp_auto_room[3]",
           "PUT_cmf_property_room_srp_second_room[3]")  # fmt: skip
-async def probe_flat_new(site: ReplaySite) -> IdMap:
+async def probe_flat_new(site: ReplaySite, case: Case) -> IdMap:
     await site.login(PROBE)
     uid, room = await probe_flat(site)
     return IdMap(property={"4": uid}, room={"7": room})
@@ -392,7 +392,7 @@ async def probe_flat_new(site: ReplaySite) -> IdMap:
 
 @scenario("GET_cmf_property_rooms_property_uid_srp_auto_room[4]",
           "PUT_cmf_property_room_srp_second_room[4]")  # fmt: skip
-async def probe_flat_taken_over(site: ReplaySite) -> IdMap:
+async def probe_flat_taken_over(site: ReplaySite, case: Case) -> IdMap:
     await site.login(PROBE)
     uid, room = await probe_flat(site)
     await site.room(uid, 5, "Flat", "F1", room_uid=room)
@@ -409,7 +409,7 @@ async def probe_pushes(site: ReplaySite, uid: int, *remote_ids: str) -> None:
 
 
 @scenario("PUT_cmf_reservations_add_text_ids_guests[1]")
-async def probe_first_push(site: ReplaySite) -> IdMap:
+async def probe_first_push(site: ReplaySite, case: Case) -> IdMap:
     await site.login(PROBE)
     uid = await probe_hotel(site)
     await probe_pushes(site, uid, "BK-2027-0001")
@@ -420,7 +420,7 @@ async def probe_first_push(site: ReplaySite) -> IdMap:
           "GET_cmf_property_booking_link_property_uid_numeric_and_text_id[1]",
           "PUT_cmf_reservations_add_text_ids_guests[2]", "PUT_cmf_reservations_cancel_text_id[0]",
           "GET_cmf_property_list_bookings_property_uid_closure_push_cancel[0]")  # fmt: skip
-async def probe_two_pushes(site: ReplaySite) -> IdMap:
+async def probe_two_pushes(site: ReplaySite, case: Case) -> IdMap:
     await site.login(PROBE)
     uid = await probe_hotel(site)
     await site.closure(uid, "2027-01-10", "2027-01-12", "maint")
@@ -430,7 +430,7 @@ async def probe_two_pushes(site: ReplaySite) -> IdMap:
 
 @scenario("GET_cmf_property_list_bookings_property_uid_closure_push_cancel[list_bookings_after_cancel.json]",
           "PUT_cmf_reservations_add_text_ids_guests[3]")  # fmt: skip
-async def probe_push_cancelled(site: ReplaySite) -> IdMap:
+async def probe_push_cancelled(site: ReplaySite, case: Case) -> IdMap:
     await site.login(PROBE)
     uid = await probe_hotel(site)
     await site.closure(uid, "2027-01-10", "2027-01-12", "maint")
@@ -440,7 +440,7 @@ async def probe_push_cancelled(site: ReplaySite) -> IdMap:
 
 
 @scenario("PUT_cmf_reservations_cancel_text_id[1]")
-async def probe_two_text_ids_live(site: ReplaySite) -> IdMap:
+async def probe_two_text_ids_live(site: ReplaySite, case: Case) -> IdMap:
     await site.login(PROBE)
     uid = await probe_hotel(site)
     await probe_pushes(site, uid, "BK-2027-0001", "778812")
@@ -452,9 +452,9 @@ async def probe_two_text_ids_live(site: ReplaySite) -> IdMap:
 @scenario(
     "GET_cmf_property_list_bookings_property_uid_closure_push_cancel[list_bookings_after_over_cancel.json]"
 )
-async def probe_over_cancelled(site: ReplaySite) -> IdMap:
+async def probe_over_cancelled(site: ReplaySite, case: Case) -> IdMap:
     """Cancelling BK-2027-0004 cancelled BK-2027-0003 too (the integer cast)."""
-    ids = await probe_push_cancelled(site)
+    ids = await probe_push_cancelled(site, case)
     uid = ids.property["2"]
     await probe_pushes(site, uid, "BK-2027-0003", "BK-2027-0004")
     await site.cancel("BK-2027-0004")

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import aiohttp
@@ -27,6 +27,41 @@ SECRET = "live-secret-for-the-replay"
 REAL_CHANNEL_HEADER = "X-JOMRES-channel-name"
 CHANNEL_HEADER = "X-BOOKYFLOW-channel-name"
 JPEG = b"\xff\xd8\xff\xe0 not really a jpeg, the sandbox stores what it fetched \xff\xd9"
+
+
+@dataclass(frozen=True)
+class Case:
+    """One real request/response pair to replay."""
+
+    case_id: str
+    template: str  # the transcript's route template, e.g. "/cmf/property/@property_uid"
+    method: str
+    path: str  # below the API root
+    headers: Mapping[str, str]
+    form: Mapping[str, str] | None
+    at: str
+    status: int
+    response_headers: Mapping[str, str]
+    body: str
+    cut: bool  # only the body's first 2 KB were recorded, and no full copy is given
+
+    @property
+    def today(self) -> date:
+        """The real site's today when the example was captured."""
+        return datetime.fromisoformat(self.at.replace("Z", "+00:00")).date()
+
+    def path_id(self, name: str) -> str:
+        """The real value of path segment ``@name``."""
+        names, segments = self.template.split("/"), self.path.split("/")
+        return segments[names.index(f"@{name}")]
+
+    def form_value(self, name: str) -> str:
+        return (self.form or {})[name]
+
+    @property
+    def channel(self) -> str:
+        """The channel the real request named (every capture run has one of its own)."""
+        return str(self.headers.get(REAL_CHANNEL_HEADER, ""))
 
 
 class Clock:
@@ -196,7 +231,7 @@ def rewrite_path(template: str, path: str, ids: IdMap) -> str:
     segments = path.split("/")
     if len(names) != len(segments):
         return path  # an unknown route: sent as it is
-    kinds = {"@property_uid": ids.property, "@contract_id": ids.contract}
+    kinds = {"@property_uid": ids.property, "@contract_id": ids.contract, "@room_uid": ids.room}
     if "@resource_type" in names and segments[names.index("@resource_type")] == "rooms":
         kinds["@resource_id"] = ids.room
     return "/".join(
@@ -212,6 +247,8 @@ def rewrite_form(form: Mapping[str, str] | None, ids: IdMap, site: ReplaySite) -
         out["property_uid"] = str(ids.property.get(out["property_uid"], out["property_uid"]))
     if "room_uid" in out:
         out["room_uid"] = str(ids.room.get(out["room_uid"], out["room_uid"]))
+    if "local_booking_id" in out:
+        out["local_booking_id"] = str(ids.contract.get(out["local_booking_id"], "0"))
     if out.get("resource_type") == "rooms" and "resource_id" in out:
         out["resource_id"] = str(ids.room.get(out["resource_id"], out["resource_id"]))
     if "url" in out:

@@ -180,13 +180,24 @@ async def test_single_unit_property_can_get_a_second_room_first(ready: Api) -> N
     assert len(await ready.cmf("GET", f"/cmf/property/rooms/{uid}")) == 3
 
 
-async def test_delete_room_and_room_with_bookings(ready: Api, store: SandboxStore) -> None:
-    """A free room is deleted (true); a room with bookings answers success false in a 200."""
+async def test_delete_room_refused_while_the_property_has_bookings(
+    ready: Api, store: SandboxStore
+) -> None:
+    """Any live booking of the property refuses every room's deletion (under data.delete_tariffs);
+    without bookings a room goes, and with it the channel's rooms link: no calendar until the
+    next PUT room."""
     uid = await create_property(ready)
-    free, booked = await add_room(ready, uid), await add_room(ready, uid)
+    free, kept = await add_room(ready, uid), await add_room(ready, uid)
+    await set_base_price(ready, uid)
+    booking = store.book_on_site(uid, "2025-04-01", "2025-04-02")
+    refused = await ready.data("DELETE", f"/cmf/property/room/{uid}/{free}")
+    assert refused == {"delete_tariffs": {"success": False, "error": (
+        "There are bookings for this property, you must delete all bookings before attempting "
+        "to delete rooms")}}  # fmt: skip
+    store.cancel_site_booking(booking["booking_id"])
     assert await ready.cmf("DELETE", f"/cmf/property/room/{uid}/{free}") is True
-    store.book_on_site(uid, "2025-04-01", "2025-04-02")
-    answer = await ready.cmf("DELETE", f"/cmf/property/room/{uid}/{booked}")
-    assert answer["success"] is False
-    assert answer["message"]
+    calendar = f"/cmf/property/calendar/{uid}/2025-03-01/2025-03-01"
+    assert await ready.error("GET", calendar) == "There are no rooms for this property."
+    await add_room(ready, uid, room_uid=str(kept))
+    assert await ready.cmf("GET", calendar)
     assert "does not exist" in await ready.error("DELETE", f"/cmf/property/room/{uid}/{free}")

@@ -2,7 +2,9 @@
 answered with the real status, error texts and shape (spec: "the real engine is right").
 
 The transcripts are read from ``../shared/real-engine/transcripts`` at test time, so new ones are
-checked as they arrive (a case without a scenario fails and says so). Each case starts a fresh
+checked as they arrive (a case without a scenario fails and says so), and so are the ones of the
+endpoints ``../shared`` lacks that ``tests/live/capture_transcripts.py`` captured into
+``tests/fixtures/transcripts``. Each case starts a fresh
 sandbox on loopback whose clock is the capture time, builds the state the example assumes
 (``replay_scenarios``), rewrites the real request onto it (``replay_site``) and compares the
 answers (``replay_shape``). The sandbox runs in its default mode; the cases whose real answer is
@@ -15,13 +17,13 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import AsyncIterator, Iterator, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
 
+from tests.sandbox import replay_capture  # noqa: F401 - registers the captured cases' scenarios
 from tests.sandbox.replay_scenarios import SCENARIOS
 from tests.sandbox.replay_shape import differences, parse_prefix
 from tests.sandbox.replay_site import (
@@ -30,6 +32,7 @@ from tests.sandbox.replay_site import (
     CLIENT_ID,
     REAL_CHANNEL_HEADER,
     SECRET,
+    Case,
     Clock,
     ReplaySite,
     rewrite_form,
@@ -39,6 +42,8 @@ from tests.sandbox.replay_site import (
 from worker.sandbox import ClientSpec, Sandbox
 
 TRANSCRIPTS = Path(__file__).parents[2].parent / "shared/real-engine/transcripts"
+# Real answers of the endpoints ../shared lacks, captured by tests/live/capture_transcripts.py.
+CAPTURED = Path(__file__).parents[1] / "fixtures/transcripts"
 if not TRANSCRIPTS.is_dir():
     pytest.skip(f"no real-engine transcripts at {TRANSCRIPTS}", allow_module_level=True)
 
@@ -46,23 +51,6 @@ if not TRANSCRIPTS.is_dir():
 PREFIX = 1500
 LOGGER_500 = "format() on bool"
 _H3 = re.compile(r"<h3>(.*?)</h3>", re.S)
-
-
-@dataclass(frozen=True)
-class Case:
-    """One real request/response pair to replay."""
-
-    case_id: str
-    template: str  # the transcript's route template, e.g. "/cmf/property/@property_uid"
-    method: str
-    path: str  # below the API root
-    headers: Mapping[str, str]
-    form: Mapping[str, str] | None
-    at: str
-    status: int
-    response_headers: Mapping[str, str]
-    body: str
-    cut: bool  # only the body's first 2 KB were recorded, and no full copy is given
 
 
 def _full_bodies(doc: dict[str, Any]) -> list[tuple[str, str]]:
@@ -117,7 +105,8 @@ def _cases_of(path: Path) -> Iterator[Case]:
 
 
 def _all_cases() -> list[Case]:
-    return [case for path in sorted(TRANSCRIPTS.glob("*.json")) for case in _cases_of(path)]
+    files = sorted(TRANSCRIPTS.glob("*.json")) + sorted(CAPTURED.glob("*.json"))
+    return [case for path in files for case in _cases_of(path)]
 
 
 CASES = _all_cases()
@@ -191,7 +180,7 @@ async def test_replay(site_for: ReplaySite, request: pytest.FixtureRequest) -> N
     case: Case = request.node.callspec.params["site_for"]
     build = SCENARIOS.get(case.case_id)
     assert build is not None, f"no replay scenario for {case.case_id}: add one to replay_scenarios"
-    ids = await build(site_for)
+    ids = await build(site_for, case)
     if case.status == 500 and LOGGER_500 in case.body:
         # The logger's random 500 has no cause the sandbox could reproduce; its fault injector
         # answers the same status, which is what a client has to cope with.

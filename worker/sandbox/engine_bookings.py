@@ -16,7 +16,6 @@ from worker.sandbox.store_bookings import STATUS_TEXT, BlackBooking, Booking, Ev
 
 BLACK_CREATED = "1970-01-01 00:00:01"
 BLACK_CURRENCY = "GBP"  # the real site's closures carry its default currency, not the property's
-INVOICE_BASE = 1000
 _STATUS_TEXT = {**STATUS_TEXT, 3: "Approved "}  # sic: the real text ends with a space
 _DESCRIPTIONS = {
     "property_created": "Logs when a new property is created.",
@@ -28,7 +27,15 @@ _DESCRIPTIONS = {
     "booking_modified": "Logs when a booking is modified.",
     "booking_cancelled": "Logs when a booking is cancelled.",
     "blackbooking_created": "Logs when black bookings are created.",
+    "invoice_created": "Logs when an invoice is created.",
+    "invoice_updated": "Logs when an invoice is updated.",
+    "invoice_cancelled": "Logs when an invoice is marked as cancelled.",
+    "property_state_change": "A catchall webhook notification which notes that the property state "
+    "has changed. Primarily designed for caching features to remove/refresh cache elements",
 }
+
+
+_NO_PLUGIN = frozenset({"property_state_change"})  # its webhook names no plugin
 
 
 def _status(code: int) -> dict[str, Any]:
@@ -56,16 +63,15 @@ def _empty_guest() -> dict[str, Any]:
 
 def booking_object(booking: Booking) -> dict[str, Any]:
     """One booking of ``GET list/bookings``."""
-    linked = booking.link_id and booking.remote_booking_id is not None
     mapping: Any = []
-    if linked:
+    if booking.link_id and booking.link_remote_id is not None:
         mapping = {"linked_bookings": {"channel_id": str(booking.channel_id),
-                                       "remote_booking_id": booking.remote_booking_id,
+                                       "remote_booking_id": booking.link_remote_id,
                                        "local_booking_id": str(booking.booking_id)}}  # fmt: skip
     return {
         "booking_id": str(booking.booking_id), "booking_number": booking.booking_number,
         "invoice_id": str(booking.invoice_id) if booking.invoice_id else None,
-        "invoice_number": str(INVOICE_BASE + booking.invoice_id) if booking.invoice_id else None,
+        "invoice_number": str(booking.invoice_number) if booking.invoice_id else None,
         "comments": booking.comments, "status": _status(booking.status_code),
         "property_uid": str(booking.property_uid), "booking_created": booking.booking_created,
         "last_modified": booking.last_modified, "date_from": booking.date_from,
@@ -99,15 +105,17 @@ def event_object(event: Event) -> dict[str, Any]:
     if event.channel_name:
         channel = {"channel_id": event.channel_id, "channel_name": event.channel_name,
                    "user_id": event.user_id}  # fmt: skip
-    data = {"property_uid": event.property_uid, **event.data, "task": event.action,
-            "manager_id": event.user_id}  # fmt: skip
+    extra = {k: v for k, v in event.data.items() if k != "task"}
+    task = {} if event.data.get("task") is False else {"task": event.action}  # sic: some lack it
+    data = {"property_uid": event.property_uid, **extra, **task, "manager_id": event.user_id}
     return {
         "event_id": str(event.event_id), "property_uid": str(event.property_uid),
         "user_id": str(event.user_id), "action": event.action, "date": event.date,
         "webhook_event": {
             "webhook_event": event.action,
             "webhook_event_description": _DESCRIPTIONS.get(event.action, ""),
-            "webhook_event_plugin": "core", "data": data,
+            **({} if event.action in _NO_PLUGIN else {"webhook_event_plugin": "core"}),
+            "data": data,
         },
         "channel_data": channel,
     }  # fmt: skip

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from worker.sandbox.forms import invalid, parse_json
+from worker.sandbox.php import intval
 from worker.sandbox.routes_base import Call, Endpoint
 
 
@@ -33,6 +34,14 @@ def booking_link(call: Call) -> dict[str, Any]:
     )
 
 
+def relink(call: Call) -> dict[str, Any]:
+    """``PUT booking/link``: point a booking's link row at another remote id."""
+    local = intval(call.form.get("local_booking_id", ""))
+    return call.store.reservations.relink(
+        call.channel_ref, call.owned, call.form.get("remote_booking_id", ""), local
+    )
+
+
 def list_bookings(call: Call) -> list[dict[str, Any]]:
     return call.store.reservations.list_bookings(call.channel_ref, call.owned, engine=call.engine)
 
@@ -48,6 +57,7 @@ ENDPOINTS = (
              legacy_failure=("response", "message")),
     Endpoint("GET", "/cmf/property/booking/link/{property_uid}/{remote_reservation_id}",
              booking_link, property_from="path"),
+    Endpoint("PUT", "/cmf/property/booking/link", relink, property_from="form"),
     Endpoint("GET", "/cmf/property/list/bookings/{property_uid}", list_bookings,
              property_from="path"),
     Endpoint("GET", "/cmf/properties/change/logs", change_logs),

@@ -99,6 +99,8 @@ def delete_room(call: Call) -> Any:
     raw = call.param("room_uid")
     if not raw.isdigit():
         raise invalid(f"Room {raw} does not exist in property {call.owned.property_uid}")
+    if call.engine:
+        return call.store.properties.engine_delete_room(call.owned, int(raw))
     return call.store.properties.delete_room(call.owned, int(raw))
 
 

@@ -199,7 +199,8 @@ class SandboxStore:
     def cancel_site_booking(self, booking_id: int) -> dict[str, Any]:
         """The guest cancels: status 6, ``last_modified`` bumped, ``booking_cancelled`` logged."""
         with self.batch():
-            return self.reservations.cancel(self._booking(booking_id), None).spec_view(None)
+            booking = self._booking(booking_id)
+            return self.reservations.cancel(booking, None, engine=self.engine).spec_view(None)
 
     def _property(self, uid: int) -> Property:
         prop = self.inventory.properties.get(uid)

@@ -68,6 +68,8 @@ class Booking:
     postcode: str = ""
     link_id: int = 0
     channel_id: int = 0
+    link_remote_id: str | None = None  # the remote id on the push's link row (None: no row)
+    invoice_number: int = 0
 
     @property
     def active(self) -> bool:
@@ -107,7 +109,7 @@ class Booking:
             },
         }
         if channel is not None and channel == self.channel:
-            body["mapping"] = {"remote_booking_id": self.remote_booking_id}
+            body["mapping"] = {"remote_booking_id": self.link_remote_id or self.remote_booking_id}
         return body
 
 
@@ -300,6 +302,33 @@ class Bookings:
                 break
             del self.events[old.event_id]
             self._db.delete("event", old.event_id)
+
+    def record_booking(self, booking: Booking, who: dict[str, Any], *, engine: bool) -> None:
+        """``booking_added``; the real engine logs the invoice and the property around it."""
+        uid, invoice = booking.property_uid, booking.invoice_id
+        if engine and invoice:
+            self.record(uid, "property_settings_updated", **who)
+            self.record(uid, "invoice_created", **who, invoice_uid=invoice)
+            self.record(uid, "invoice_updated", **who, invoice_uid=invoice)
+            self.record(uid, "invoice_updated", **who, invoice_uid=invoice, task=False)
+        self.record(uid, "booking_added", **who, contract_uid=booking.booking_id)
+        if engine and invoice:
+            self.record(uid, "property_state_change", **who)
+
+    def record_cancellation(self, booking: Booking, who: dict[str, Any]) -> None:
+        """``booking_cancelled``, after the invoice's cancellation when there is one."""
+        if booking.invoice_id:
+            self.record(booking.property_uid, "invoice_updated", **who,
+                        invoice_uid=booking.invoice_id)  # fmt: skip
+            self.record(booking.property_uid, "invoice_cancelled", **who,
+                        invoice_uid=booking.invoice_id)  # fmt: skip
+        self.record(booking.property_uid, "booking_cancelled", **who,
+                    contract_uid=booking.booking_id)  # fmt: skip
+
+    def invoice_number(self, uid: int) -> int:
+        """The property's next invoice number (the real site numbers them per property)."""
+        issued = sum(1 for b in self.of_property(uid) if b.invoice_id)
+        return 1001 + issued
 
     def recent_events(self, uids: set[int]) -> dict[int, list[Event]]:
         since = self._ledger.wall_clock() - LOG_DAYS * 86400

@@ -74,6 +74,13 @@ class Property:
         return next((room for room in self.rooms if room.room_uid == room_uid), None)
 
     @property
+    def channel_rooms(self) -> list[Room]:
+        """The rooms the real engine books and prices for the channel: those of its rooms
+        cross-reference (none before the channel PUT a room, none after it deleted one)."""
+        linked = {uid for uid, _type, _people in self.room_snapshot or ()}
+        return [room for room in self.rooms if room.room_uid in linked]
+
+    @property
     def single_unit(self) -> bool:
         return dicts.is_single_unit(self.ptype_id)
 

@@ -21,6 +21,10 @@ from worker.sandbox.store_inventory import Inventory, Property, Room, validate_l
 
 ENGINE_MAX_PEOPLE = 2  # the real engine stores every room as 2 guests, whatever is sent
 SRP_REFUSAL = {"success": 0, "message": "Cannot add more than one room to an SRP"}
+ROOM_HAS_BOOKINGS = (
+    "There are bookings for this property, you must delete all bookings before attempting to "
+    "delete rooms"
+)
 STATUS_TEXT = {"1": "Published", "2": "Approved (but not published)",
                "5": "Approved (but incomplete)"}  # fmt: skip
 
@@ -187,4 +191,16 @@ class PropertyOperations:
         if any(b.room_uid == room_uid for b in self._bookings.of_property(prop.property_uid)):
             return {"success": False, "message": "The room has bookings and cannot be deleted"}
         self._inventory.delete_room(prop, room_uid)
+        return True
+
+    def engine_delete_room(self, prop: Property, room_uid: int) -> Any:
+        """Any live booking or closure of the property refuses it; a deletion also drops the
+        channel's rooms cross-reference, so the property has no bookable room until the next
+        ``PUT room`` (the real engine then answers no calendar and no reservation)."""
+        uid = prop.property_uid
+        if any(b.active for b in self._bookings.of_property(uid)) or self._bookings.blacks_of(uid):
+            return Keyed("delete_tariffs", {"success": False, "error": ROOM_HAS_BOOKINGS})
+        self._inventory.delete_room(prop, room_uid)
+        prop.room_snapshot = None
+        self._inventory.save(prop)
         return True

@@ -1,6 +1,7 @@
 """Base price, nightly prices, minimum stays, the calendar and the price list (spec §3.5).
 
-The real engine (``engine``) keeps one tariff set per room type; its calendar nights carry only
+The real engine (``engine``) keeps one tariff set per room type; it has a calendar only for a
+property whose rooms the channel PUT (``Property.channel_rooms``); its calendar nights carry only
 ``minstay`` (inside the tariff) and ``is_blocked``, plus every night of every live booking or
 closure outside the asked range; a property without tariffs answers ``data.calendar`` with
 ``success: false``; per-night prices are read from ``GET list/prices``. Older servers (legacy)
@@ -50,7 +51,11 @@ class RateOperations:
             return True
         message = TARIFFS_EXIST if engine else "A tariff already exists for this property"
         self._inventory.set_base_price(prop.property_uid, price, people, message)
-        self._bookings.record(prop.property_uid, "tariffs_updated", **channel.log_fields())
+        sets = len(self._inventory.tariffs[prop.property_uid].sets) if engine else 1
+        for index in range(max(sets, 1)):  # the real engine logs each set, only the first
+            self._bookings.record(  # with its "task"
+                prop.property_uid, "tariffs_updated", **channel.log_fields(), task=index == 0
+            )
         return True
 
     def _tariff(self, prop: Property, *, engine: bool) -> Tariff:
@@ -104,7 +109,7 @@ class RateOperations:
 
     def engine_calendar(self, prop: Property, first: date, last: date) -> Any:
         """The real engine's calendar (see the module docstring)."""
-        if not prop.rooms:
+        if not prop.channel_rooms:
             raise invalid("There are no rooms for this property.")
         tariff = self._inventory.tariffs.get(prop.property_uid)
         if tariff is None or not tariff.sets:

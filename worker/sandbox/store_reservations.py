@@ -17,8 +17,14 @@ from typing import Any
 from worker.errors import ClientRequestError
 from worker.sandbox import dictionaries as dicts
 from worker.sandbox import engine_bookings as views
-from worker.sandbox.forms import Reservation, Stay, parse_reservation
-from worker.sandbox.php import empty_as_list, intval, is_sql_number, mysql_number
+from worker.sandbox.forms import Reservation, Stay, invalid, parse_reservation
+from worker.sandbox.php import (
+    empty_as_list,
+    intval,
+    is_sql_number,
+    mysql_number,
+    sanitize_special_chars,
+)
 from worker.sandbox.store_bookings import CANCELLED, Booking, Bookings
 from worker.sandbox.store_inventory import Inventory, Property, Room
 from worker.sandbox.store_operations import ChannelRef
@@ -106,7 +112,7 @@ class BookingOperations:
                 prop.property_uid, prop.rooms, stay.room_type_id, first, last
             )
         busy = self._bookings.busy_rooms(prop.property_uid, first, last)
-        return engine_room(prop.rooms, busy, stay).room_uid
+        return engine_room(prop.channel_rooms, busy, stay).room_uid
 
     def _book_stay(
         self, channel: ChannelRef, reservation: Reservation, prop: Property, stay: Stay, *,
@@ -122,8 +128,8 @@ class BookingOperations:
         if engine:
             values = {"status_code": APPROVED, "currency_code": ENGINE_CURRENCY,
                       "referrer": reservation.referrer, "number": reservation.remote_id,
-                      "invoice_id": self._bookings.next_id("invoice"),
-                      "link_id": self._bookings.next_id("link"),
+                      **self._invoice(prop), "link_id": self._bookings.next_id("link"),
+                      "link_remote_id": reservation.remote_id,
                       "comments": reservation.comments}  # fmt: skip
         booking = self._bookings.add(
             **values, property_uid=prop.property_uid, room_uid=room_uid,
@@ -135,9 +141,13 @@ class BookingOperations:
             guest_id=self._guest_id(guest["email"]), channel=channel.key,
             channel_id=channel.channel_id, remote_booking_id=reservation.remote_id,
         )  # fmt: skip
-        self._bookings.record(prop.property_uid, "booking_added", **channel.log_fields(),
-                              contract_uid=booking.booking_id)  # fmt: skip
+        self._bookings.record_booking(booking, channel.log_fields(), engine=engine)
         return booking
+
+    def _invoice(self, prop: Property) -> dict[str, int]:
+        """A new invoice of the property: its site-wide id and its number within the property."""
+        return {"invoice_id": self._bookings.next_id("invoice"),
+                "invoice_number": self._bookings.invoice_number(prop.property_uid)}  # fmt: skip
 
     def _guest_id(self, email: str) -> int:
         """The site's guest record: one per e-mail address."""
@@ -155,8 +165,8 @@ class BookingOperations:
         mine = [b for b in self._bookings.bookings.values() if b.channel == channel.key]
         if engine:
             wanted_numbers = {float(intval(remote_id)) for remote_id in remote_ids}
-            found = [b for b in mine if b.link_id and b.remote_booking_id is not None
-                     and mysql_number(b.remote_booking_id) in wanted_numbers]  # fmt: skip
+            found = [b for b in mine if b.link_id and b.link_remote_id is not None
+                     and mysql_number(b.link_remote_id) in wanted_numbers]  # fmt: skip
         else:
             wanted = {str(remote_id) for remote_id in remote_ids}
             found = [b for b in mine if b.remote_booking_id in wanted]
@@ -164,10 +174,10 @@ class BookingOperations:
             return {"success": False, "message": "No reservations found"}
         found.sort(key=lambda b: b.link_id or b.booking_id)
         for booking in found:
-            if engine:
-                booking.link_id = 0  # the link row is deleted along with the cancellation
+            if engine:  # the link row is deleted along with the cancellation
+                booking.link_id, booking.link_remote_id = 0, None
             if booking.status_code != CANCELLED:
-                self.cancel(booking, channel)
+                self.cancel(booking, channel, engine=engine)
             else:
                 self._bookings.save(booking)
         if engine:
@@ -180,12 +190,17 @@ class BookingOperations:
         ]
         return {"success": True, "cancellations": cancellations}
 
-    def cancel(self, booking: Booking, channel: ChannelRef | None) -> Booking:
+    def cancel(
+        self, booking: Booking, channel: ChannelRef | None, *, engine: bool = False
+    ) -> Booking:
         """Status 6, logged for the channel, or for the site when ``channel`` is None."""
         self._bookings.change(booking, status_code=CANCELLED)
         who = channel.log_fields() if channel else {"channel_name": SITE_CHANNEL}
-        self._bookings.record(booking.property_uid, "booking_cancelled", **who,
-                              contract_uid=booking.booking_id)  # fmt: skip
+        if engine:
+            self._bookings.record_cancellation(booking, who)
+        else:
+            self._bookings.record(booking.property_uid, "booking_cancelled", **who,
+                                  contract_uid=booking.booking_id)  # fmt: skip
         return booking
 
     def booking_link(
@@ -208,8 +223,30 @@ class BookingOperations:
         number = float(remote_id)
         return {"local_bookings": [
             {"local_booking_id": str(b.booking_id)} for b in mine
-            if b.link_id and mysql_number(b.remote_booking_id or "") == number
+            if b.link_id and mysql_number(b.link_remote_id or "") == number
         ]}  # fmt: skip
+
+    def relink(
+        self, channel: ChannelRef, prop: Property, remote_id: str, local_id: int
+    ) -> dict[str, Any]:
+        """``PUT booking/link``: the booking's link row gets ``remote_id`` (a row is added when
+        it had none). The answer's id is a string for an updated row, a number for a new one."""
+        if not remote_id:
+            raise invalid("Remote booking id not set.")
+        live = [b for b in self._bookings.of_property(prop.property_uid) if b.active]
+        if not live:
+            raise invalid("Proprety has no active bookings")  # sic
+        booking = next((b for b in live if b.booking_id == local_id), None)
+        if booking is None:
+            raise invalid("Booking does not exist")
+        link_id: int | str = str(booking.link_id) if booking.link_id else 0
+        if not booking.link_id:
+            booking.link_id = self._bookings.next_id("link")
+            booking.channel, booking.channel_id = channel.key, channel.channel_id
+            link_id = booking.link_id
+        booking.link_remote_id = sanitize_special_chars(remote_id)
+        self._bookings.save(booking)
+        return {"link_id": link_id}
 
     def list_bookings(
         self, channel: ChannelRef, prop: Property, *, engine: bool = False
@@ -246,16 +283,19 @@ class BookingOperations:
             "currency_code": dicts.currency_for(prop.country),
         }
         if engine:
-            values = {"status_code": APPROVED, "referrer": "Website",
-                      "currency_code": ENGINE_CURRENCY, "number": self._bookings.site_number(),
-                      "invoice_id": self._bookings.next_id("invoice"),
-                      "guest_id": self._guest_id(guest.get("email", ""))}  # fmt: skip
+            values = {
+                "status_code": APPROVED,
+                "referrer": "Website",
+                "currency_code": ENGINE_CURRENCY,
+                "number": self._bookings.site_number(),
+                **self._invoice(prop),
+                "guest_id": self._guest_id(guest.get("email", "")),
+            }
         booking = self._bookings.add(
             **values, property_uid=prop.property_uid, room_uid=room_uid, date_from=start,
             date_to=end, children=0, tel_mobile="", country_code=prop.country, **guest,
         )  # fmt: skip
-        self._bookings.record(prop.property_uid, "booking_added", SITE_CHANNEL,
-                              contract_uid=booking.booking_id)  # fmt: skip
+        self._bookings.record_booking(booking, {"channel_name": SITE_CHANNEL}, engine=engine)
         return booking
 
     def modify_site_booking(self, booking: Booking, changes: dict[str, Any]) -> Booking:
