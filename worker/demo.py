@@ -1,16 +1,20 @@
 """``bookyflow-worker demo``: the embedded sandbox, the worker against it, and what was synced.
 
-Starts ``Sandbox(control_routes=True)`` on a free loopback port, runs the real ``Worker``
-in-process against it with ``config/inventory.example.json`` and short job intervals, books one
-guest on the hotel's own site once a property exists (so the bookings job has something to
-pull), and after ``--seconds`` stops the worker gracefully and prints a summary table, read
-back from the sandbox itself, after the JSON log lines.
+Starts ``Sandbox(control_routes=True)`` on a free loopback port and an ``ImageHost`` beside it
+(the sandbox downloads property images from their URLs, as the real engine does: the example's
+vendor CDN is moved onto loopback), runs the real ``Worker`` in-process against it with
+``config/inventory.example.json`` and short job intervals, books one guest on the hotel's own
+site once a property exists (so the bookings job has something to pull), and after ``--seconds``
+stops the worker gracefully and prints a summary table, read back from the sandbox itself (and,
+for a property that is not live, the site's reasons from the worker's state), after the JSON log
+lines.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import tempfile
 from collections.abc import Iterator, Sequence
 from datetime import date, timedelta
@@ -20,6 +24,7 @@ from typing import Any
 from worker.api.client import ClientStats
 from worker.errors import ConfigError
 from worker.logging import get_logger, redactor
+from worker.sandbox.image_host import ImageHost, rehost_images
 from worker.sandbox.server import DEFAULT_CLIENT, Sandbox
 from worker.service import Worker
 from worker.settings import Settings, load_settings
@@ -76,11 +81,12 @@ async def run_demo(
     *, seconds: float = 20.0, inventory: Path | None = None, state_dir: Path | None = None
 ) -> int:
     """Run the whole demo; returns the exit code."""
-    inventory_path = inventory or find_example_inventory()
+    source = inventory or find_example_inventory()
     with _state_dir(state_dir) as directory:
-        async with Sandbox(control_routes=True) as sandbox:
+        async with Sandbox(control_routes=True) as sandbox, ImageHost() as images:
             redactor.add_secret(sandbox.admin_token or "")
             log.info("demo.sandbox_started", api_url=sandbox.api_url, seconds=seconds)
+            inventory_path = _rehosted(source, directory, images)
             settings = demo_settings(sandbox.api_url, inventory_path, directory)
             worker = Worker(settings, heartbeat_log_interval_s=max(1.0, seconds / 2))
             rows = await _run_worker(worker, sandbox, seconds)
@@ -88,6 +94,15 @@ async def run_demo(
                 return 0
             print(rows, flush=True)
     return 0
+
+
+def _rehosted(source: Path, state_dir: Path, images: ImageHost) -> Path:
+    """A copy of the inventory beside the state directory, its images served by ``images``."""
+    document = json.loads(source.read_text(encoding="utf-8"))
+    target = state_dir.parent / "demo-inventory.json"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(json.dumps(rehost_images(document, images)), encoding="utf-8")
+    return target
 
 
 async def _run_worker(worker: Worker, sandbox: Sandbox, seconds: float) -> str | None:
@@ -100,7 +115,7 @@ async def _run_worker(worker: Worker, sandbox: Sandbox, seconds: float) -> str |
                 await _book_on_site_when_ready(worker, sandbox, seconds)
                 worker.request_stop("demo finished")
                 await runner
-                return summarize(worker, sandbox)
+                return await summarize(worker, sandbox)
         except asyncio.CancelledError:
             if not signals.received:
                 raise
@@ -127,7 +142,29 @@ async def _book_on_site_when_ready(worker: Worker, sandbox: Sandbox, seconds: fl
     await asyncio.sleep(max(0.0, deadline - loop.time()))
 
 
-def _property_row(sandbox: Sandbox, prop: dict[str, Any], today: date) -> list[str]:
+async def _publication(worker: Worker, prop: dict[str, Any]) -> str:
+    """``yes``, or why not: the site's warnings from the worker's last review."""
+    if prop["published"] in (True, 1, "1"):
+        return "yes"
+    ctx = worker.ctx
+    review = None if ctx is None else (await ctx.state.get_content(int(prop["property_uid"])))
+    warnings = (review or {}).get("review", {}).get("warnings") or []
+    return "no: " + ", ".join(short_reason(w) for w in warnings) if warnings else "no"
+
+
+def short_reason(warning: str) -> str:
+    """A review warning in a few words (the site's own texts are whole sentences)."""
+    lowered = warning.lower()
+    for word, reason in (("image", "main image"), ("address", "address"), ("tariff", "tariff"),
+                         ("room", "rooms")):  # fmt: skip
+        if word in lowered:
+            return f"needs {reason}"
+    return warning[:40]
+
+
+def _property_row(
+    sandbox: Sandbox, prop: dict[str, Any], today: date, published: str
+) -> list[str]:
     uid = int(prop["property_uid"])
     end = today + timedelta(days=364)  # the calendar's end is the last night: 365 nights
     calendar = sandbox.store.calendar(uid, today.isoformat(), end.isoformat())
@@ -139,7 +176,7 @@ def _property_row(sandbox: Sandbox, prop: dict[str, Any], today: date) -> list[s
         f"{prop['remote_uid']} -> {uid}",
         prop["property_name"],
         str(len(prop["rooms"])),
-        "yes" if prop["published"] in (True, 1, "1") else "no",
+        published,
         str(priced),
         str(len(sandbox.store.blackbookings(uid))),
         f"{len(pushed) - len(cancelled)}/{len(cancelled)}",
@@ -153,13 +190,14 @@ def _delivered(path: Path) -> int:
         return 0
 
 
-def summarize(worker: Worker, sandbox: Sandbox) -> str:
+async def summarize(worker: Worker, sandbox: Sandbox) -> str:
     """The table printed at the end of the demo, read back from the sandbox."""
     today = sandbox.store.today()
     props = sandbox.store.properties_of(DEFAULT_CLIENT.client_id, DEMO_CHANNEL)
     header = ["remote uid -> uid", "name", "rooms", "published", "nights priced", "closures",
               "reservations pushed/cancelled"]  # fmt: skip
-    table = render_table(header, [_property_row(sandbox, prop, today) for prop in props])
+    rows = [_property_row(sandbox, p, today, await _publication(worker, p)) for p in props]
+    table = render_table(header, rows)
     stats = worker.client.stats if worker.client is not None else ClientStats()
     by_status = ", ".join(f"{k}: {v}" for k, v in sorted(stats.requests_by_status.items()))
     return "\n".join([
