@@ -8,12 +8,15 @@ unreachable. Loopback only, like the sandbox.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from types import TracebackType
 from typing import Any
 
 from aiohttp import web
 
 __all__ = ["JPEG", "ImageHost", "rehost_images"]
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 # A valid 1×1 baseline JPEG.
 JPEG = bytes.fromhex(
@@ -55,7 +58,7 @@ class ImageHost:
         self.base_url = f"http://{self._host}:{port}"
         return self
 
-    def _count(self, handler: web.Handler) -> web.Handler:
+    def _count(self, handler: Handler) -> Handler:
         async def counted(request: web.Request) -> web.StreamResponse:
             self.served += 1
             response: web.StreamResponse = await handler(request)
