@@ -61,8 +61,16 @@ class JobsSettings(_Frozen):
         return tuple(name for name in JOB_NAMES if getattr(self, name).enabled)
 
 
+MIB = 1024 * 1024
+
+
 class HttpSettings(_Frozen):
-    """Timeouts per attempt, connection pool and the polite per-site rate limit."""
+    """Timeouts per attempt, connection pool, the polite per-site rate limit, the body cap.
+
+    ``max_response_bytes`` bounds every answer *after* decompression, so memory per request is
+    bounded whatever the server sends: without it a 2 MB gzip body inflating to 2 GiB took the
+    worker to 6.4 GB (issue 11). Raise it for a site whose bookings list really is that large.
+    """
 
     connect_timeout_s: float = Field(5.0, gt=0)
     read_timeout_s: float = Field(30.0, gt=0)
@@ -70,6 +78,7 @@ class HttpSettings(_Frozen):
     max_connections_per_host: int = Field(4, ge=1)
     rate_limit_per_s: float = Field(5.0, gt=0)
     rate_limit_burst: int = Field(5, ge=1)
+    max_response_bytes: int = Field(8 * MIB, ge=64 * 1024)
     ca_bundle: Path | None = None
 
 

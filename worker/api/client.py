@@ -5,6 +5,12 @@ standard headers. Each logical call gets an ``X-Request-ID`` and runs through th
 (``retry.call_with_retry``); each attempt passes the site's circuit breaker and rate gate, carries
 the current bearer token, and is replayed once with a new token after a 401. aiohttp exceptions
 are translated to ours in exactly one place (``_send``); everything else reads plain values.
+
+Nothing a server sends can break a request or the process (issue 11): a body is read in chunks
+and abandoned past ``http.max_response_bytes`` (counted after decompression: a gzip bomb never
+inflates further) as ``ResponseTooLarge``; a path that a server-provided value could bend (a dot
+segment, a query, a control character) and a header value holding CR, LF or NUL are refused
+before sending; a ``Location`` that is not a URL is a ``MalformedResponse``.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ from __future__ import annotations
 import logging
 import os
 import random
+import re
 import ssl
 from collections import Counter
 from collections.abc import Callable, Mapping
@@ -20,6 +27,7 @@ from datetime import UTC, datetime
 from functools import partial
 from types import TracebackType
 from typing import Any, NamedTuple, Self
+from urllib.parse import unquote
 
 import aiohttp
 from pydantic import ValidationError
@@ -39,6 +47,7 @@ from worker.errors import (
     MalformedResponse,
     RateLimited,
     RequestTimeout,
+    ResponseTooLarge,
     TransportError,
 )
 from worker.logging import get_logger, redactor
@@ -50,6 +59,12 @@ USER_AGENT = f"bookyflow-worker/{__version__}"
 CHANNEL_HEADER = "X-BOOKYFLOW-channel-name"
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _MAX_REDIRECTS = 5
+# Bodies are read this much at a time, so at most the cap plus one chunk is ever held.
+_READ_CHUNK = 64 * 1024
+# What no header value may hold (aiohttp raises a bare ValueError on them: a crash, not an error).
+_HEADER_BREAKERS = re.compile(r"[\r\n\x00]")
+# What no request path may hold: controls, space, DEL, and the query/fragment/backslash markers.
+_PATH_BREAKERS = re.compile(r"[\x00-\x20\x7f?#\\]")
 log = get_logger("worker.api.client")
 _debug_log = logging.getLogger("worker.api.client")
 
@@ -257,9 +272,14 @@ class BookyFlowClient:
             headers["Authorization"] = f"Bearer {token.value}"
         if call.channel:
             headers[CHANNEL_HEADER] = self.settings.channel_name
+        for name, value in headers.items():
+            if _HEADER_BREAKERS.search(value):
+                # The value is never quoted: it may be a token.
+                raise ClientRequestError(f"the {name} header value holds CR, LF or NUL")
         return headers
 
     def _url(self, path: str) -> URL:
+        _check_path(path)
         return URL(self.settings.base_url + "/" + path.lstrip("/"), encoded=False)
 
     async def _follow(
@@ -273,7 +293,7 @@ class BookyFlowClient:
                 return answer
             if answer.status < 307 and method not in ("GET", "HEAD"):
                 return answer  # a 301/302/303 would turn a write into a GET: refuse to guess
-            target = url.join(URL(location))
+            target = _redirect_target(url, location, answer.status)
             if target.origin() != url.origin():
                 if form is not None:
                     # A 307/308 would re-send the body, and the token request's body holds the
@@ -296,7 +316,8 @@ class BookyFlowClient:
             async with session.request(
                 method, url, headers=headers, data=body, allow_redirects=False
             ) as response:
-                return _Answer(response.status, response.headers, await response.read())
+                content = await _read_capped(response, self.settings.http.max_response_bytes)
+                return _Answer(response.status, response.headers, content)
         except aiohttp.ClientConnectorError as exc:
             raise TransportError(f"cannot connect: {type(exc).__name__}", sent=False) from exc
         except aiohttp.ConnectionTimeoutError as exc:
@@ -423,6 +444,48 @@ class BookyFlowClient:
         if error is not None:
             fields["error"] = _describe(error)
         (log.warning if failed else log.debug)("http.request", **fields)
+
+
+async def _read_capped(response: aiohttp.ClientResponse, max_bytes: int) -> bytes:
+    """The (decompressed) body, or ``ResponseTooLarge`` as soon as it passes ``max_bytes``.
+
+    Read chunk by chunk rather than with ``read()``, which would hold the whole body first;
+    leaving early closes the connection instead of returning it to the pool half read.
+    """
+    body = bytearray()
+    async for chunk in response.content.iter_chunked(_READ_CHUNK):
+        body += chunk
+        if len(body) > max_bytes:
+            raise ResponseTooLarge(
+                f"response body passed {max_bytes} bytes (BOOKYFLOW_HTTP__MAX_RESPONSE_BYTES)",
+                status=response.status,
+                max_bytes=max_bytes,
+                retryable=False,
+            )
+    return bytes(body)
+
+
+def _check_path(path: str) -> None:
+    """Refuse a path that a server-provided value could bend: the request goes where we say.
+
+    Ids from the site (an image's file name, say) are put into paths; a dot segment there would
+    be resolved away (``image/5/..`` deletes elsewhere), ``?``/``#`` would start a query or a
+    fragment, and control characters are dropped silently by the URL parser.
+    """
+    if _PATH_BREAKERS.search(path):
+        raise ClientRequestError("the URL path holds a control character, space, ? # or \\")
+    for segment in path.split("/"):
+        if segment and unquote(segment) in (".", ".."):
+            raise ClientRequestError("the URL path holds a dot segment (. or ..)")
+
+
+def _redirect_target(url: URL, location: str, status: int) -> URL:
+    try:
+        return url.join(URL(location))
+    except ValueError:  # yarl: a bad IPv6 literal, a port out of range, ...
+        raise MalformedResponse(
+            "the redirect's Location is not a valid URL", status=status, retryable=False
+        ) from None
 
 
 def _request_id() -> str:

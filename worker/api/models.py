@@ -132,10 +132,20 @@ class Model(BaseModel):
     model_config = ConfigDict(strict=True, frozen=True, extra="ignore")
 
 
-class TokenResponse(Model):
-    """``POST /oauth/token`` answer; ``expires_in`` may be a string or missing (→ 3600)."""
+# RFC 6749 §A.12: an access token is visible ASCII. It goes into the Authorization header, so a
+# CR, LF, NUL or space in it would split the header or crash the HTTP library (issue 11); the
+# bound keeps one token inside every server's header size limit.
+_ACCESS_TOKEN = r"^[\x21-\x7e]{1,8192}$"  # noqa: S105 - a pattern, not a secret
 
-    access_token: str = Field(repr=False)
+
+class TokenResponse(Model):
+    """``POST /oauth/token`` answer; ``expires_in`` may be a string or missing (→ 3600).
+
+    ``access_token`` must be fit for a header (visible ASCII): anything else is a validation
+    error, which the client reports as ``MalformedResponse`` without quoting the value.
+    """
+
+    access_token: str = Field(repr=False, pattern=_ACCESS_TOKEN)
     token_type: str = "Bearer"  # noqa: S105 - a token type name, not a secret
     # Finite only: a NaN lifetime made the token "fresh" forever and its refresh due at once,
     # so the refresh loop hammered the token endpoint. Found by tests/fuzz.

@@ -169,6 +169,9 @@ def interpret_token(status: int, headers: Mapping[str, str], body: bytes) -> dic
     if status == 429 or status >= 500:
         raise _status_error(status, headers, body, None)
     document = _loads(body)
+    if status in (401, 403) and not isinstance(document, dict):
+        # A plain-text "401 Unauthorized" (a proxy, a PHP error page) is a refusal all the same.
+        raise AuthError("token request refused", status=status)
     if not isinstance(document, dict):
         retryable = status < 300
         raise MalformedResponse(
