@@ -11,6 +11,7 @@ import pytest
 from tests.sync.support import Harness, make_settings
 from worker.api.client import BookyFlowClient
 from worker.sandbox import Sandbox
+from worker.sandbox.image_host import ImageHost
 
 
 class HarnessFactory(Protocol):
@@ -25,7 +26,8 @@ async def harness_for(tmp_path: Path) -> AsyncIterator[HarnessFactory]:
         config = make_settings(sandbox, tmp_path, **settings)
         client = BookyFlowClient(config)
         await client.open()
-        harness = Harness(sandbox, tmp_path, config, client)
+        images = await ImageHost().start()
+        harness = Harness(sandbox, tmp_path, config, client, images)
         made.append(harness)
         await harness.start()
         return harness
@@ -34,6 +36,7 @@ async def harness_for(tmp_path: Path) -> AsyncIterator[HarnessFactory]:
     for harness in made:
         await harness.stop()
         await harness.client.aclose()
+        await harness.images.close()
 
 
 @pytest.fixture

@@ -21,6 +21,7 @@ from worker.api.cmf import Cmf
 from worker.inventory.sink import JsonLinesBookingSink
 from worker.inventory.source import JsonFileInventorySource
 from worker.sandbox import JournalEntry, Sandbox
+from worker.sandbox.image_host import ImageHost
 from worker.settings import RetrySettings, Settings
 from worker.state import StateStore
 from worker.sync.context import JobResult, OwnedProperties, PropertyGates, SyncContext, run_job
@@ -77,7 +78,7 @@ def seaside(remote_uid: str = "1001", **changes: Any) -> dict[str, Any]:
         "remote_uid": remote_uid,
         "name": f"Seaside {remote_uid}",
         "country": "GB",
-        "region_id": 1,
+        "region_id": 1113,
         "ptype_id": 1,
         "max_people": 4,
         "base_price": "95.00",
@@ -142,6 +143,7 @@ class Harness:
     tmp: Path
     settings: Settings
     client: BookyFlowClient
+    images: ImageHost
     clock: FakeClock = field(default_factory=FakeClock)
     today: date = field(default_factory=utc_today)
     ctx: SyncContext | None = None
@@ -192,11 +194,27 @@ class Harness:
         await self.start()
 
     def write_inventory(self, *properties: dict[str, Any]) -> None:
-        """Replace the inventory file the way a vendor should: temp file, then rename."""
+        """Replace the inventory file the way a vendor should: temp file, then rename.
+
+        A property without ``content`` gets what the site needs to publish it (a street, a town
+        and a main image, served by ``images``); ``content={}`` leaves it without.
+        """
+        with_content = [
+            prop if "content" in prop else {**prop, "content": self.publishable(prop)}
+            for prop in properties
+        ]
         target = self.tmp / "inventory.json"
         temp = target.with_suffix(".tmp")
-        temp.write_text(json.dumps({"properties": list(properties)}), encoding="utf-8")
+        temp.write_text(json.dumps({"properties": with_content}), encoding="utf-8")
         temp.replace(target)
+
+    def publishable(self, prop: dict[str, Any]) -> dict[str, Any]:
+        """The least content that makes a property complete on the site."""
+        main = self.images.url(f"main-{prop['remote_uid']}.jpg")
+        return {
+            "address": {"street": "1 Harbour Road", "town": "St Ives"},
+            "images": [{"url": main, "kind": "main"}],
+        }
 
     async def run(self, name: str) -> JobResult:
         return await run_job(JOBS[name], self.context)

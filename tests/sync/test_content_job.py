@@ -5,45 +5,19 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
 import pytest
-from aiohttp import web
 from structlog.testing import capture_logs
 
 from tests.sync.support import Harness, seaside
 
-# A 1×1 JPEG: the sandbox stores what it downloads, as the real engine does.
-JPEG = bytes.fromhex(
-    "ffd8ffe000104a46494600010100000100010000ffdb004300080606070605080707070909080a0c140d0c0b0b0c"
-    "1912130f141d1a1f1e1d1a1c1c20242e2720222c231c1c2837292c30313434341f27393d38323c2e333432ffc000"
-    "0b080001000101011100ffc4001f0000010501010101010100000000000000000102030405060708090a0bffc400"
-    "b5100002010303020403050504040000017d01020300041105122131410613516107227114328191a1082342b1c1"
-    "1552d1f02433627282090a161718191a25262728292a3435363738393a434445464748494a535455565758595a63"
-    "6465666768696a737475767778797a838485868788898a92939495969798999aa2a3a4a5a6a7a8a9aab2b3b4b5b6"
-    "b7b8b9bac2c3c4c5c6c7c8c9cad2d3d4d5d6d7d8d9dae1e2e3e4e5e6e7e8e9eaf1f2f3f4f5f6f7f8f9faffda0008"
-    "010100003f00fbd3ffd9"
-)
-
 
 @pytest.fixture
-async def images() -> AsyncIterator[str]:
-    """A loopback image host: ``/img/<name>`` is a JPEG, ``/gone/<name>`` is a 404."""
-
-    async def serve(request: web.Request) -> web.Response:
-        return web.Response(body=JPEG, content_type="image/jpeg")
-
-    app = web.Application()
-    app.router.add_get("/img/{name}", serve)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
-    yield f"http://127.0.0.1:{port}"
-    await runner.cleanup()
+def images(harness: Harness) -> str:
+    """The harness's image host: ``/img/<name>`` is an image, anything else a 404."""
+    return harness.images.base_url
 
 
 def content(base: str, **changes: Any) -> dict[str, Any]:

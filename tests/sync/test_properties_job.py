@@ -60,7 +60,7 @@ async def test_create_intent_after_a_crash_is_adopted_not_repeated(harness: Harn
     harness.write_inventory(prop)
     await harness.state.record_property_intent("2001")
     await harness.context.cmf.create_property(
-        name=prop["name"], remote_uid="2001", country="GB", region_id=1, ptype_id=1
+        name=prop["name"], remote_uid="2001", country="GB", region_id=1113, ptype_id=1
     )
     harness.sandbox.journal.clear()
     result = await harness.run("properties")
@@ -78,7 +78,7 @@ async def test_half_created_property_is_resumed(harness: Harness) -> None:
     """A property left with one room and no base price gets the rest, adopting the room."""
     cmf = harness.context.cmf
     uid = await cmf.create_property(
-        name="Seaside 3001", remote_uid="3001", country="GB", region_id=1, ptype_id=1
+        name="Seaside 3001", remote_uid="3001", country="GB", region_id=1113, ptype_id=1
     )
     harness.context.owned.add(uid, "3001")
     await cmf.put_room(uid, room_type_id=1, max_people=2, room_name="Sea view", room_number="1")
@@ -115,7 +115,7 @@ async def test_legacy_mangled_remote_uid_is_still_tracked(
     """A legacy site stores "0042" as 42: the property is recognised after a state loss."""
     legacy = await sandbox_factory(legacy=True)
     h = await harness_for(legacy)
-    h.write_inventory(seaside("0042"))
+    h.write_inventory(seaside("0042", content={}))  # legacy sites report no content back
     assert (await h.run("properties")).ok
     await h.restart(lose_state=True)
     legacy.journal.clear()
@@ -163,9 +163,14 @@ async def test_base_price_replay_means_done(harness: Harness) -> None:
     """A base price the site already has (state did not know) is not sent again; it publishes."""
     cmf = harness.context.cmf
     uid = await cmf.create_property(
-        name="Seaside 4001", remote_uid="4001", country="GB", region_id=1, ptype_id=1
+        name="Seaside 4001", remote_uid="4001", country="GB", region_id=1113, ptype_id=1
     )
     harness.context.owned.add(uid, "4001")
+    for room in seaside("4001")["rooms"]:  # the engine makes a tariff per room type it has
+        await cmf.put_room(
+            uid, room_type_id=room["room_type_id"], max_people=room["max_people"],
+            room_name=room["name"], room_number=room["number"],
+        )  # fmt: skip
     await cmf.set_base_price(uid, Decimal("95.00"), 4)
     harness.write_inventory(seaside("4001"))
     harness.sandbox.journal.clear()

@@ -100,11 +100,11 @@ async def test_cancel_after_state_loss_finds_the_push(harness: Harness) -> None:
     assert len(harness.writes_to("reservations/cancel")) == 1
 
 
-async def _push_as_earlier_version(harness: Harness, uid: int, rid: str) -> None:
+async def _push_as_earlier_version(harness: Harness, uid: int, rid: str, start: int = 5) -> None:
     """What the worker before site ids did: push under the OTA id itself and record it."""
-    vendor = VendorReservation.model_validate(reservation(rid, 5))
+    vendor = VendorReservation.model_validate(reservation(rid, start))
     outcome = await harness.context.cmf.add_reservations([to_api(uid, vendor, site_id=rid)])
-    assert outcome.successful_bookings[rid].success
+    assert rid in outcome.successful_bookings, outcome
     link = outcome.successful_bookings[rid].link
     assert link is not None
     await harness.state.record_reservation(rid, uid, "pushed", booking_ids=(link.contract_uid,))
@@ -143,15 +143,15 @@ async def test_an_earlier_versions_push_is_not_pushed_again(harness: Harness) ->
 async def test_a_text_id_push_is_never_cancelled_by_id(harness: Harness) -> None:
     """Cancelling a text id cancels every text-id booking on the real engine: the worker holds
     it and says so once, and the other booking stays untouched."""
-    uid = await _property(harness, reservation("BK-2027-0003", 5), reservation("BK-2027-0004", 9))
+    uid = await _property(harness, reservation("BK-2027-0003", 5), reservation("BK-2027-0004", 60))
     await _push_as_earlier_version(harness, uid, "BK-2027-0003")
-    await _push_as_earlier_version(harness, uid, "BK-2027-0004")
+    await _push_as_earlier_version(harness, uid, "BK-2027-0004", 60)
     harness.write_inventory(
         seaside(
             "1001",
             reservations=[
                 reservation("BK-2027-0003", 5, status="cancelled"),
-                reservation("BK-2027-0004", 9),
+                reservation("BK-2027-0004", 60),
             ],
         )
     )
@@ -161,7 +161,7 @@ async def test_a_text_id_push_is_never_cancelled_by_id(harness: Harness) -> None
     assert first.counts["held"] == second.counts["held"] == 1
     assert harness.writes_to("reservations/cancel") == []
     assert [e["event"] for e in logs].count("reservation.cancel_unsafe") == 1
-    assert {b["status"]["status_code"] for b in harness.site_bookings(uid)} == {1}
+    assert [b["status"]["status_code"] for b in harness.site_bookings(uid)].count(6) == 0
 
 
 async def test_a_push_cancelled_on_the_site_is_not_pushed_again_after_state_loss(
