@@ -11,6 +11,13 @@ The rules of partial validity (``spec/inventory.md``, operator contract):
   its place and its ``remote_uid`` is listed in ``held``. When a bad entry cannot be identified
   (no usable ``remote_uid``), every previously good property missing from the new document is
   held: any of them could be that entry, and dropping one would look like a removal.
+- Bad *records* are isolated (``spec/inventory.md``, "Bad records are isolated"): when every error
+  of a property lies inside its ``reservations``, ``rates``, ``minstays`` or ``closures``, only
+  those records are held and the rest of the property syncs. A bad reservation is skipped (a
+  reservation missing from the file is neither pushed nor cancelled). A list of rates, minimum
+  stays or closures with a bad entry is served as its last good version, whole: dropping one
+  rate would push other prices for its nights, dropping a closure would reopen it. With no last
+  good version (the first read after a start) such a property is held whole, as above.
 """
 
 from __future__ import annotations
@@ -145,18 +152,76 @@ def _validate_entries(
     good: dict[int, Property] = {}
     problems: list[InventoryProblem] = []
     context = {INTERN_KEY: _interner(previous)}
+    before = previous.by_remote_uid()
     for index, entry in enumerate(entries):
         try:
             good[index] = Property.model_validate(entry, context=context)
         except ValidationError as exc:
-            found = describe_errors(exc, prefix=("properties", index))
-            problems += [InventoryProblem(path, message) for path, message in found]
-        else:
-            entries[index] = {"remote_uid": good[index].remote_uid}
+            last_good = before.get(_remote_uid_of(entry) or "")
+            repaired = _isolate(entry, exc, last_good, context)
+            problems += _problems(exc, index, repaired is not None)
+            if repaired is None:
+                continue
+            good[index] = repaired
+        entries[index] = {"remote_uid": good[index].remote_uid}
     for loc, message in cross_property_problems(sorted(good.items())):
         good.pop(int(loc[1]), None)
         problems.append(InventoryProblem(format_path(loc), message))
     return good, problems
+
+
+# Record lists whose bad entries are skipped, and those served whole at their last good version.
+_SKIPPED = frozenset({"reservations"})
+_KEPT_LAST_GOOD = frozenset({"rates", "minstays", "closures"})
+_HELD_NOTE = {
+    "reservations": "held: this reservation is skipped until it is fixed",
+    "rates": "held: the last good rates stay in force until it is fixed",
+    "minstays": "held: the last good minstays stay in force until it is fixed",
+    "closures": "held: the last good closures stay in force until it is fixed",
+}
+
+
+def _bad_records(exc: ValidationError) -> dict[str, set[int]] | None:
+    """``{list: bad indexes}`` when every error lies inside a record list; else None."""
+    bad: dict[str, set[int]] = {}
+    for error in exc.errors():
+        loc = error["loc"]
+        if len(loc) < 2 or loc[0] not in _SKIPPED | _KEPT_LAST_GOOD or not isinstance(loc[1], int):
+            return None
+        bad.setdefault(str(loc[0]), set()).add(loc[1])
+    return bad
+
+
+def _isolate(
+    entry: Any, exc: ValidationError, last_good: Property | None, context: dict[str, Any]
+) -> Property | None:
+    """The property with its bad records held (see the module docstring), or None."""
+    bad = _bad_records(exc)
+    if bad is None or not isinstance(entry, dict):
+        return None
+    repaired = dict(entry)
+    for section, indexes in bad.items():
+        if section in _SKIPPED:
+            repaired[section] = [r for i, r in enumerate(entry[section]) if i not in indexes]
+        elif last_good is None:
+            return None  # nothing to keep in force: the whole property is held
+        else:
+            repaired[section] = list(getattr(last_good, section))
+    try:
+        return Property.model_validate(repaired, context=context)
+    except ValidationError:
+        return None  # e.g. the kept closures name a room the new entry no longer has
+
+
+def _problems(exc: ValidationError, index: int, isolated: bool) -> list[InventoryProblem]:
+    found = describe_errors(exc, prefix=("properties", index))
+    if not isolated:
+        return [InventoryProblem(path, message) for path, message in found]
+    sections = [str(error["loc"][0]) for error in exc.errors()]
+    return [
+        InventoryProblem(path, f"{message}; {_HELD_NOTE[section]}")
+        for (path, message), section in zip(found, sections, strict=True)
+    ]
 
 
 def _merge_with_previous(

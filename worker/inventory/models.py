@@ -35,6 +35,7 @@ from worker.inventory.content import Content
 from worker.inventory.interning import interner_of
 
 __all__ = [
+    "LATEST_DATE",
     "Closure",
     "Guest",
     "Inventory",
@@ -47,15 +48,18 @@ __all__ = [
 ]
 
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+# The last valid date. No stay is sold 75 years ahead, and dates near ``date.max`` overflow the
+# jobs' date arithmetic (a year-9999 rate raised OverflowError in the ARI job: issue 11).
+LATEST_DATE = date(2100, 12, 31)
 _DECIMAL = re.compile(r"-?\d+(\.\d+)?")
 Loc = tuple[int | str, ...]
 M = TypeVar("M", bound=BaseModel)
 
 
 def _iso_date(value: object, info: ValidationInfo) -> object:
-    """Only ``YYYY-MM-DD`` strings (or ``date`` objects from Python callers) are dates."""
+    """Only ``YYYY-MM-DD`` strings (or ``date`` objects from Python callers) up to 2100."""
     if isinstance(value, date) and not isinstance(value, datetime):
-        return value
+        return _bounded(value)
     interner = interner_of(info.context)
     if interner is not None and isinstance(value, str):
         return interner.day(value, _parse_date)
@@ -66,9 +70,16 @@ def _parse_date(value: object) -> date:
     if not isinstance(value, str) or not _ISO_DATE.fullmatch(value):
         raise ValueError(f"expected a date as YYYY-MM-DD, got {value!r}")
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError as exc:
         raise ValueError(f"{value!r} is not a calendar date: {exc}") from None
+    return _bounded(day)
+
+
+def _bounded(day: date) -> date:
+    if day > LATEST_DATE:
+        raise ValueError(f"{day.isoformat()} is beyond {LATEST_DATE.isoformat()} (the year 2100)")
+    return day
 
 
 def _decimal_string(value: object, info: ValidationInfo) -> object:
