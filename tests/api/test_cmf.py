@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from datetime import date, timedelta
 from decimal import Decimal
@@ -19,8 +20,10 @@ from worker.api.models import (
     Reservation,
     StayInfo,
 )
-from worker.errors import ChannelError, OperationFailed, OwnershipError
+from worker.errors import ChannelError, OperationFailed, OwnershipError, ServerError
 from worker.sandbox import Sandbox
+from worker.sandbox.image_host import ImageHost
+from worker.sync.ari_plan import nights_from_tariffs
 
 START = date.today() + timedelta(days=10)
 
@@ -32,17 +35,21 @@ async def cmf(any_sandbox: Sandbox) -> AsyncIterator[Cmf]:
 
 
 async def _new_property(cmf: Cmf, remote_uid: str = "101") -> int:
+    """A hotel (rooms in a property) in Devon; region ids are the site's global ones."""
     types = await cmf.property_types()
-    single = next(t for t in types if not t.multi_room)
-    regions = await cmf.regions()
-    region = next(r for r in regions)
+    hotel = next(t for t in types if not t.single_unit)
     return await cmf.create_property(
-        name="Sea View",
-        remote_uid=remote_uid,
-        country=region.countrycode,
-        region_id=region.id,
-        ptype_id=single.property_type_id,
-    )
+        name="Sea View", remote_uid=remote_uid, country="GB", region_id=1113,
+        ptype_id=hotel.property_type_id,
+    )  # fmt: skip
+
+
+async def _prices(cmf: Cmf, uid: int, first: date, last: date) -> dict[date, Decimal]:
+    """Per-night prices: the calendar's, or the tariffs' where the calendar has none."""
+    days = await cmf.calendar(uid, first, last)
+    if all(day.price is not None for day in days.values()):
+        return {night: day.price for night, day in days.items() if day.price is not None}
+    return nights_from_tariffs(await cmf.tariffs(uid), first, last + timedelta(days=1))
 
 
 async def test_announce_is_needed_and_idempotent(cmf: Cmf) -> None:
@@ -86,11 +93,14 @@ async def test_dictionaries_parse(cmf: Cmf) -> None:
     await cmf.announce()
     assert await cmf.property_types()
     assert all(isinstance(t.room_classes_uid, int) for t in await cmf.room_types())
-    assert any(c.countrycode for c in await cmf.countries())
+    await _new_property(cmf)  # the real engine lists only countries and regions in use
+    assert any(c.countrycode == "GB" for c in await cmf.countries())
     assert all(isinstance(r.id, int) for r in await cmf.regions())
 
 
-async def test_property_lifecycle_with_rooms_prices_and_publish(cmf: Cmf) -> None:
+async def test_property_lifecycle_with_rooms_prices_and_publish(
+    any_sandbox: Sandbox, cmf: Cmf
+) -> None:
     """Create → room → base price → rates/minstays → calendar → review → publish → delete.
 
     Remote uids are numeric: old servers cast them to integers.
@@ -112,9 +122,18 @@ async def test_property_lifecycle_with_rooms_prices_and_publish(cmf: Cmf) -> Non
     await cmf.set_prices(uid, [RateRange(**nights.model_dump(), ratepernight=Decimal("120.50"))])
     await cmf.set_minstays(uid, [MinStayRange(**nights.model_dump(), minstay=2)])
     days = await cmf.calendar(uid, START, START + timedelta(days=3))
-    assert days[START].price == Decimal("120.50")
+    prices = await _prices(cmf, uid, START, START + timedelta(days=3))
+    assert prices[START] == Decimal("120.50")
     assert days[START].minstay == 2
-    assert days[START + timedelta(days=3)].price == Decimal("100.00")
+    assert prices[START + timedelta(days=3)] == Decimal("100.00")
+    if not any_sandbox.legacy:  # the real engine also wants a street, a town and a main image
+        assert not (await cmf.review_property(uid)).property_complete
+        await cmf.set_address(uid, street="1 Quay", town="Exeter", postcode="")
+        async with ImageHost() as images:
+            with contextlib.suppress(ServerError):  # the engine's 500 after storing it
+                await cmf.upload_image(uid, images.url("main.jpg"), resource_type="property",
+                                       resource_id=0)  # fmt: skip
+        assert [i.file_name for i in await cmf.images(uid)] == ["main.jpg"]
     assert (await cmf.review_property(uid)).property_complete
     assert await cmf.publish_property(uid)
     assert (await cmf.get_property(uid)).published
@@ -127,8 +146,10 @@ async def test_closures_can_be_added_listed_and_removed(cmf: Cmf) -> None:
     await cmf.announce()
     uid = await _new_property(cmf)
     nights = DateRange(date_from=START, date_to=START + timedelta(days=1))
+    await cmf.put_room(uid, room_type_id=1, max_people=2, room_name="Double", room_number="1")
     contract = await cmf.add_blackbooking(uid, nights, text="maintenance")
     assert (await cmf.blackbookings(uid)) == {contract: nights}
+    await cmf.set_base_price(uid, Decimal("100.00"), 2)  # the engine's calendar needs a tariff
     assert (await cmf.calendar(uid, START, START))[START].is_blocked
     await cmf.delete_blackbooking(uid, contract)
     assert await cmf.blackbookings(uid) == {}
@@ -174,19 +195,19 @@ async def test_reservations_round_trip(cmf: Cmf) -> None:
     """Push a reservation, find it by link and in bookings and logs, then cancel it."""
     await cmf.announce()
     uid, room_type = await _ready_property(cmf)
-    result = await cmf.add_reservations([_reservation(uid, room_type, "R-1")])
-    assert "R-1" in result.successful_bookings, result
+    result = await cmf.add_reservations([_reservation(uid, room_type, "4001")])
+    assert "4001" in result.successful_bookings, result
     assert result.unsuccessful_bookings == {}
-    links = await cmf.booking_link(uid, "R-1")
+    links = await cmf.booking_link(uid, "4001")  # numeric: the real engine finds no other
     assert len(links) == 1
     bookings = await cmf.bookings(uid)
     assert [b.booking_id for b in bookings] == links
     assert bookings[0].mapping is not None
-    assert bookings[0].mapping.remote_booking_id == "R-1"
+    assert bookings[0].mapping.remote_booking_id == "4001"
     assert uid in await cmf.change_logs()
-    assert (await cmf.cancel_reservations(["R-1"])).success
+    assert (await cmf.cancel_reservations(["4001"])).success
     assert (await cmf.bookings(uid))[0].status.status_code == 6
-    assert await cmf.booking_link(uid, "unknown-id") == []
+    assert await cmf.booking_link(uid, "4999") == []
 
 
 async def test_write_failure_inside_success_is_operation_failed(cmf: Cmf) -> None:

@@ -176,7 +176,8 @@ class PropertyType(Model):
     flag: LenientInt = 0
 
     @property
-    def multi_room(self) -> bool:
+    def single_unit(self) -> bool:
+        """Flag 1: the property is one unit (a villa, an apartment); 0: rooms in a property."""
         return self.flag == 1
 
 
