@@ -146,7 +146,7 @@ async def dispatch(
 
 def _relative(request: web.Request) -> str:
     """The path below the API root, as the real engine reports it in ``meta.site.url``."""
-    path = request.path
+    path = request.raw_path.split("?", 1)[0]  # as sent: the real engine reports it undecoded
     return path[len(API_ROOT) :] if path.startswith(API_ROOT) else path
 
 

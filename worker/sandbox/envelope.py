@@ -50,7 +50,8 @@ def site_meta(request: web.Request, relative: str, property_name: str | None = N
     """``meta.site`` of the real engine: the property's name (if any), site, base, path, method."""
     named = {} if property_name is None else {"property_name": property_name}
     live_site = f"{request.scheme}://{request.host}"
-    base = request.path[: len(request.path) - len(relative)] if relative else request.path
+    raw = request.raw_path.split("?", 1)[0]
+    base = raw[: len(raw) - len(relative)] if relative else raw
     return {**named, "live_site": live_site, "base": base, "url": relative,
             "method": request.method}  # fmt: skip
 

@@ -15,7 +15,7 @@ from urllib.parse import unquote, urlsplit
 import aiohttp
 from aiohttp import web
 
-FETCH_TIMEOUT_S = 10.0
+FETCH_TIMEOUT_S = 5.0
 MAX_IMAGE_BYTES = 10 * 1024 * 1024
 _CONTENT_TYPE = "text/html"
 DIVISION_BY_ZERO = (
