@@ -107,7 +107,7 @@ async def test_second_start_finds_the_channel_and_reconciles_owned_properties(
     async with Worker(settings, jobs=jobs_of(stand_ins())) as first:
         assert first.ctx is not None
         uid = await first.ctx.cmf.create_property(
-            name="Inn", remote_uid="77", country="GB", region_id=1, ptype_id=1
+            name="Inn", remote_uid="77", country="GB", region_id=1113, ptype_id=1
         )
     with capture_logs() as logs:
         async with Worker(settings, jobs=jobs_of(stand_ins())) as second:
@@ -267,3 +267,15 @@ async def test_reload_reopens_the_sink_and_reads_the_inventory(
         assert settings.bookings_path.exists()
     (reload,) = [entry for entry in logs if entry["event"] == "worker.reload"]
     assert reload == {**reload, "ok": True, "sink_reopened": True, "signal": "SIGHUP"}
+
+
+async def test_the_inventory_size_cap_reaches_the_source(
+    sandbox: Sandbox, inventory: Path, tmp_path: Path
+) -> None:
+    """BOOKYFLOW_INVENTORY_MAX_BYTES is the running source's cap: a larger file is refused."""
+    await asyncio.to_thread(inventory.write_text, json.dumps({"properties": [], "pad": " " * 2048}))
+    settings = settings_for(sandbox, inventory, tmp_path, inventory_max_bytes=1024)
+    async with Worker(settings, jobs={}) as worker:
+        assert worker.inventory is not None
+        (problem,) = worker.inventory.problems
+        assert "BOOKYFLOW_INVENTORY_MAX_BYTES (1024)" in problem.message

@@ -82,3 +82,18 @@ def test_scopes_accept_commas_and_spaces() -> None:
     """BOOKYFLOW_SCOPES may be space or comma separated."""
     settings = Settings(**{**BASE, "scopes": "read,write  read"})  # type: ignore[arg-type]
     assert settings.requested_scopes == ("read", "write")
+
+
+def test_size_caps_come_from_their_variables(monkeypatch: pytest.MonkeyPatch) -> None:
+    """BOOKYFLOW_INVENTORY_MAX_BYTES and BOOKYFLOW_HTTP__MAX_RESPONSE_BYTES set the two caps."""
+    defaults = load_settings(**BASE)
+    assert defaults.inventory_max_bytes == 64 * 1024 * 1024
+    assert defaults.http.max_response_bytes == 8 * 1024 * 1024
+    monkeypatch.setenv("BOOKYFLOW_INVENTORY_MAX_BYTES", "2048")
+    monkeypatch.setenv("BOOKYFLOW_HTTP__MAX_RESPONSE_BYTES", "1048576")
+    settings = load_settings(**BASE)
+    assert settings.inventory_max_bytes == 2048
+    assert settings.http.max_response_bytes == 1024 * 1024
+    monkeypatch.setenv("BOOKYFLOW_HTTP__MAX_RESPONSE_BYTES", "10")
+    with pytest.raises(ConfigError, match="BOOKYFLOW_HTTP__MAX_RESPONSE_BYTES"):
+        load_settings(**BASE)

@@ -146,6 +146,8 @@ class Settings(BaseSettings):
     channel_name: str = Field(min_length=1)
     channel_friendly_name: str | None = None
     inventory: Path | None = None
+    # A larger inventory file is refused (the last good one stays in force), never read whole.
+    inventory_max_bytes: int = Field(64 * MIB, ge=1024)
     state_dir: Path = Path("state")
     bookings_file: Path | None = None
     source: str | None = None

@@ -78,7 +78,7 @@ def _vendor_source(settings: Settings) -> InventorySource:
         raise ConfigError("invalid configuration: BOOKYFLOW_INVENTORY is required")
     if not path.is_file():
         raise ConfigError(f"invalid configuration: inventory file {path} does not exist")
-    return JsonFileInventorySource(path)
+    return JsonFileInventorySource(path, max_bytes=settings.inventory_max_bytes)
 
 
 async def make_sink(settings: Settings) -> BookingSink:

@@ -2,7 +2,10 @@
 
 ``JsonFileInventorySource`` re-reads its file on every ``load()`` (one sync cycle), off the event
 loop, and is cheap when nothing changed: an unchanged ``stat`` skips the read, an unchanged
-content hash skips the parse. Vendors plug in their own source with ``load_plugin``
+content hash skips the parse. A file larger than ``max_bytes`` (``BOOKYFLOW_INVENTORY_MAX_BYTES``)
+is refused like an invalid document (the last good one stays in force): judged by its size
+first, then read with a bound, so neither a huge file nor one that grows while read (a pipe) is
+ever held whole. Vendors plug in their own source with ``load_plugin``
 (``BOOKYFLOW_SOURCE=package.module:Class``).
 """
 
@@ -25,7 +28,7 @@ from worker.inventory.document import (
 )
 from worker.logging import get_logger
 
-__all__ = ["InventorySource", "JsonFileInventorySource", "load_plugin"]
+__all__ = ["DEFAULT_MAX_BYTES", "InventorySource", "JsonFileInventorySource", "load_plugin"]
 
 log = get_logger("worker.inventory")
 
@@ -47,24 +50,36 @@ class _FileKey:
     mtime_ns: int
 
 
+DEFAULT_MAX_BYTES = 64 * 1024 * 1024
+
+
 @dataclass(frozen=True)
 class _Read:
     key: _FileKey
     data: bytes | None  # None: the key did not change, nothing was read
+    oversized: int | None = None  # the size seen when over the cap (nothing kept)
 
 
-def _read_if_changed(path: Path, known: _FileKey | None) -> _Read:
+def _read_if_changed(path: Path, known: _FileKey | None, max_bytes: int) -> _Read:
     with path.open("rb") as file:
         st = os.fstat(file.fileno())
         key = _FileKey(st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
-        return _Read(key, None if key == known else file.read())
+        if key == known:
+            return _Read(key, None)
+        if st.st_size > max_bytes:
+            return _Read(key, None, oversized=st.st_size)
+        data = file.read(max_bytes + 1)  # the size can lie: a file growing, a pipe
+        if len(data) > max_bytes:
+            return _Read(key, None, oversized=len(data))
+        return _Read(key, data)
 
 
 class JsonFileInventorySource:
     """The built-in source: one JSON document (``spec/inventory.md``) at ``path``."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
         self.path = Path(path)
+        self.max_bytes = max_bytes
         self._key: _FileKey | None = None
         self._digest: bytes | None = None
         self._parsed: InventorySnapshot | None = None
@@ -75,13 +90,27 @@ class JsonFileInventorySource:
     async def load(self) -> InventorySnapshot:
         """The current snapshot; raises ``ConfigError`` if the file is unreadable at start-up."""
         try:
-            read = await asyncio.to_thread(_read_if_changed, self.path, self._key)
+            read = await asyncio.to_thread(_read_if_changed, self.path, self._key, self.max_bytes)
         except OSError as exc:
             return self._unreadable(exc)
         self._key = read.key
+        if read.oversized is not None:
+            return self._oversized(read.oversized)
         if read.data is None and self._parsed is not None:
             return self._parsed
         return await self._parse(read.data or b"")
+
+    def _oversized(self, size: int) -> InventorySnapshot:
+        """Refused like an invalid document; served (and not reported) again until it changes."""
+        message = (
+            f"the file holds at least {size} bytes, over BOOKYFLOW_INVENTORY_MAX_BYTES "
+            f"({self.max_bytes}); the last good inventory stays in force"
+        )
+        previous = self._parsed or InventorySnapshot(fresh=False)
+        snapshot = previous.stale(InventoryProblem(DOCUMENT_PATH, message))
+        self._digest, self._parsed = None, snapshot
+        _log_snapshot(self.path, snapshot)
+        return snapshot
 
     async def _parse(self, data: bytes) -> InventorySnapshot:
         digest = hashlib.sha256(data).digest()
