@@ -23,7 +23,10 @@ from typing import Any
 import aiohttp
 import pytest
 
-from tests.sandbox import replay_capture  # noqa: F401 - registers the captured cases' scenarios
+from tests.sandbox import (  # noqa: F401 - importing them registers their scenarios
+    replay_capture,
+    replay_probe,
+)
 from tests.sandbox.replay_scenarios import SCENARIOS
 from tests.sandbox.replay_shape import differences, parse_prefix
 from tests.sandbox.replay_site import (

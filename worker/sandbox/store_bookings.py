@@ -5,23 +5,24 @@ booking of the owner. ``last_modified`` strictly increases on every change of a 
 a second when the change lands in the same second), so ``<booking_id>:<last_modified>`` names one
 revision. Deleting a closure cancels it (the real engine keeps it as a cancelled contract). A
 pushed booking's link row (``link_id``) is what ``reservations/cancel`` deletes. The change log
-keeps 14 days. ``spec_view`` is the spec's booking object; the real engine's lives in
-``engine_bookings``.
+(``store_events``) keeps 14 days. ``spec_view`` is the spec's booking object; the real engine's
+lives in ``engine_bookings``.
 """
 
 from __future__ import annotations
 
 import random
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from worker.sandbox.forms import invalid
 from worker.sandbox.persistence import Ledger
+from worker.sandbox.store_events import STAMP, ChangeLog, Event
 from worker.sandbox.store_inventory import Room
 
-STAMP = "%Y-%m-%d %H:%M:%S"
-LOG_DAYS = 14
+__all__ = ["CANCELLED", "STATUS_TEXT", "BlackBooking", "Booking", "Bookings", "Event"]
+
 CANCELLED = 6
 _NOT_OCCUPYING = frozenset({CANCELLED, 7, 8})
 STATUS_TEXT = {
@@ -132,34 +133,10 @@ class BlackBooking:
         return not self.cancelled and self.date_from <= last and first <= self.date_to
 
 
-@dataclass
-class Event:
-    """One change-log entry; ``data`` holds what the real engine adds (room or contract uid)."""
-
-    event_id: int
-    property_uid: int
-    action: str
-    date: str
-    channel_name: str
-    at: float
-    channel_id: int = 0
-    user_id: int = 0
-    data: dict[str, Any] = field(default_factory=dict)
-
-    def spec_view(self) -> dict[str, Any]:
-        return {
-            "event_id": self.event_id,
-            "property_uid": self.property_uid,
-            "action": self.action,
-            "date": self.date,
-            "channel_data": {"channel_name": self.channel_name},
-        }
-
-
 BOOKING_FIELDS = frozenset(f.name for f in fields(Booking))
 
 
-class Bookings:
+class Bookings(ChangeLog):
     """Every booking, black booking and change-log event of the site."""
 
     def __init__(self, ledger: Ledger) -> None:
@@ -173,16 +150,12 @@ class Bookings:
         for row in self._db.load("black").values():
             black = BlackBooking(**row)
             self._blacks.setdefault(black.property_uid, {})[black.contract_id] = black
-        events = (Event(**row) for row in self._db.load("event").values())
-        self.events = {e.event_id: e for e in sorted(events, key=lambda e: e.event_id)}
+        self._load_events()
         self._random = random.Random()
 
     def _index(self, booking: Booking) -> None:
         self.bookings[booking.booking_id] = booking
         self._by_property.setdefault(booking.property_uid, {})[booking.booking_id] = booking
-
-    def _stamp(self) -> str:
-        return self._ledger.now().strftime(STAMP)
 
     def next_id(self, sequence: str) -> int:
         return self._ledger.next_id(sequence)
@@ -276,64 +249,7 @@ class Bookings:
         for contract_id in self._blacks.pop(uid, {}):
             self._db.delete("black", contract_id)
 
-    def record(
-        self,
-        uid: int,
-        action: str,
-        channel_name: str,
-        *,
-        channel_id: int = 0,
-        user_id: int = 0,
-        **data: Any,
-    ) -> None:
-        """Log an event and drop the ones older than the log keeps.
-
-        An empty ``channel_name`` marks an event from the hotel's own site (no channel)."""
-        event_id = self._ledger.next_id("event")
-        now = self._ledger.wall_clock()
-        event = Event(event_id, uid, action, self._stamp(), channel_name, now, channel_id,
-                      user_id, data)  # fmt: skip
-        self.events[event_id] = event
-        self._db.put("event", event_id, asdict(event))
-        # Events are kept in id (= time) order, so the expired ones are at the front.
-        while self.events:
-            old = next(iter(self.events.values()))
-            if old.at >= now - LOG_DAYS * 86400:
-                break
-            del self.events[old.event_id]
-            self._db.delete("event", old.event_id)
-
-    def record_booking(self, booking: Booking, who: dict[str, Any], *, engine: bool) -> None:
-        """``booking_added``; the real engine logs the invoice and the property around it."""
-        uid, invoice = booking.property_uid, booking.invoice_id
-        if engine and invoice:
-            self.record(uid, "property_settings_updated", **who)
-            self.record(uid, "invoice_created", **who, invoice_uid=invoice)
-            self.record(uid, "invoice_updated", **who, invoice_uid=invoice)
-            self.record(uid, "invoice_updated", **who, invoice_uid=invoice, task=False)
-        self.record(uid, "booking_added", **who, contract_uid=booking.booking_id)
-        if engine and invoice:
-            self.record(uid, "property_state_change", **who)
-
-    def record_cancellation(self, booking: Booking, who: dict[str, Any]) -> None:
-        """``booking_cancelled``, after the invoice's cancellation when there is one."""
-        if booking.invoice_id:
-            self.record(booking.property_uid, "invoice_updated", **who,
-                        invoice_uid=booking.invoice_id)  # fmt: skip
-            self.record(booking.property_uid, "invoice_cancelled", **who,
-                        invoice_uid=booking.invoice_id)  # fmt: skip
-        self.record(booking.property_uid, "booking_cancelled", **who,
-                    contract_uid=booking.booking_id)  # fmt: skip
-
     def invoice_number(self, uid: int) -> int:
         """The property's next invoice number (the real site numbers them per property)."""
         issued = sum(1 for b in self.of_property(uid) if b.invoice_id)
         return 1001 + issued
-
-    def recent_events(self, uids: set[int]) -> dict[int, list[Event]]:
-        since = self._ledger.wall_clock() - LOG_DAYS * 86400
-        grouped: dict[int, list[Event]] = {}
-        for event in self.events.values():
-            if event.property_uid in uids and event.at >= since:
-                grouped.setdefault(event.property_uid, []).append(event)
-        return grouped

@@ -1,0 +1,115 @@
+"""The change log (spec §3.7 ``properties/change/logs``): events of the last 14 days.
+
+``ChangeLog`` is the part of ``Bookings`` that records events and answers which ones are recent;
+``record_booking`` and ``record_cancellation`` log what the real engine logs around a booking (its
+invoice, the property's state) so that a change log reads as long as a real one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from worker.sandbox.persistence import Ledger, Persistence
+
+if TYPE_CHECKING:
+    from worker.sandbox.store_bookings import Booking
+
+LOG_DAYS = 14
+STAMP = "%Y-%m-%d %H:%M:%S"
+
+
+@dataclass
+class Event:
+    """One change-log entry; ``data`` holds what the real engine adds (room or contract uid)."""
+
+    event_id: int
+    property_uid: int
+    action: str
+    date: str
+    channel_name: str
+    at: float
+    channel_id: int = 0
+    user_id: int = 0
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def spec_view(self) -> dict[str, Any]:
+        return {
+            "event_id": self.event_id,
+            "property_uid": self.property_uid,
+            "action": self.action,
+            "date": self.date,
+            "channel_data": {"channel_name": self.channel_name},
+        }
+
+
+class ChangeLog:
+    """Events in id (= time) order, written through to the persistence."""
+
+    _ledger: Ledger
+    _db: Persistence
+    events: dict[int, Event]
+
+    def _load_events(self) -> None:
+        events = (Event(**row) for row in self._db.load("event").values())
+        self.events = {e.event_id: e for e in sorted(events, key=lambda e: e.event_id)}
+
+    def _stamp(self) -> str:
+        return self._ledger.now().strftime(STAMP)
+
+    def record(
+        self,
+        uid: int,
+        action: str,
+        channel_name: str,
+        *,
+        channel_id: int = 0,
+        user_id: int = 0,
+        **data: Any,
+    ) -> None:
+        """Log an event and drop the ones older than the log keeps.
+
+        An empty ``channel_name`` marks an event from the hotel's own site (no channel)."""
+        event_id = self._ledger.next_id("event")
+        now = self._ledger.wall_clock()
+        event = Event(event_id, uid, action, self._stamp(), channel_name, now, channel_id,
+                      user_id, data)  # fmt: skip
+        self.events[event_id] = event
+        self._db.put("event", event_id, asdict(event))
+        # Events are kept in id (= time) order, so the expired ones are at the front.
+        while self.events:
+            old = next(iter(self.events.values()))
+            if old.at >= now - LOG_DAYS * 86400:
+                break
+            del self.events[old.event_id]
+            self._db.delete("event", old.event_id)
+
+    def record_booking(self, booking: Booking, who: dict[str, Any], *, engine: bool) -> None:
+        """``booking_added``; the real engine logs the invoice and the property around it."""
+        uid, invoice = booking.property_uid, booking.invoice_id
+        if engine and invoice:
+            self.record(uid, "property_settings_updated", **who)
+            self.record(uid, "invoice_created", **who, invoice_uid=invoice)
+            self.record(uid, "invoice_updated", **who, invoice_uid=invoice)
+            self.record(uid, "invoice_updated", **who, invoice_uid=invoice, task=False)
+        self.record(uid, "booking_added", **who, contract_uid=booking.booking_id)
+        if engine and invoice:
+            self.record(uid, "property_state_change", **who)
+
+    def record_cancellation(self, booking: Booking, who: dict[str, Any]) -> None:
+        """``booking_cancelled``, after the invoice's cancellation when there is one."""
+        if booking.invoice_id:
+            self.record(booking.property_uid, "invoice_updated", **who,
+                        invoice_uid=booking.invoice_id)  # fmt: skip
+            self.record(booking.property_uid, "invoice_cancelled", **who,
+                        invoice_uid=booking.invoice_id)  # fmt: skip
+        self.record(booking.property_uid, "booking_cancelled", **who,
+                    contract_uid=booking.booking_id)  # fmt: skip
+
+    def recent_events(self, uids: set[int]) -> dict[int, list[Event]]:
+        since = self._ledger.wall_clock() - LOG_DAYS * 86400
+        grouped: dict[int, list[Event]] = {}
+        for event in self.events.values():
+            if event.property_uid in uids and event.at >= since:
+                grouped.setdefault(event.property_uid, []).append(event)
+        return grouped
