@@ -69,10 +69,21 @@ def _nights(span: Mapping[str, Any], known: Mapping[str, Any]) -> Iterable[str]:
         day += timedelta(days=1)
 
 
-def _room_key(room: Mapping[str, Any]) -> tuple[str, str, int, int]:
+def _room_key(room: Mapping[str, Any]) -> tuple[str, str, int]:
+    """Name, number and type: the real engine stores its own ``max_people`` whatever is sent."""
     name = room.get("room_name", room.get("name"))
     number = room.get("room_number", room.get("number"))
-    return str(name), str(number), int(room["room_type_id"]), int(room["max_people"])
+    return str(name), str(number), int(room["room_type_id"])
+
+
+def can_go_live(wanted: Mapping[str, Any]) -> bool:
+    """Whether the inventory wants the property live and gives what the site needs for it
+    (a street, a town and a main image, on the real engine)."""
+    content = wanted.get("content") or {}
+    address = content.get("address") or {}
+    main = any(image.get("kind") == "main" for image in content.get("images") or [])
+    return bool(wanted.get("published", True) and address.get("street") and address.get("town")
+                and main)  # fmt: skip
 
 
 def property_problems(
@@ -81,7 +92,8 @@ def property_problems(
     """How one server property differs from its inventory entry (empty when equal)."""
     uid, remote = int(server["property_uid"]), wanted["remote_uid"]
     problems = []
-    if server["property_name"] != wanted["name"] or not server["published"]:
+    published = server["published"] in (True, 1, "1")
+    if server["property_name"] != wanted["name"] or published != can_go_live(wanted):
         problems.append(f"{remote}: name or publication differs")
     if sorted(map(_room_key, server["rooms"])) != sorted(map(_room_key, wanted["rooms"])):
         problems.append(f"{remote}: rooms differ")

@@ -38,7 +38,7 @@ CHAOS_PROPERTY = {
     "remote_uid": "4001",
     "name": "Chaos Lodge",
     "country": "GB",
-    "region_id": 1,
+    "region_id": 1113,
     "ptype_id": 1,
     "max_people": 2,
     "base_price": "70.00",

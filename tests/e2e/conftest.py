@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import shutil
 import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ import pytest
 
 from tests.conftest import SandboxFactory
 from worker.sandbox import Sandbox
+from worker.sandbox.image_host import ImageHost, rehost_images
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE_INVENTORY = REPO / "config" / "inventory.example.json"
@@ -81,10 +81,18 @@ class Site:
 
 
 @pytest.fixture
-async def site(sandbox_factory: SandboxFactory, tmp_path: Path) -> Site:
+async def images() -> AsyncIterator[ImageHost]:
+    """Where the example inventory's images are served from (the sandbox downloads them)."""
+    async with ImageHost() as host:
+        yield host
+
+
+@pytest.fixture
+async def site(sandbox_factory: SandboxFactory, images: ImageHost, tmp_path: Path) -> Site:
     sandbox = await sandbox_factory()
     inventory = tmp_path / "inventory.json"
-    shutil.copy(EXAMPLE_INVENTORY, inventory)
+    document = json.loads(EXAMPLE_INVENTORY.read_text(encoding="utf-8"))
+    inventory.write_text(json.dumps(rehost_images(document, images)), encoding="utf-8")
     state_dir = tmp_path / "state"
     env = {
         "BOOKYFLOW_API_URL": sandbox.api_url,
