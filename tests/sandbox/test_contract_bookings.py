@@ -305,3 +305,23 @@ async def test_site_booking_helpers_validate(store: SandboxStore, ready: Api) ->
         store.book_on_site(uid, "2025-02-30", "2025-03-01")
     with pytest.raises(ValueError, match="does not exist"):
         store.cancel_site_booking(12345)
+
+
+async def test_put_booking_link_moves_a_push_to_a_numeric_id(ready: Api) -> None:
+    """PUT booking/link points a text-id push's link row at a numeric id: booking/link then finds
+    it and a cancel by that id cancels it alone."""
+    uid = await _hotel(ready, rooms=2)
+    answer = await ready.cmf(
+        "PUT", ADD, _form(_reservation(uid, "BK-1"), _reservation(uid, "BK-2"))
+    )
+    contract = answer["successful_bookings"]["BK-1"]["link"]["contract_uid"]
+    form = {"property_uid": str(uid), "remote_booking_id": "900000000000004",
+            "local_booking_id": str(contract)}  # fmt: skip
+    link = await ready.cmf("PUT", "/cmf/property/booking/link", form)
+    assert isinstance(link["link_id"], str)  # an existing row's id, read back as text
+    found = await ready.cmf("GET", f"/cmf/property/booking/link/{uid}/900000000000004")
+    assert found == {"local_bookings": [{"local_booking_id": str(contract)}]}
+    cancelled = await ready.cmf("PUT", CANCEL, _cancel("900000000000004"))
+    assert len(cancelled["cancellations"]) == 1
+    form["local_booking_id"] = "424242"
+    assert await ready.error("PUT", "/cmf/property/booking/link", form) == "Booking does not exist"

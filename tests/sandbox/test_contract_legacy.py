@@ -186,3 +186,15 @@ async def test_older_servers_match_remote_ids_as_text(ready: Api, legacy: Sandbo
     assert len((await ready.cmf("PUT", "/cmf/reservations/cancel", cancel))["cancellations"]) == 1
     statuses = [b["status"]["status_code"] for b in legacy.bookings(uid)]
     assert sorted(statuses) == [1, 6]
+
+
+async def test_older_servers_refuse_only_a_booked_room(ready: Api, legacy: SandboxStore) -> None:
+    """A free room is deleted even while another room has bookings (success false for that one)."""
+    uid = await create_property(ready)
+    free, booked = await add_room(ready, uid), await add_room(ready, uid)
+    legacy.book_on_site(uid, "2025-04-01", "2025-04-02")
+    room_of_booking = legacy.records.of_property(uid)[0].room_uid
+    other = free if room_of_booking == booked else booked
+    assert await ready.cmf("DELETE", f"/cmf/property/room/{uid}/{other}") is True
+    answer = await ready.cmf("DELETE", f"/cmf/property/room/{uid}/{room_of_booking}")
+    assert answer["success"] is False

@@ -163,3 +163,31 @@ async def test_serve_forever_defaults_to_the_demo_client(
         "sandbox.started", "sandbox.request", "sandbox.stopped"
     ]  # fmt: skip
     assert "adm-9876" not in capsys.readouterr().err
+
+
+def test_sandbox_command_takes_the_engine_auth_flag() -> None:
+    """`sandbox --engine-auth` asks for the real engine's auth; the token lifetime then defaults
+    to the store's one year unless --token-ttl says otherwise."""
+    from worker.cli import build_parser
+
+    args = build_parser().parse_args(["sandbox", "--engine-auth"])
+    assert (args.engine_auth, args.token_ttl, args.legacy) == (True, None, False)
+    assert build_parser().parse_args(["sandbox"]).engine_auth is False
+
+
+async def test_engine_auth_sandbox_grants_a_one_year_channel_management_token(
+    sandbox_factory: SandboxFactory, tmp_path: Path
+) -> None:
+    """engine_auth=True issues 31536000 s channel_management tokens, and keeps its mode (and a
+    ttl given explicitly) across a restart."""
+    sandbox = await sandbox_factory(engine_auth=True, db_path=tmp_path / "site.db")
+    async with aiohttp.ClientSession() as session:
+        async with session.post(sandbox.api_url + "/oauth/token", data=TOKEN_FORM) as response:
+            body = await response.json()
+        assert (body["scope"], body["expires_in"]) == ("channel_management", 31536000)
+        await sandbox.close()
+        await sandbox.start()
+        assert sandbox.engine_auth is True
+        sandbox.engine_auth = False
+        async with session.post(sandbox.api_url + "/oauth/token", data=TOKEN_FORM) as response:
+            assert (await response.json())["scope"] == "read write"
