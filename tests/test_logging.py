@@ -5,8 +5,9 @@ from __future__ import annotations
 import io
 import json
 import logging
+import random
 
-from worker.logging import REDACTED, configure_logging, get_logger, redactor
+from worker.logging import REDACTED, Redactor, configure_logging, get_logger, redactor
 
 
 def _lines(stream: io.StringIO) -> list[dict[str, object]]:
@@ -45,3 +46,75 @@ def test_secrets_are_redacted_by_key_value_and_pattern() -> None:
     assert "abc.def.ghi" not in text
     assert "plain" not in text
     assert REDACTED in text
+
+
+def test_tokens_are_kept_per_owner_and_bounded_across_rotations() -> None:
+    """100,000 rotations of one site leave its last few tokens held, the oldest evicted."""
+    bounded = Redactor(tokens_per_owner=4)
+    bounded.add_secret("client-secret-value")
+    tokens = [f"token-{n:06d}-abcdef" for n in range(100_000)]
+    for token in tokens:
+        bounded.add_token(token, owner="https://site-a.example|demo")
+    assert bounded.held == 1 + 4
+    assert bounded.redact_text(f"x {tokens[-1]} {tokens[-4]} y") == f"x {REDACTED} {REDACTED} y"
+    assert bounded.redact_text(tokens[-5]) == tokens[-5]  # evicted: four refreshes old
+    assert bounded.redact_text("client-secret-value") == REDACTED  # secrets are never evicted
+
+
+def test_one_site_rotating_never_evicts_another_sites_token() -> None:
+    """Each owner (a site's token manager) has its own slots: a busy site cannot push others out."""
+    bounded = Redactor(tokens_per_owner=2)
+    bounded.add_token("quiet-site-token-1", owner="quiet")
+    for n in range(1000):
+        bounded.add_token(f"busy-site-token-{n}", owner="busy")
+    assert bounded.redact_text("quiet-site-token-1") == REDACTED
+    assert bounded.held == 3
+
+
+def test_owners_are_bounded_too() -> None:
+    """Owners beyond the cap evict the one that least recently got a token."""
+    bounded = Redactor(tokens_per_owner=1, max_owners=3)
+    for n in range(10):
+        bounded.add_token(f"owner-{n}-token-xyz", owner=f"owner-{n}")
+    assert bounded.held == 3
+    assert bounded.redact_text("owner-9-token-xyz") == REDACTED
+    assert bounded.redact_text("owner-6-token-xyz") == "owner-6-token-xyz"
+
+
+def test_the_pattern_is_rebuilt_only_when_the_held_set_changes() -> None:
+    """Per-line work is one compiled pattern: lines between rotations rebuild nothing."""
+    bounded = Redactor()
+    bounded.add_token("first-token-value", owner="site")
+    for _ in range(1000):
+        assert bounded.redact_text("a first-token-value b") == f"a {REDACTED} b"
+    assert bounded.rebuilds == 1
+    bounded.add_token("first-token-value", owner="site")  # the same token again: no change
+    bounded.redact_text("x")
+    assert bounded.rebuilds == 1
+    bounded.add_token("second-token-value", owner="site")
+    bounded.redact_text("x")
+    assert bounded.rebuilds == 2
+
+
+def test_overlapping_values_are_masked_whole() -> None:
+    """A secret that contains another is masked whole (the longest match wins)."""
+    bounded = Redactor()
+    bounded.add_secret("abcdef")
+    bounded.add_secret("abcdefghij")
+    assert bounded.redact_text("[abcdefghij] [abcdef]") == f"[{REDACTED}] [{REDACTED}]"
+
+
+def test_every_held_value_is_masked_whatever_their_shared_prefixes() -> None:
+    """The one-pass pattern masks each of many values whole, and leaves near misses alone."""
+    rng = random.Random(7)
+    alphabet = "abcdefghijklmnopqrstuvwxyz0123456789-_"
+    tokens = ["".join(rng.choice(alphabet) for _ in range(rng.randint(6, 40))) for _ in range(300)]
+    bounded = Redactor(tokens_per_owner=3)
+    for index, token in enumerate(tokens):
+        bounded.add_token(token, owner=f"site-{index % 100}")
+    for shared in ("prefix", "prefix-and-more", "prefix-other", "pre-fix-x"):
+        bounded.add_secret(shared)
+    assert bounded.held == 304
+    for value in [*tokens, "prefix", "prefix-and-more", "prefix-other"]:
+        assert bounded.redact_text(f"<{value}>") == f"<{REDACTED}>"
+    assert bounded.redact_text("<prefi>") == "<prefi>"

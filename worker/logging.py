@@ -5,9 +5,13 @@ chain, so every line has ``timestamp`` (UTC ISO-8601), ``level``, ``event`` and 
 
 Redaction happens in two ways, both before rendering:
 - by key: values under keys such as ``client_secret``, ``access_token`` or ``authorization``;
-- by value: every registered secret (the client secret, each issued token) and anything that
-  looks like ``Bearer <token>`` or ``client_secret=...`` is masked wherever it appears in a
-  string, including exception text and tracebacks.
+- by value: every registered secret (the client secret), the last few tokens of each site, and
+  anything that looks like ``Bearer <token>`` or ``client_secret=...`` is masked wherever it
+  appears in a string, including exception text and tracebacks.
+
+The redactor is defence in depth: the worker never logs a token or a secret itself (headers are
+never logged; errors carry status codes, error codes and the server's text). It is bounded so
+that a daemon running for months does not slow down with every token rotation (``Redactor``).
 """
 
 from __future__ import annotations
@@ -16,7 +20,8 @@ import logging
 import re
 import sys
 import threading
-from collections.abc import Iterable, MutableMapping
+from collections import OrderedDict, deque
+from collections.abc import MutableMapping
 from typing import Any, TextIO
 
 import structlog
@@ -33,26 +38,88 @@ _PATTERNS = (
 )
 # Secrets shorter than this are not masked by value: they would mangle ordinary words.
 _MIN_SECRET_LEN = 6
+TOKENS_PER_OWNER = 4
+MAX_OWNERS = 1024
+MAX_SECRETS = 1024
 
 
 class Redactor:
-    """Masks known secret values and credential-shaped substrings. Thread-safe registry."""
+    """Masks known secret values and credential-shaped substrings. Thread-safe and bounded.
 
-    def __init__(self) -> None:
-        self._secrets: set[str] = set()
+    What it holds, and the eviction rule that keeps it small whatever the uptime:
+
+    - secrets (``add_secret``): values from configuration (client secrets, a webhook secret, the
+      sandbox's admin token), a handful per site; at most ``max_secrets``, least recently added
+      dropped first (no real deployment comes near it).
+    - tokens (``add_token(value, owner=...)``): the last ``tokens_per_owner`` issued to each owner
+      (one site's token manager); a new one evicts that owner's oldest. At most ``max_owners``
+      owners, the one that least recently got a token dropped first. With refreshes at 75–85 %
+      of a token's lifetime at most two tokens of a site are unexpired at a time, so an evicted
+      token (four refreshes old) has expired; and since the worker never logs a token itself,
+      forgetting one costs at most this second line of defence for a dead value. ``Bearer
+      <token>``-shaped text is masked by pattern whatever token it holds.
+
+    Cost per line: one compiled alternation of every held value (longest first), rebuilt only
+    when the held set changes (a token refresh), so it depends on the number of sites — bounded
+    by configuration — and not on how many tokens were ever issued (``bench/redaction.py``).
+    """
+
+    def __init__(
+        self,
+        *,
+        tokens_per_owner: int = TOKENS_PER_OWNER,
+        max_owners: int = MAX_OWNERS,
+        max_secrets: int = MAX_SECRETS,
+    ) -> None:
+        self.tokens_per_owner = tokens_per_owner
+        self.max_owners = max_owners
+        self.max_secrets = max_secrets
+        self._secrets: OrderedDict[str, None] = OrderedDict()
+        self._tokens: OrderedDict[str, deque[str]] = OrderedDict()
         self._lock = threading.Lock()
+        self._pattern: re.Pattern[str] | None = None
+        self._dirty = False
+        self.rebuilds = 0
+
+    @property
+    def held(self) -> int:
+        """How many distinct values are masked by value right now."""
+        with self._lock:
+            return len(self._held_values())
 
     def add_secret(self, value: str) -> None:
-        if len(value) >= _MIN_SECRET_LEN:
-            with self._lock:
-                self._secrets.add(value)
+        """A value from configuration: kept (bounded by ``max_secrets``) for the process."""
+        if len(value) < _MIN_SECRET_LEN:
+            return
+        with self._lock:
+            if value in self._secrets:
+                self._secrets.move_to_end(value)
+                return
+            self._secrets[value] = None
+            while len(self._secrets) > self.max_secrets:
+                self._secrets.popitem(last=False)
+            self._dirty = True
+
+    def add_token(self, value: str, *, owner: str) -> None:
+        """A token issued to ``owner``: its last ``tokens_per_owner`` are kept (see the class)."""
+        if len(value) < _MIN_SECRET_LEN:
+            return
+        with self._lock:
+            recent = self._tokens.setdefault(owner, deque(maxlen=self.tokens_per_owner))
+            self._tokens.move_to_end(owner)
+            if value not in recent:
+                recent.append(value)
+                self._dirty = True
+            while len(self._tokens) > self.max_owners:
+                self._tokens.popitem(last=False)
+                self._dirty = True
 
     def redact_text(self, text: str) -> str:
-        for secret in self._secrets_snapshot():
-            if secret in text:
-                text = text.replace(secret, REDACTED)
-        for pattern in _PATTERNS:
-            text = pattern.sub(lambda m: m.group(1) + REDACTED, text)
+        pattern = self._current_pattern()
+        if pattern is not None:
+            text = pattern.sub(REDACTED, text)
+        for shape in _PATTERNS:
+            text = shape.sub(lambda m: m.group(1) + REDACTED, text)
         return text
 
     def redact_value(self, key: str, value: Any) -> Any:
@@ -70,9 +137,54 @@ class Redactor:
         """structlog processor: runs after exceptions are formatted, before rendering."""
         return {key: self.redact_value(key, value) for key, value in event_dict.items()}
 
-    def _secrets_snapshot(self) -> Iterable[str]:
-        with self._lock:
-            return sorted(self._secrets, key=len, reverse=True)
+    def _held_values(self) -> set[str]:
+        """Every value masked by value; the caller holds the lock."""
+        return {*self._secrets, *(t for recent in self._tokens.values() for t in recent)}
+
+    def _current_pattern(self) -> re.Pattern[str] | None:
+        """The alternation of every held value; rebuilt after a change, else reused as is."""
+        if self._dirty:
+            with self._lock:
+                self._dirty = False
+                self.rebuilds += 1
+                self._pattern = _compile_values(self._held_values())
+        return self._pattern
+
+
+def _compile_values(values: set[str]) -> re.Pattern[str] | None:
+    """One pattern matching every value, longest first, as a trie of alternations.
+
+    A trie tries at most one branch per distinct next character instead of one per value, so
+    the per-line cost stays near flat with many sites' tokens too; a plain alternation (longest
+    first) is the fallback should a pathological set nest too deep for the regex compiler.
+    """
+    if not values:
+        return None
+    trie: dict[str, Any] = {}
+    for value in values:
+        node = trie
+        for char in value:
+            node = node.setdefault(char, {})
+        node[""] = {}  # a value ends here
+    try:
+        return re.compile(_trie_regex(trie))
+    except (RecursionError, re.error):
+        ordered = sorted(values, key=len, reverse=True)
+        return re.compile("|".join(map(re.escape, ordered)))
+
+
+def _trie_regex(node: dict[str, Any]) -> str:
+    """The regex of a trie node: runs of single children inline, branches as ``(?:a|b)``."""
+    prefix = []
+    while len(node) == 1 and "" not in node:
+        ((char, node),) = node.items()
+        prefix.append(re.escape(char))
+    branches = [re.escape(char) + _trie_regex(child) for char, child in node.items() if char]
+    if not branches:
+        return "".join(prefix)
+    group = "(?:" + "|".join(branches) + ")"
+    # Greedy "?" after a value that ends here: the longer value is tried first.
+    return "".join(prefix) + group + ("?" if "" in node else "")
 
 
 # One per process: logging is process-global, and every component that learns a secret

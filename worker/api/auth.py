@@ -70,8 +70,11 @@ class TokenManager:
         clock: Clock,
         rng: random.Random | None = None,
         on_refresh: Callable[[Token], None] | None = None,
+        redaction_owner: str | None = None,
     ) -> None:
         self._fetch = fetch
+        # Whose token slots in the redactor this manager's tokens take (the site, for a client).
+        self._redaction_owner = redaction_owner or f"token-manager-{id(self)}"
         self._settings = settings
         self._clock = clock
         self._rng = rng or random.Random()
@@ -201,7 +204,7 @@ class TokenManager:
             self._inflight = None
 
     def _accept(self, grant: TokenGrant, sent_at: float) -> Token:
-        redactor.add_secret(grant.access_token)
+        redactor.add_token(grant.access_token, owner=self._redaction_owner)
         now = self._clock.now()
         if sent_at + grant.expires_in_s <= now:
             raise TokenUnavailable("the token endpoint issued a token that had already expired")

@@ -130,12 +130,16 @@ class BookyFlowClient:
         self.gate = SiteGate(
             settings.http.rate_limit_per_s, settings.http.rate_limit_burst, self.clock
         )
+        # One redaction owner per site and client id: a site started again (the supervisor's
+        # retries) reuses its slots instead of adding new ones.
+        self._redaction_owner = f"{settings.base_url} {settings.client_id}"
         self.tokens = TokenManager(
             self._fetch_token,
             settings.token,
             clock=self.clock,
             rng=self._rng,
             on_refresh=self._on_refresh,
+            redaction_owner=self._redaction_owner,
         )
         self.stats = ClientStats()
         self._session: aiohttp.ClientSession | None = None
@@ -399,7 +403,7 @@ class BookyFlowClient:
         except ValidationError:
             # from None: pydantic's message would quote the input, token included
             raise MalformedResponse("token response has the wrong shape", status=200) from None
-        redactor.add_secret(parsed.access_token)
+        redactor.add_token(parsed.access_token, owner=self._redaction_owner)
         return TokenGrant(
             access_token=parsed.access_token,
             expires_in_s=parsed.expires_in,
