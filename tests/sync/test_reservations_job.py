@@ -140,9 +140,7 @@ async def test_an_earlier_versions_push_is_not_pushed_again(harness: Harness) ->
     assert len(harness.site_bookings(uid)) == 1
 
 
-async def test_a_text_id_push_is_never_cancelled_by_id(harness: Harness) -> None:
-    """Cancelling a text id cancels every text-id booking on the real engine: the worker holds
-    it and says so once, and the other booking stays untouched."""
+async def _two_text_id_pushes_one_cancelled(harness: Harness) -> int:
     uid = await _property(harness, reservation("BK-2027-0003", 5), reservation("BK-2027-0004", 60))
     await _push_as_earlier_version(harness, uid, "BK-2027-0003")
     await _push_as_earlier_version(harness, uid, "BK-2027-0004", 60)
@@ -155,6 +153,35 @@ async def test_a_text_id_push_is_never_cancelled_by_id(harness: Harness) -> None
             ],
         )
     )
+    harness.sandbox.journal.clear()
+    return uid
+
+
+async def test_a_text_id_push_is_moved_to_its_site_id_then_cancelled_alone(
+    harness: Harness,
+) -> None:
+    """Cancelling a text id cancels every text-id booking on the real engine: the push is first
+    linked to its numeric site id, then cancelled by that, and the other booking stays live."""
+    uid = await _two_text_id_pushes_one_cancelled(harness)
+    result = await harness.run("reservations")
+    assert result.counts["cancelled"] == 1
+    [link] = harness.writes_to("booking/link")
+    assert link.form["remote_booking_id"] == site_reservation_id("BK-2027-0003")
+    [cancel] = harness.writes_to("reservations/cancel")
+    assert json.loads(cancel.form["reservation_ids"]) == [site_reservation_id("BK-2027-0003")]
+    status = {b["booking_number"]: b["status"]["status_code"] for b in harness.site_bookings(uid)}
+    assert status["BK-2027-0003"] == 6
+    assert status["BK-2027-0004"] != 6
+
+
+async def test_a_text_id_push_that_cannot_be_moved_is_held_not_cancelled_by_id(
+    harness: Harness,
+) -> None:
+    """Without the site's booking id the push cannot be moved: it is held and said once."""
+    uid = await _two_text_id_pushes_one_cancelled(harness)
+    record = await harness.state.get_reservation("BK-2027-0003")
+    assert record is not None
+    await harness.state.record_reservation("BK-2027-0003", uid, "pushed")  # no booking ids
     with capture_logs() as logs:
         first = await harness.run("reservations")
         second = await harness.run("reservations")

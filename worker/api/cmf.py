@@ -383,6 +383,23 @@ class Cmf(ContentEndpoints):
         links = parse_as(BookingLinks, php_dict(await self._get(path)), what="booking link")
         return [link.local_booking_id for link in links.local_bookings]
 
+    async def link_booking(
+        self, property_uid: int, remote_booking_id: str, local_booking_id: int
+    ) -> None:
+        """PUT booking/link: the site's booking ``local_booking_id`` now answers to
+        ``remote_booking_id`` (the real engine updates the booking's one link row). Idempotent.
+
+        This is how a push made under a text id is moved to a numeric one before it is
+        cancelled (``reservations/cancel`` cannot tell text ids apart on the real engine).
+        """
+        self._guard(property_uid)
+        form = {
+            "property_uid": str(property_uid),
+            "remote_booking_id": remote_booking_id,
+            "local_booking_id": str(local_booking_id),
+        }
+        await self._put("cmf/property/booking/link", form, idempotent=True)
+
     async def bookings(self, property_uid: int) -> list[Booking]:
         """GET every booking of a property, ordered by ``last_modified``. Idempotent."""
         self._guard(property_uid)

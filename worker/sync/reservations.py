@@ -14,9 +14,11 @@ Crash and state-loss safety (``reservation_plan`` has the decision table and the
   changes (a digest is kept in ``meta["reservation.rejected:<id>"]``).
 - A cancelled reservation is cancelled once if it was ever pushed (state, or the bookings when
   state does not know); one never pushed is remembered as cancelled without a request. A push
-  made under a non-numeric id (by an earlier version) is never cancelled by id: on the real
-  engine that would cancel every text-id booking of the channel. It is held and reported once
-  (``reservation.cancel_unsafe``) for the hotel to cancel on its site.
+  made under a non-numeric id (by an earlier version) is never cancelled by that id: on the real
+  engine that would cancel every text-id booking of the channel. It is first moved to its
+  numeric site id (``PUT booking/link``, which rewrites the booking's link row), then cancelled
+  by that; where the site refuses the move, or the booking id is unknown, it is held and
+  reported once (``reservation.cancel_unsafe``) for the hotel to cancel on its site.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from dataclasses import dataclass, field
 import structlog
 
 from worker.api.models import Booking
-from worker.errors import OperationFailed
+from worker.errors import ClientRequestError, MalformedResponse, OperationFailed
 from worker.inventory.models import Property as VendorProperty
 from worker.inventory.models import Reservation as VendorReservation
 from worker.logging import get_logger
@@ -183,8 +185,10 @@ class ReservationsJob:
 
     async def _cancel(self, ctx: SyncContext, record: ReservationRecord, result: JobResult) -> None:
         remote_id, uid, booking_ids = record.remote_id, record.property_uid, record.booking_ids
-        site_id = record.site_id or remote_id
-        if not cancellable_id(site_id):
+        site_id: str | None = record.site_id or remote_id
+        if not cancellable_id(site_id or ""):
+            site_id = await self._relinked(ctx, record)
+        if site_id is None:
             await self._hold_cancel(ctx, record, result)
             return
         await ctx.state.record_reservation(remote_id, uid, "cancel_intent", booking_ids=booking_ids)
@@ -199,6 +203,24 @@ class ReservationsJob:
         )
         result.counts["cancelled"] += 1
         log.info("reservation.cancelled", booking_ids=list(booking_ids), site_id=site_id)
+
+    async def _relinked(self, ctx: SyncContext, record: ReservationRecord) -> str | None:
+        """Move a text-id push to its numeric site id; the new id, or None when it cannot be."""
+        if not record.booking_ids:
+            return None
+        site_id = site_reservation_id(record.remote_id)
+        try:
+            for booking_id in record.booking_ids:
+                await ctx.cmf.link_booking(record.property_uid, site_id, booking_id)
+        except (ClientRequestError, MalformedResponse) as exc:
+            log.warning("reservation.relink_refused", message=exc.message)
+            return None
+        await ctx.state.record_reservation(
+            record.remote_id, record.property_uid, record.status,
+            booking_ids=record.booking_ids, message=record.message, site_id=site_id,
+        )  # fmt: skip
+        log.info("reservation.relinked", old_id=record.remote_id, site_id=site_id)
+        return site_id
 
     async def _hold_cancel(
         self, ctx: SyncContext, record: ReservationRecord, result: JobResult
