@@ -174,6 +174,30 @@ async def test_a_plain_body_over_the_cap_is_refused_and_one_under_it_is_read() -
             await client.request("GET", "over")
 
 
+async def test_a_chunked_body_without_a_length_is_cut_at_the_cap() -> None:
+    """No Content-Length (chunked): the body is counted as it arrives and refused past the cap."""
+
+    async def endless(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"Content-Type": "application/json"})
+        response.enable_chunked_encoding()
+        await response.prepare(request)
+        try:
+            for _ in range(64):
+                await response.write(b" " * (64 * 1024))
+        except ConnectionError:
+            return response
+        await response.write_eof()
+        return response
+
+    site = HostileSite()
+    async with (
+        serving(site, {"/api/endless": endless}),
+        without_refresh_loop(client_for(site, max_response_bytes=MIB)) as client,
+    ):
+        with pytest.raises(ResponseTooLarge):
+            await client.request("GET", "endless")
+
+
 async def test_an_oversized_token_answer_is_refused_too() -> None:
     """The token endpoint passes the same cap: its body is a server's body like any other."""
     site = HostileSite(tokens=[lambda: token_answer("t" * (2 * MIB))])

@@ -453,20 +453,30 @@ class BookyFlowClient:
 async def _read_capped(response: aiohttp.ClientResponse, max_bytes: int) -> bytes:
     """The (decompressed) body, or ``ResponseTooLarge`` as soon as it passes ``max_bytes``.
 
-    Read chunk by chunk rather than with ``read()``, which would hold the whole body first;
-    leaving early closes the connection instead of returning it to the pool half read.
+    An uncompressed body with a ``Content-Length`` is judged by it (aiohttp reads no byte past
+    it); any other body is read chunk by chunk rather than with ``read()``, which would hold all
+    of it first. Leaving early closes the connection instead of pooling it half read.
     """
+    declared = response.content_length
+    if declared is not None and not response.headers.get("Content-Encoding"):
+        if declared > max_bytes:
+            raise _too_large(response.status, max_bytes)
+        return await response.read()
     body = bytearray()
     async for chunk in response.content.iter_chunked(_READ_CHUNK):
         body += chunk
         if len(body) > max_bytes:
-            raise ResponseTooLarge(
-                f"response body passed {max_bytes} bytes (BOOKYFLOW_HTTP__MAX_RESPONSE_BYTES)",
-                status=response.status,
-                max_bytes=max_bytes,
-                retryable=False,
-            )
+            raise _too_large(response.status, max_bytes)
     return bytes(body)
+
+
+def _too_large(status: int, max_bytes: int) -> ResponseTooLarge:
+    return ResponseTooLarge(
+        f"response body passed {max_bytes} bytes (BOOKYFLOW_HTTP__MAX_RESPONSE_BYTES)",
+        status=status,
+        max_bytes=max_bytes,
+        retryable=False,
+    )
 
 
 def _check_path(path: str) -> None:
@@ -478,6 +488,8 @@ def _check_path(path: str) -> None:
     """
     if _PATH_BREAKERS.search(path):
         raise ClientRequestError("the URL path holds a control character, space, ? # or \\")
+    if "." not in path and "%" not in path:
+        return  # the hot path: no segment can be a dot segment
     for segment in path.split("/"):
         if segment and unquote(segment) in (".", ".."):
             raise ClientRequestError("the URL path holds a dot segment (. or ..)")
