@@ -36,6 +36,7 @@ from tests.chaos.invariants import (
 from tests.chaos.timeline import CHANNEL, Chaos, ChaosConfig
 from tests.e2e.conftest import WorkerProcess
 from worker.sandbox import DEFAULT_CLIENT, Sandbox
+from worker.sandbox.image_host import ImageHost
 
 
 @dataclass(frozen=True)
@@ -178,7 +179,8 @@ async def run(config: SoakConfig, workdir: Path) -> list[str]:
     """One soak run; returns its output lines (figures, then verdicts)."""
     sandbox = Sandbox(token_ttl_s=10.0, legacy=config.legacy, db_path=workdir / "sandbox.db")
     await sandbox.start()
-    chaos = Chaos(sandbox, workdir, ChaosConfig.for_run(config.seconds, config.seed))
+    images = await ImageHost().start()
+    chaos = Chaos(sandbox, workdir, ChaosConfig.for_run(config.seconds, config.seed), images)
     worker = await start_worker(worker_env(sandbox, config, workdir, chaos.inventory.path), workdir)
     try:
         await chaos.run(config.seconds, alive=lambda: worker.proc.returncode is None)
@@ -191,6 +193,7 @@ async def run(config: SoakConfig, workdir: Path) -> list[str]:
             worker.proc.kill()
             await worker.wait()
         await sandbox.close()
+        await images.close()
     head = {"mode": "legacy" if config.legacy else "modern", "soak_s": config.seconds,
             "seed": config.seed, "settle_s": settle_s}  # fmt: skip
     lines = [f"{name}={value}" for name, value in {**head, **figures}.items()]

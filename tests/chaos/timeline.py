@@ -20,6 +20,7 @@ from pathlib import Path
 
 from tests.chaos.scenario import EDITS, InventoryFile, load_example
 from worker.sandbox import JournalEntry, Sandbox
+from worker.sandbox.image_host import ImageHost, rehost_images
 
 RANDOM_5XX = (502, 503, 504)  # gateway errors: the proxy answers with HTML pages
 OWNER_CLIENT = "demo"
@@ -54,12 +55,15 @@ class ChaosConfig:
 class Chaos:
     """The sandbox, the inventory file and the faults applied to both."""
 
-    def __init__(self, sandbox: Sandbox, workdir: Path, config: ChaosConfig) -> None:
+    def __init__(
+        self, sandbox: Sandbox, workdir: Path, config: ChaosConfig, images: ImageHost
+    ) -> None:
         self.sandbox = sandbox
         self.workdir = workdir
         self.config = config
         self.rng = random.Random(config.seed)
-        self.inventory = InventoryFile(workdir / "inventory.json", load_example())
+        example = rehost_images(load_example(), images)  # the sandbox downloads the images
+        self.inventory = InventoryFile(workdir / "inventory.json", example)
         self.sink_path = workdir / "state" / "bookings.jsonl"
         self.today = datetime.now(UTC).date()
         self.counts: Counter[str] = Counter()

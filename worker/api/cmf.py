@@ -50,7 +50,7 @@ from worker.api.models import (
     php_dict,
     versions_of,
 )
-from worker.errors import ChannelError, OperationFailed, OwnershipError
+from worker.errors import ChannelError, ClientRequestError, OwnershipError
 from worker.logging import get_logger
 
 __all__ = ["Cmf"]
@@ -63,7 +63,7 @@ def _segment(value: str | int) -> str:
     return quote(str(value), safe="")
 
 
-_NO_TARIFFS = "no tariffs"
+_NO_CALENDAR = ("no tariffs", "no rooms for this property")
 
 _RANGE_LISTS: dict[type[DateRange], TypeAdapter[list[Any]]] = {}
 
@@ -297,15 +297,17 @@ class Cmf(ContentEndpoints):
 
         A property without a tariff has no calendar: the real engine answers 200 with
         ``data.calendar = {"success": false, "error": "There are no tariffs ..."}``, which means
-        "no base price yet", not a failure — it is returned as no nights at all. The real
+        "no base price yet", not a failure — it is returned as no nights at all. So is its 400
+        "There are no rooms for this property." (no room the channel put, e.g. after one was
+        deleted on the site): there is no calendar to read until the rooms are back. The real
         engine's nights carry no ``price``; ``tariffs`` has them.
         """
         self._guard(property_uid)
         path = f"cmf/property/calendar/{property_uid}/{start.isoformat()}/{end.isoformat()}"
         try:
             payload = await self._get(path)
-        except OperationFailed as exc:
-            if _NO_TARIFFS not in exc.message.lower():
+        except ClientRequestError as exc:
+            if not any(reason in exc.message.lower() for reason in _NO_CALENDAR):
                 raise
             return {}
         days = parse_as(dict[date, CalendarDay], php_dict(payload), what="calendar")

@@ -42,7 +42,9 @@ async def ensure_base_price(
     """Set the base price unless the property has one; "already exist(s)" on a replay is done.
 
     The real engine says "Tariffs already exist for this property ...", the spec "A tariff
-    already exists": both mean a previous attempt (or the hotel) set it.
+    already exists": both mean a previous attempt (or the hotel) set it. A base price that was
+    accepted is not taken on trust: the real engine answers ``true`` and creates nothing for a
+    property without rooms, so the next ``has_base_price`` confirms it from the calendar.
     """
     if await has_base_price(ctx, uid):
         return
@@ -52,6 +54,6 @@ async def ensure_base_price(
         if not already_exists(exc):
             raise
         log.info("property.base_price_exists")
+        await ctx.state.set_meta(_meta_key(uid), "1")
     else:
         log.info("property.base_price_set", base_price=str(base_price))
-    await ctx.state.set_meta(_meta_key(uid), "1")
