@@ -149,18 +149,33 @@ async def test_unpublish_and_publish_again_follow_the_inventory(
     assert [e.path.rsplit("/", 1)[-1] for e in harness.writes()] == ["publish"]
 
 
-async def test_an_unreachable_image_is_reported_and_not_retried_the_same_day(
+async def test_an_unreachable_image_is_tried_three_times_a_day_and_reported_once(
     harness: Harness, images: str
 ) -> None:
-    """The site stores nothing for a URL it cannot fetch: one failure line, no upload loop."""
+    """The site stores nothing for a URL it cannot fetch: a few tries (a fault may have eaten
+    one), one failure line, then nothing more until the next day."""
     broken = [{"url": f"{images}/gone/main.jpg", "kind": "main"}]
     harness.write_inventory(seaside("1001", content=content(images, images=broken)))
     with capture_logs() as logs:
-        first = await harness.run("properties")
-        await harness.run("properties")
-    assert first.counts["images_failed"] == 1
+        results = [await harness.run("properties") for _ in range(5)]
+    assert [r.counts["images_failed"] for r in results] == [1, 1, 1, 0, 0]
     assert [e["event"] for e in logs].count("content.image_failed") == 1
-    assert len(harness.writes_to("image")) == 1
+    assert len(harness.writes_to("image")) == 3
+    harness.today += timedelta(days=1)
+    assert (await harness.run("properties")).counts["images_failed"] == 1
+
+
+async def test_an_image_a_fault_swallowed_is_sent_again_on_the_next_run(
+    harness: Harness, images: str
+) -> None:
+    """A 503 before the site saw the upload: the next run uploads it and the property goes live."""
+    harness.sandbox.faults.fail_next(503, path="property/image/")
+    harness.write_inventory(seaside("1001", content=content(images)))
+    first = await harness.run("properties")
+    assert first.counts["images_failed"] == 1
+    second = await harness.run("properties")
+    assert second.counts["images_sent"] == 1
+    assert second.counts["published"] == 1
 
 
 async def test_features_the_site_does_not_store_are_reported_once(

@@ -7,7 +7,9 @@
 - ``not_stored``: the site answered but does not hold it (features on a 10.7.2 engine), or a
   second language on a site that keeps one set of texts — reported once (``content.not_stored``);
 - ``refused``: the site refused the PUT (an error envelope, an unknown route) — reported once;
-- ``failed`` (images): the site could not fetch the URL; tried again the next day.
+- ``failed`` (images): the site does not hold it after the upload — the URL was unreachable, or
+  a fault swallowed the request. Tried again on the next runs, up to ``IMAGE_TRIES_PER_DAY``
+  times a day, then the next day (a dead URL is not downloaded every cycle).
 
 A part is sent again only when the vendor changes it. The image upload's answer is ignored on
 purpose: the real engine answers 500 after storing an image and an empty 200 when it could not
@@ -36,6 +38,7 @@ from worker.sync.context import JobResult, SyncContext
 
 log = get_logger(__name__)
 UNCLEAR = (ServerError, MalformedResponse, TransportError)  # the upload may have happened
+IMAGE_TRIES_PER_DAY = 3
 
 
 async def sync_content(ctx: SyncContext, prop: VendorProperty, uid: int, result: JobResult) -> int:
@@ -164,10 +167,19 @@ async def _record(
 
 
 def _settled(record: Mapping[str, Any] | None, spec: ImageSpec, today: str) -> bool:
-    """Nothing to do: sent and stored, or failed today already (tried again tomorrow)."""
+    """Nothing to do: sent and stored (or refused), or failed as often as a day allows."""
     if record is None or record.get("digest") != spec.digest:
         return False
-    return record.get("outcome") != "failed" or record.get("day") == today
+    if record.get("outcome") != "failed":
+        return True
+    return record.get("day") == today and _tries(record, today) >= IMAGE_TRIES_PER_DAY
+
+
+def _tries(record: Mapping[str, Any] | None, today: str) -> int:
+    """Failed uploads of the image today."""
+    if record is None or record.get("day") != today or record.get("outcome") != "failed":
+        return 0
+    return int(record.get("tries", 1))
 
 
 async def _sync_images(
@@ -182,6 +194,7 @@ async def _sync_images(
     recorded = image_parts(records)
     wanted = {spec.part for spec in placed} | {f"image:{image.file_name}" for image in waiting}
     upload = [spec for spec in placed if not _settled(recorded.get(spec.part), spec, today)]
+    tries = {spec.part: _tries(recorded.get(spec.part), today) for spec in upload}
     remove = {part: value for part, value in recorded.items() if part not in wanted}
     if not (upload or remove):
         return 0
@@ -193,7 +206,7 @@ async def _sync_images(
         if spec.stored() in site:  # a lost state directory, or an upload whose answer was lost
             await ctx.state.record_content(uid, spec.part, _image_value(spec, "stored", today))
     if sent:
-        await _upload(ctx, uid, sent, today, result)
+        await _upload(ctx, uid, sent, today, tries, result)
     return len(remove) + len(sent)
 
 
@@ -223,7 +236,12 @@ async def _remove(
 
 
 async def _upload(
-    ctx: SyncContext, uid: int, specs: list[ImageSpec], today: str, result: JobResult
+    ctx: SyncContext,
+    uid: int,
+    specs: list[ImageSpec],
+    today: str,
+    tries: Mapping[str, int],
+    result: JobResult,
 ) -> None:
     """Upload, then let the image list say which ones the site really holds."""
     types = {t.internal_type for t in await ctx.cmf.image_types()}
@@ -244,11 +262,13 @@ async def _upload(
         if spec.resource_type not in types:
             continue
         held = spec.stored() in stored
-        await ctx.state.record_content(
-            uid, spec.part, _image_value(spec, "stored" if held else "failed", today)
-        )
+        value = _image_value(spec, "stored" if held else "failed", today)
+        if not held:
+            value["tries"] = tries.get(spec.part, 0) + 1
+        await ctx.state.record_content(uid, spec.part, value)
         result.counts["images_sent" if held else "images_failed"] += 1
         if held:
             log.info("content.image_sent", file_name=spec.file_name)
-        else:
-            log.warning("content.image_failed", url=spec.url, reason="not in the site's images")
+        elif value["tries"] == IMAGE_TRIES_PER_DAY:  # said once a day, when it stops trying
+            log.warning("content.image_failed", url=spec.url, tries=value["tries"],
+                        reason="not in the site's images; tried again tomorrow")  # fmt: skip
