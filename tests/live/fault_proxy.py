@@ -5,12 +5,16 @@ records what passed (``seen``: method, path, status). ``hang_after(method, path_
 one-shot fault: the first matching request is forwarded and its answer read in full (so the
 engine has applied the write), then the returned event is set and the client never gets an answer
 — the test SIGKILLs the worker on that event, which thereby dies not knowing its write happened.
+``rewrite_after(method, path_end, change)`` forwards the first matching request and hands the
+client ``change(body)`` instead of the engine's answer body: an answer the engine is known to give
+now and then, made to happen on the request a test chooses.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Self
@@ -61,6 +65,7 @@ class _Hang:
     method: str
     path_end: str
     fired: asyncio.Event = field(default_factory=asyncio.Event)
+    change: Callable[[bytes], bytes] | None = None  # rewrite the answer instead of holding it
 
 
 class FaultProxy:
@@ -103,6 +108,14 @@ class FaultProxy:
         self._hangs.append(hang)
         return hang.fired
 
+    def rewrite_after(
+        self, method: str, path_end: str, change: Callable[[bytes], bytes]
+    ) -> asyncio.Event:
+        """Arm a one-shot rewrite of the matching request's answer body; the event says it fired."""
+        hang = _Hang(method, path_end, change=change)
+        self._hangs.append(hang)
+        return hang.fired
+
     def mark(self) -> int:
         """A position in ``seen``; ``since(mark)`` lists what came after it."""
         return len(self.seen)
@@ -132,7 +145,10 @@ class FaultProxy:
             payload = await upstream.read()
             status = upstream.status
             answer_headers = {k: v for k, v in upstream.headers.items() if k.lower() not in _SKIP}
-        if hang is not None:
+        if hang is not None and hang.change is not None:
+            payload = hang.change(payload)
+            hang.fired.set()
+        elif hang is not None:
             text = body.decode("utf-8", "replace")
             self.seen[index] = Seen(request.method, request.path_qs, status, held=True, body=text)
             hang.fired.set()
