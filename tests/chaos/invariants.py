@@ -76,9 +76,12 @@ def _room_key(room: Mapping[str, Any]) -> tuple[str, str, int]:
     return str(name), str(number), int(room["room_type_id"])
 
 
-def can_go_live(wanted: Mapping[str, Any]) -> bool:
-    """Whether the inventory wants the property live and gives what the site needs for it
-    (a street, a town and a main image, on the real engine)."""
+def can_go_live(wanted: Mapping[str, Any], *, legacy: bool = False) -> bool:
+    """Whether the inventory wants the property live and gives what the site needs for it: a
+    street, a town and a main image on the real engine; rooms and a base price (which every
+    inventory property has) on the spec's older servers."""
+    if legacy:
+        return bool(wanted.get("published", True))
     content = wanted.get("content") or {}
     address = content.get("address") or {}
     main = any(image.get("kind") == "main" for image in content.get("images") or [])
@@ -93,7 +96,8 @@ def property_problems(
     uid, remote = int(server["property_uid"]), wanted["remote_uid"]
     problems = []
     published = server["published"] in (True, 1, "1")
-    if server["property_name"] != wanted["name"] or published != can_go_live(wanted):
+    live = can_go_live(wanted, legacy=store.legacy)
+    if server["property_name"] != wanted["name"] or published != live:
         problems.append(f"{remote}: name or publication differs")
     if sorted(map(_room_key, server["rooms"])) != sorted(map(_room_key, wanted["rooms"])):
         problems.append(f"{remote}: rooms differ")
