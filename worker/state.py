@@ -2,7 +2,7 @@
 
 It keeps the maps from the vendor's ids to BookyFlow's (properties, rooms), what was last pushed
 per property and night (so only changes are sent), closures created, reservation intents and
-outcomes, the bookings cursor per property and a small key/value ``meta`` table.
+outcomes, the last revision handled per site booking and a small key/value ``meta`` table.
 
 Crash safety is by intent records: before a write that must not be repeated (create a property,
 push or cancel a reservation) the job records an ``intent`` here, and every write commits with
@@ -21,7 +21,7 @@ import asyncio
 import json
 import os
 import sqlite3
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -38,6 +38,7 @@ from worker.logging import get_logger
 __all__ = [
     "DB_NAME",
     "MIGRATIONS",
+    "BookingRevision",
     "ClosureRecord",
     "PropertyRecord",
     "PushedCell",
@@ -112,6 +113,24 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (property_uid, part)
     );
     """,
+    # 4: the last revision handled per site booking (``BookingRevision``), replacing the
+    # ``booking.revision:<id>`` meta keys (carried over, property unknown until the next pull)
+    # and the per-property cursor, which skipped a booking stamped before it.
+    """
+    CREATE TABLE booking_revisions (
+        booking_id INTEGER PRIMARY KEY,
+        property_uid INTEGER,
+        delivered TEXT,
+        parked TEXT,
+        reason TEXT
+    );
+    CREATE INDEX booking_revisions_by_property ON booking_revisions (property_uid);
+    INSERT OR IGNORE INTO booking_revisions (booking_id, property_uid, delivered)
+        SELECT CAST(substr(key, 18) AS INTEGER), NULL, value FROM meta
+        WHERE key LIKE 'booking.revision:%';
+    DELETE FROM meta WHERE key LIKE 'booking.revision:%';
+    DELETE FROM bookings_cursor;
+    """,
 )
 
 
@@ -142,6 +161,16 @@ class ClosureRecord:
     date_from: date
     date_to: date
     room_uids: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class BookingRevision:
+    """What became of one site booking: the last revision delivered (None: none yet) and a
+    later revision parked because it could not be read (None: none), with the reason."""
+
+    delivered: str | None = None
+    parked: str | None = None
+    reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -347,6 +376,7 @@ class StateStore:
                     "closures",
                     "reservations",
                     "bookings_cursor",
+                    "booking_revisions",
                 ):
                     await conn.execute(f"DELETE FROM {table} WHERE property_uid = ?", (row[0],))  # noqa: S608 - fixed names
 
@@ -508,6 +538,66 @@ class StateStore:
     async def forget_content(self, property_uid: int, part: str) -> None:
         sql = "DELETE FROM content WHERE property_uid = ? AND part = ?"
         await self._write(sql, (property_uid, part))
+
+    # -- site bookings ----------------------------------------------------------------------
+
+    async def booking_revisions(self, property_uid: int) -> dict[int, BookingRevision]:
+        """Booking id → what became of it, for the property's bookings (and those carried over
+        from an older version, whose property is not known yet)."""
+        rows = await self._all(
+            "SELECT booking_id, delivered, parked, reason FROM booking_revisions "
+            "WHERE property_uid = ? OR property_uid IS NULL",
+            (property_uid,),
+        )
+        return {int(row[0]): BookingRevision(row[1], row[2], row[3]) for row in rows}
+
+    async def record_booking_delivered(
+        self, property_uid: int, booking_id: int, revision: str
+    ) -> None:
+        """The sink holds ``revision`` now; a parked earlier revision is settled by it."""
+        sql = (
+            "INSERT INTO booking_revisions (booking_id, property_uid, delivered) VALUES (?, ?, ?) "
+            "ON CONFLICT (booking_id) DO UPDATE SET property_uid = excluded.property_uid, "
+            "delivered = excluded.delivered, parked = NULL, reason = NULL"
+        )
+        await self._write(sql, (booking_id, property_uid, revision))
+
+    async def record_booking_parked(
+        self, property_uid: int, booking_id: int, revision: str, reason: str
+    ) -> None:
+        """``revision`` could not be read: set aside (reported once), the last delivered kept."""
+        sql = (
+            "INSERT INTO booking_revisions (booking_id, property_uid, parked, reason) "
+            "VALUES (?, ?, ?, ?) ON CONFLICT (booking_id) DO UPDATE SET "
+            "property_uid = excluded.property_uid, parked = excluded.parked, "
+            "reason = excluded.reason"
+        )
+        await self._write(sql, (booking_id, property_uid, revision, reason))
+
+    async def retain_booking_revisions(self, property_uid: int, listed: Iterable[int]) -> None:
+        """Keep only the bookings the site lists now: forget the property's other bookings, and
+        adopt the listed ones carried over without a property. One transaction; what is kept is
+        bounded by the site's list, so nothing grows with uptime."""
+        listed_ids = set(listed)
+        async with self._transaction() as conn:
+            sql = "SELECT booking_id, property_uid FROM booking_revisions "
+            sql += "WHERE property_uid = ? OR property_uid IS NULL"
+            async with conn.execute(sql, (property_uid,)) as cursor:
+                rows = [(int(row[0]), row[1]) for row in await cursor.fetchall()]
+            gone = [(booking_id,) for booking_id, uid in rows if uid is not None]
+            await conn.executemany(
+                "DELETE FROM booking_revisions WHERE booking_id = ?",
+                [row for row in gone if row[0] not in listed_ids],
+            )
+            await conn.executemany(
+                "UPDATE booking_revisions SET property_uid = ? WHERE booking_id = ?",
+                [(property_uid, i) for i, uid in rows if uid is None and i in listed_ids],
+            )
+
+    async def parked_booking_count(self) -> int:
+        """Site bookings whose latest revision is parked (the bookings job's held items)."""
+        row = await self._one("SELECT COUNT(*) FROM booking_revisions WHERE parked IS NOT NULL")
+        return int(row[0]) if row else 0
 
     # -- bookings cursor and meta -----------------------------------------------------------
 

@@ -4,13 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from worker.api.models import Booking, ChangeLogEvent, parse_as
+from worker.errors import MalformedResponse
+from worker.state import BookingRevision
 from worker.sync.booking_plan import (
+    Unreadable,
     event_of,
     is_black_booking,
+    is_handled,
     is_own_push,
     needs_read,
     newest_booking_event,
+    parse_each,
+    revision_of,
     serialise,
 )
 from worker.sync.reservation_plan import site_reservation_id
@@ -116,3 +124,47 @@ def test_own_pushes_are_known_even_after_a_cancel_dropped_their_mapping() -> Non
     assert is_own_push(_listed(booking_id="5", status={"status_code": 6}), pushed_ids={5})
     assert is_own_push(_listed(booking_number=site_reservation_id("BK-1")))
     assert not is_own_push(_listed())
+
+
+def _raw(**fields: object) -> dict[str, object]:
+    base: dict[str, object] = {
+        "booking_id": "5", "status": {"status_code": 3}, "property_uid": "2",
+        "last_modified": "2026-12-01 07:42:48", "date_from": "2027-02-01",
+        "date_to": "2027-02-02",
+    }  # fmt: skip
+    return {**base, **fields}
+
+
+def test_revisions_are_judged_per_booking_whatever_their_age() -> None:
+    """A revision is handled only when it is the booking's delivered or parked one: an older
+    stamp than any seen before is still new."""
+    revision = revision_of(_listed(last_modified="2001-01-01 00:00:00"))
+    assert revision == "5:2001-01-01 00:00:00"
+    assert not is_handled(revision, None)
+    assert not is_handled(revision, BookingRevision(delivered="5:2026-12-01 07:42:48"))
+    assert is_handled(revision, BookingRevision(delivered=revision))
+    assert is_handled(revision, BookingRevision(delivered="5:x", parked=revision))
+
+
+def test_parse_each_sets_an_unparsable_booking_aside() -> None:
+    """One bad booking leaves the others parsed; its id and raw revision are kept, its reason
+    names the field and never the guest's values."""
+    payload = {
+        "5": _raw(),
+        "6": _raw(booking_id="6", booking_total="two hundred", comments="Jo\ud800se"),
+        "7": _raw(booking_id="x7", last_modified="Jo\ud800se"),
+    }
+    parsed, unreadable = parse_each(payload)
+    assert [booking.booking_id for booking in parsed] == [5]
+    assert unreadable[0] == Unreadable(6, "6:2026-12-01 07:42:48", unreadable[0].reason)
+    assert "booking_total" in unreadable[0].reason
+    assert "two hundred" not in unreadable[0].reason
+    assert unreadable[1].booking_id is None
+    assert unreadable[1].revision.encode("utf-8")  # encodable, whatever the site sent
+
+
+def test_parse_each_refuses_a_payload_that_is_no_list() -> None:
+    """A list that is not a list at all is still a malformed answer, not N parked bookings."""
+    with pytest.raises(MalformedResponse):
+        parse_each("bookings")
+    assert parse_each([]) == ([], [])

@@ -19,6 +19,12 @@ the index only grows by the revisions of any file found under the name. After a 
 index is the current file's; the bookings job's state (``booking.revision:<id>``) keeps older
 revisions from being offered again.
 
+Every line is valid UTF-8. A string UTF-8 cannot encode — a lone surrogate, which a site's JSON
+``\ud800`` escape decodes to — would raise ``UnicodeEncodeError`` and block every later booking of
+the property; ``encodable`` replaces each such character with U+FFFD and the record carries
+``"flags": ["replaced_characters"]`` (``booking_record`` does it, and the file sink repeats it for a
+record built any other way). ``flags`` is present only on a flagged line, after ``received_at``.
+
 An exclusive ``flock`` on each opened file keeps a second worker process (another state
 directory pointed at the same ``BOOKYFLOW_BOOKINGS_FILE``) from appending to it; one state
 directory serves one daemon (``worker.lock``), so this guards only that misconfiguration.
@@ -31,6 +37,7 @@ import enum
 import fcntl
 import json
 import os
+import re
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -41,12 +48,14 @@ from worker.logging import get_logger
 
 __all__ = [
     "RECORD_FIELDS",
+    "REPLACED_CHARACTERS",
     "BookingSink",
     "DeliveryError",
     "JsonLinesBookingSink",
     "ReadOnlySink",
     "booking_record",
     "booking_revision",
+    "encodable",
 ]
 
 log = get_logger("worker.inventory.sink")
@@ -62,6 +71,11 @@ RECORD_FIELDS = (
     "received_at",
 )
 BookingEvent = Literal["created", "modified", "cancelled"]
+# Present only when not empty, after ``received_at``: what the worker had to change in a record.
+FLAGS = "flags"
+REPLACED_CHARACTERS = "replaced_characters"
+# Code points UTF-8 cannot encode: surrogates, which only a lone (unpaired) escape leaves in a str.
+_UNENCODABLE = re.compile("[\ud800-\udfff]")
 
 
 class DeliveryError(BookyFlowError, OSError):
@@ -92,8 +106,11 @@ def booking_record(
     property_remote_uid: str,
     event: BookingEvent,
 ) -> dict[str, Any]:
-    """The line for one booking revision, without ``received_at`` (the sink stamps it)."""
-    return {
+    """The line for one booking revision, without ``received_at`` (the sink stamps it).
+
+    Characters UTF-8 cannot encode are replaced and the record flagged (``encodable``).
+    """
+    record = {
         "revision": booking_revision(booking),
         "site": site,
         "channel": channel,
@@ -102,6 +119,45 @@ def booking_record(
         "event": event,
         "booking": dict(booking),
     }
+    return encodable(record)[0]
+
+
+def encodable(record: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """``record`` with every character UTF-8 cannot encode replaced by U+FFFD, and the dotted
+    paths of the strings that had one (values are never reported: they are guests' data).
+
+    A record that needed a replacement gets ``REPLACED_CHARACTERS`` in its ``flags``, so the
+    consumer knows the text is not exactly what the site holds. Idempotent.
+    """
+    paths: list[str] = []
+    cleaned = _replace(dict(record), "", paths)
+    if paths:
+        flags = [str(flag) for flag in cleaned.get(FLAGS) or []]
+        cleaned[FLAGS] = (
+            [*flags, REPLACED_CHARACTERS] if REPLACED_CHARACTERS not in flags else flags
+        )
+    return cleaned, paths
+
+
+def _replace(value: Any, path: str, paths: list[str]) -> Any:
+    """``value`` (JSON-shaped) with unencodable characters replaced; their paths appended."""
+    if isinstance(value, str):
+        if _UNENCODABLE.search(value) is None:
+            return value
+        paths.append(path or "<root>")
+        return _UNENCODABLE.sub("\ufffd", value)
+    if isinstance(value, Mapping):
+        return {
+            _replace(key, f"{path}.<key>".lstrip("."), paths): _replace(
+                item, f"{path}.{key}".lstrip("."), paths
+            )
+            for key, item in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return [
+            _replace(item, f"{path}.{index}".lstrip("."), paths) for index, item in enumerate(value)
+        ]
+    return value
 
 
 def _utcnow() -> datetime:
@@ -241,13 +297,21 @@ class JsonLinesBookingSink:
             await self._close_fd()
 
     def _line(self, record: dict[str, Any]) -> bytes:
+        """The record as one UTF-8 JSON line, in ``RECORD_FIELDS`` order (then ``flags``)."""
         missing = [name for name in RECORD_FIELDS[:-1] if name not in record]
         if missing or not isinstance(record["revision"], str):
             raise ValueError(f"booking record lacks {missing or ['a string revision']}")
+        text = self._text(record)
+        if _UNENCODABLE.search(text) is not None:  # a record not built by booking_record
+            text = _UNENCODABLE.sub("\ufffd", self._text(encodable(record)[0]))
+        return text.encode("utf-8") + b"\n"
+
+    def _text(self, record: Mapping[str, Any]) -> str:
         stamped = {**record, "received_at": record.get("received_at") or self._received_at()}
         ordered = {name: stamped[name] for name in RECORD_FIELDS}
-        text = json.dumps(ordered, ensure_ascii=False, separators=(",", ":"), default=str)
-        return text.encode("utf-8") + b"\n"
+        if stamped.get(FLAGS):
+            ordered[FLAGS] = stamped[FLAGS]
+        return json.dumps(ordered, ensure_ascii=False, separators=(",", ":"), default=str)
 
     def _received_at(self) -> str:
         return self._utcnow().astimezone(UTC).isoformat().replace("+00:00", "Z")

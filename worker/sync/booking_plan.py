@@ -1,5 +1,5 @@
 """Pure decisions of the bookings job: which properties to read, which bookings are the site's,
-and how a booking is recorded.
+which revisions are new, and how a booking is recorded.
 
 Which bookings. Only bookings made on the site go to the vendor: not the channel's own pushes
 (``is_own_push``) and not closures (``is_black_booking``), both of which the real engine lists
@@ -9,7 +9,15 @@ Which properties. One ``change_logs()`` call per cycle names the properties with
 a property is read (``list/bookings``) when its newest booking event not made by this channel is
 newer than the last one handled, or when it was not read yet today (a property never read
 included; the change log only covers 14 days, so a worker stopped for longer must still catch
-up). A property without bookings has no cursor and is still read only once a day.
+up).
+
+Which revisions. Every listed booking is compared with the last revision handled for *that*
+booking (``worker.state.BookingRevision``), never with one cursor per property: a booking stamped
+before the newest one seen — a site clock stepping back, a transaction committing late — is
+still new (``is_handled``). A booking the client cannot parse is not allowed to fail the whole
+list: ``parse_each`` sets it aside as ``Unreadable`` (its revision from the raw
+``booking_id``/``last_modified``) so it is parked, reported once per revision, while the others
+flow.
 
 How a booking is recorded. The line's ``booking`` is the booking object as the client parsed it
 (``worker.api.models.Booking``), serialised back to the wire shape: ids and counts as numbers,
@@ -20,12 +28,15 @@ therefore arrive normalised. The revision is ``<booking_id>:<last_modified>`` in
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from worker.api.models import Booking, ChangeLogEvent
+from worker.api.models import Booking, ChangeLogEvent, keyed_list, parse_as
+from worker.errors import MalformedResponse
 from worker.inventory.sink import BookingEvent
+from worker.state import BookingRevision
 from worker.sync.reservation_plan import is_site_reservation_id
 
 STAMP = "%Y-%m-%d %H:%M:%S"
@@ -43,6 +54,65 @@ def serialise(booking: Booking) -> dict[str, Any]:
     if booking.booking_created is not None:
         body["booking_created"] = stamp(booking.booking_created)
     return body
+
+
+def revision_of(booking: Booking) -> str:
+    """``<booking_id>:<last_modified>``, as the line's ``revision`` (``booking_revision``)."""
+    return f"{booking.booking_id}:{stamp(booking.last_modified)}"
+
+
+def is_handled(revision: str, handled: BookingRevision | None) -> bool:
+    """This revision of the booking was delivered, or parked, already: nothing to do."""
+    return handled is not None and revision in (handled.delivered, handled.parked)
+
+
+@dataclass(frozen=True, slots=True)
+class Unreadable:
+    """A listed booking the client could not parse; ``booking_id`` None when even that is bad.
+
+    ``reason`` names the fields only (``parse_as`` never quotes values: they are guests' data).
+    """
+
+    booking_id: int | None
+    revision: str
+    reason: str
+
+
+def parse_each(payload: Any) -> tuple[list[Booking], list[Unreadable]]:
+    """The ``list/bookings`` payload booking by booking: what parses, and what does not.
+
+    A payload that is not a list (or an id-keyed object) at all is still a ``MalformedResponse``.
+    """
+    items = keyed_list(payload)
+    if not isinstance(items, list):
+        raise MalformedResponse("bookings: unexpected shape at <root>", status=200, retryable=False)
+    bookings: list[Booking] = []
+    unreadable: list[Unreadable] = []
+    for item in items:
+        try:
+            bookings.append(parse_as(Booking, item, what="booking"))
+        except MalformedResponse as exc:
+            unreadable.append(_unreadable(item, exc.message))
+    return bookings, unreadable
+
+
+# A parked revision is kept in state and logged: bounded, and encodable whatever the site sent.
+_REVISION_MAX = 120
+
+
+def _unreadable(item: Any, reason: str) -> Unreadable:
+    raw = item if isinstance(item, Mapping) else {}
+    revision = f"{raw.get('booking_id')}:{raw.get('last_modified')}"
+    safe = revision.encode("utf-8", "replace").decode("utf-8")[:_REVISION_MAX]
+    return Unreadable(_lenient_id(raw.get("booking_id")), safe, reason)
+
+
+def _lenient_id(value: Any) -> int | None:
+    """A booking id as the models accept one (``12`` or ``"12"``), else None."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    text = value.strip() if isinstance(value, str) else ""
+    return int(text) if text.isascii() and text.isdecimal() else None
 
 
 def is_own_push(booking: Booking, pushed_ids: Collection[int] = ()) -> bool:
@@ -91,7 +161,7 @@ def newest_booking_event(events: Iterable[ChangeLogEvent], channel_name: str) ->
 def needs_read(*, newest_event: int, handled_event: int, read_today: bool) -> bool:
     """Read the property's bookings? See the module docstring.
 
-    A property never read is not read today either, so the cursor plays no part: a property
-    without bookings has no cursor, and must not be listed again every cycle because of it.
+    A property never read is not read today either, so a property without bookings is listed
+    once a day, not every cycle.
     """
     return newest_event > handled_event or not read_today

@@ -1,30 +1,49 @@
 """The bookings job: bookings made on the hotel site go to the vendor's sink, each revision once.
 
 Per owned property that ``booking_plan.needs_read`` selects (one ``change_logs()`` call decides):
-read ``list/bookings``, skip this channel's own pushes and closures (``booking_plan``) and
-bookings older than the cursor (the newest ``last_modified`` handled), and hand every new
-revision ``<booking_id>:<last_modified>`` to the sink. Exactly once comes from two layers: state
-remembers the last revision handled per booking (``meta["booking.revision:<id>"]``, which also
-tells ``created`` from ``modified``), and the JSON-lines sink refuses a revision it already holds —
-so a lost state directory re-offers bookings without duplicating lines (their ``event`` may then
-read ``created`` again for a later revision). The cursor and the handled event id advance only
-after every booking of the property was delivered; a failing sink leaves them where they were.
+read ``list/bookings``, skip this channel's own pushes and closures (``booking_plan``), and hand
+every revision ``<booking_id>:<last_modified>`` not handled yet to the sink. "Handled" is judged
+per booking, against the last revision state holds for it (``booking_revisions``), never
+against one cursor per property: a booking stamped before the newest one seen (a site clock
+stepping back, a transaction committing late) and its cancellation still reach the vendor.
+State keeps one row per booking the site lists and forgets a booking once the site stops
+listing it, so it is bounded by the site's list, not by uptime.
+
+Exactly once comes from two layers: state remembers the last revision handled per booking (which
+also tells ``created`` from ``modified``), and the JSON-lines sink refuses a revision it already
+holds — so a lost state directory re-offers bookings without duplicating lines. A booking's
+revision is recorded as soon as the sink holds it; the handled change-log event advances only
+after the whole property was handled, so a failing sink has the property read again.
+
+One poison booking never blocks the others (issue 11): text UTF-8 cannot encode is replaced and
+the line flagged (``sink.encodable``, ``booking.characters_replaced``); a booking the client
+cannot parse at all is **parked** — one ``booking.parked`` warning per revision, kept in state
+and counted as the job's ``held`` items (``bookyflow_held_items{job="bookings"}``) until the
+hotel's next change makes it readable — while the rest of the property is delivered.
+
 The job only reads the site, so it takes no write lock; a failing property still backs off.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from worker.api.models import Booking
-from worker.inventory.sink import booking_record
+from worker.errors import MalformedResponse
+from worker.inventory.sink import booking_record, encodable
 from worker.logging import get_logger
+from worker.state import BookingRevision
 from worker.sync.booking_plan import (
+    Unreadable,
     event_of,
     is_black_booking,
+    is_handled,
     is_own_push,
     needs_read,
     newest_booking_event,
+    parse_each,
+    revision_of,
     serialise,
-    stamp,
 )
 from worker.sync.context import JobResult, SyncContext
 from worker.sync.each import for_each_property
@@ -40,8 +59,21 @@ def _read_key(uid: int) -> str:
     return f"bookings.read:{uid}"
 
 
-def _revision_key(booking_id: int) -> str:
-    return f"booking.revision:{booking_id}"
+async def list_bookings(ctx: SyncContext, uid: int) -> tuple[list[Booking], list[Unreadable]]:
+    """The property's bookings, and those the client could not parse.
+
+    The typed call parses the list whole, so one bad booking fails it (a non-retryable
+    ``MalformedResponse``); only then is the same list read again as plain JSON and parsed
+    booking by booking (``parse_each``). A body that is no JSON at all still fails the property.
+    """
+    try:
+        return await ctx.cmf.bookings(uid), []
+    except MalformedResponse as exc:
+        if exc.retryable:  # truncated or not JSON: nothing in it can be read
+            raise
+    # The path of ``Cmf.bookings``; the property passed its ownership guard just above.
+    payload = await ctx.cmf.client.request("GET", f"cmf/property/list/bookings/{uid}")
+    return parse_each(payload)
 
 
 class BookingsJob:
@@ -75,39 +107,55 @@ class BookingsJob:
             await ctx.state.set_meta(_read_key(uid), today)
 
         await for_each_property(ctx, result, targets, pull, writes=False)
+        # Parked bookings are what this job leaves waiting, read or not in this run.
+        result.counts["held"] += await ctx.state.parked_booking_count()
         return result
 
     async def _pull(self, ctx: SyncContext, uid: int, remote_uid: str, result: JobResult) -> None:
-        cursor = await ctx.state.get_bookings_cursor(uid)
-        latest = cursor
+        bookings, unreadable = await list_bookings(ctx, uid)
+        handled = await ctx.state.booking_revisions(uid)
+        listed: list[int] = []
+        for booking in await self._site_bookings(ctx, uid, bookings, result):
+            listed.append(booking.booking_id)
+            previous = handled.get(booking.booking_id)
+            if not is_handled(revision_of(booking), previous):
+                await self._deliver(ctx, uid, booking, remote_uid, previous, result)
+        for item in unreadable:
+            previous = None if item.booking_id is None else handled.get(item.booking_id)
+            listed += [] if item.booking_id is None else [item.booking_id]
+            await self._park(ctx, uid, item, previous, result)
+        await ctx.state.retain_booking_revisions(uid, listed)
+
+    async def _site_bookings(
+        self, ctx: SyncContext, uid: int, bookings: list[Booking], result: JobResult
+    ) -> list[Booking]:
+        """The bookings made on the site: not our own pushes, not closures."""
         pushed = await ctx.state.pushed_booking_ids(uid)
         closures = {
             r.contract_id for r in (await ctx.state.get_closures(uid)).values() if r.contract_id
         }
-        for booking in await ctx.cmf.bookings(uid):
-            modified = stamp(booking.last_modified)
-            latest = max(latest or modified, modified)
-            if cursor is not None and modified < cursor:
-                continue
+        site: list[Booking] = []
+        for booking in bookings:
             if is_own_push(booking, pushed):
                 result.counts["own"] += 1
-                continue
-            if is_black_booking(booking, closures):
+            elif is_black_booking(booking, closures):
                 result.counts["closures"] += 1
-                continue
-            await self._deliver(ctx, booking, remote_uid, result)
-        if latest is not None and latest != cursor:
-            await ctx.state.set_bookings_cursor(uid, latest)
+            else:
+                site.append(booking)
+        return site
 
     async def _deliver(
-        self, ctx: SyncContext, booking: Booking, remote_uid: str, result: JobResult
+        self,
+        ctx: SyncContext,
+        uid: int,
+        booking: Booking,
+        remote_uid: str,
+        previous: BookingRevision | None,
+        result: JobResult,
     ) -> None:
         body = serialise(booking)
-        revision = f"{booking.booking_id}:{body['last_modified']}"
-        handled = await ctx.state.get_meta(_revision_key(booking.booking_id))
-        if handled == revision:
-            return
-        event = event_of(booking, first_seen=handled is None)
+        revision = revision_of(booking)
+        event = event_of(booking, first_seen=previous is None or previous.delivered is None)
         record = booking_record(
             body,
             site=ctx.settings.base_url,
@@ -122,7 +170,51 @@ class BookingsJob:
                 booking_id=booking.booking_id,
                 revision=revision,
                 booking_event=event,
+                **({"flags": record["flags"]} if "flags" in record else {}),
             )
         else:
             result.counts["already_delivered"] += 1
-        await ctx.state.set_meta(_revision_key(booking.booking_id), revision)
+        await ctx.state.record_booking_delivered(uid, booking.booking_id, revision)
+        self._report_replaced(body, booking, revision, result)
+
+    @staticmethod
+    def _report_replaced(
+        body: dict[str, Any], booking: Booking, revision: str, result: JobResult
+    ) -> None:
+        """One warning per delivered revision whose text had to be changed (field paths only)."""
+        _, replaced = encodable(body)
+        if replaced:
+            result.counts["flagged"] += 1
+            log.warning(
+                "booking.characters_replaced",
+                booking_id=booking.booking_id,
+                revision=revision,
+                fields=replaced,
+            )
+
+    async def _park(
+        self,
+        ctx: SyncContext,
+        uid: int,
+        item: Unreadable,
+        previous: BookingRevision | None,
+        result: JobResult,
+    ) -> None:
+        """Set an unreadable booking aside: one warning per revision, kept in state as held.
+
+        Without a readable id there is nothing to key it by: it is reported on every read
+        (once a day, or when the change log shows news) and counted held for this run.
+        """
+        if previous is not None and previous.parked == item.revision:
+            return
+        result.counts["parked"] += 1
+        log.warning(
+            "booking.parked",
+            booking_id=item.booking_id,
+            revision=item.revision,
+            reason=item.reason,
+        )
+        if item.booking_id is None:
+            result.counts["held"] += 1
+            return
+        await ctx.state.record_booking_parked(uid, item.booking_id, item.revision, item.reason)
