@@ -131,6 +131,17 @@ MIGRATIONS: tuple[str, ...] = (
     DELETE FROM meta WHERE key LIKE 'booking.revision:%';
     DELETE FROM bookings_cursor;
     """,
+    # 5: per property and job, when its work last succeeded and its last error (``status``).
+    """
+    CREATE TABLE job_outcomes (
+        property_uid INTEGER NOT NULL,
+        job TEXT NOT NULL,
+        ok_at TEXT,
+        error TEXT,
+        error_at TEXT,
+        PRIMARY KEY (property_uid, job)
+    );
+    """,
 )
 
 
@@ -188,6 +199,15 @@ class ReservationRecord:
     message: str | None
     updated_at: datetime
     site_id: str | None = None
+
+
+@dataclass(frozen=True)
+class JobOutcome:
+    """When a job last did a property's work without error, and its last error (ISO UTC)."""
+
+    ok_at: str | None
+    error: str | None
+    error_at: str | None
 
 
 class StateCorrupt(ConfigError):
@@ -371,6 +391,7 @@ class StateStore:
             if row and row[0] is not None:
                 for table in (
                     "content",
+                    "job_outcomes",
                     "rooms",
                     "pushed_cells",
                     "closures",
@@ -521,6 +542,42 @@ class StateStore:
             f"WHERE status IN ({marks}) ORDER BY remote_id"
         )
         return [_reservation(row) for row in await self._all(sql, statuses)]
+
+    async def reservations_of(self, property_uid: int) -> list[ReservationRecord]:
+        """Every reservation record of the property, by OTA id."""
+        sql = (
+            f"SELECT {_RESERVATION_COLUMNS} FROM reservations "  # noqa: S608 - fixed names
+            "WHERE property_uid = ? ORDER BY remote_id"
+        )
+        return [_reservation(row) for row in await self._all(sql, (property_uid,))]
+
+    # -- job outcomes -------------------------------------------------------------------------
+
+    async def record_job_outcome(self, property_uid: int, job: str, error: str | None) -> None:
+        """The property's work in ``job`` just succeeded (``error`` None) or failed with it."""
+        now = self._now()
+        if error is None:
+            sql = (
+                "INSERT INTO job_outcomes (property_uid, job, ok_at) VALUES (?, ?, ?) "
+                "ON CONFLICT (property_uid, job) DO UPDATE SET ok_at = excluded.ok_at"
+            )
+            await self._write(sql, (property_uid, job, now))
+            return
+        sql = (
+            "INSERT INTO job_outcomes (property_uid, job, error, error_at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (property_uid, job) DO UPDATE SET error = excluded.error, "
+            "error_at = excluded.error_at"
+        )
+        await self._write(sql, (property_uid, job, error[:300], now))
+
+    async def job_outcomes(self, property_uid: int) -> dict[str, JobOutcome]:
+        rows = await self._all(
+            "SELECT job, ok_at, error, error_at FROM job_outcomes WHERE property_uid = ?",
+            (property_uid,),
+        )
+        return {
+            str(job): JobOutcome(ok_at, error, error_at) for job, ok_at, error, error_at in rows
+        }
 
     # -- content ----------------------------------------------------------------------------
 
