@@ -5,6 +5,11 @@ Exit codes (operator contract): 0 clean stop, 1 unexpected failure, 2 usage erro
 directory that cannot be written, or one already held by another daemon (``state.locked``,
 naming its pid). ``run`` and ``sync`` hold the state directory's lock; ``check`` and
 ``healthcheck`` are read-only and work beside a running daemon.
+
+``run`` lasts until SIGTERM/SIGINT: a site that is down at start-up (5xx, an HTML page, a refused
+connection, a failing token endpoint) is tried again with backoff (``Worker(retry_start=True)``),
+one site as the supervisor does for many. ``sync --once`` and ``check`` are one-shot commands and
+still fail fast (exit 1): their caller (cron, CI, an operator) decides when to try again.
 """
 
 from __future__ import annotations
@@ -108,6 +113,12 @@ def add_worker_parsers(commands: argparse._SubParsersAction[argparse.ArgumentPar
     sync.add_argument("--once", action="store_true", required=True)
     sync.add_argument("--job", choices=JOB_NAMES, default=None)
     sync.set_defaults(command=_cmd_sync)
+    status = commands.add_parser(
+        "status", help="per site and property: published, last pushes, pending, held (no request)"
+    )
+    status.add_argument("--json", action="store_true", help="print the report as JSON")
+    status.add_argument("--site", default=None, metavar="LABEL", help="one of several [[sites]]")
+    status.set_defaults(command=_cmd_status)
     health = commands.add_parser("healthcheck", help="exit 0 if the heartbeat is fresh, else 1")
     health.add_argument("--state-dir", type=Path, default=None, metavar="DIR")
     health.set_defaults(command=_cmd_healthcheck)
@@ -191,7 +202,7 @@ async def _cmd_run(args: argparse.Namespace) -> int:
             supervisor = Supervisor(deployment.process, deployment.sites)
             await _until_stopped(supervisor, supervisor.run)
         return EXIT_OK
-    worker = Worker(deployment.sites[0].settings)
+    worker = Worker(deployment.sites[0].settings, retry_start=True)
     await _until_stopped(worker, worker.run)
     return EXIT_OK
 
@@ -243,6 +254,23 @@ def render_report(report: dict[str, Any]) -> str:
         lines.append(f"incomplete:       {item['property_uid']} ({item['remote_uid']})")
         lines += [f"  warning: {warning}" for warning in item["warnings"]]
     return "\n".join(lines)
+
+
+async def _cmd_status(args: argparse.Namespace) -> int:
+    """Read-only: the state directory of each site (or ``--site``); never a request, no lock."""
+    from worker import status
+
+    deployment = _deployment(args)
+    sites = [s for s in deployment.sites if args.site in (None, s.label)]
+    if not sites:
+        raise ConfigError(f"invalid configuration: no site labelled {args.site!r}")
+    label = (lambda site: site.label) if deployment.multi else (lambda site: None)
+    reports = [await status.collect(site.settings, label=label(site)) for site in sites]
+    if args.json:
+        print(json.dumps({"sites": reports}, indent=1), flush=True)
+    else:
+        print(status.render(reports), flush=True)
+    return EXIT_OK
 
 
 async def _cmd_healthcheck(args: argparse.Namespace) -> int:

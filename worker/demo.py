@@ -29,6 +29,7 @@ from worker.sandbox.server import DEFAULT_CLIENT, Sandbox
 from worker.service import Worker
 from worker.settings import Settings, load_settings
 from worker.signals import SignalStop
+from worker.sync.publishing import short_reason
 
 __all__ = ["DEMO_CHANNEL", "demo_settings", "find_example_inventory", "render_table", "run_demo"]
 
@@ -150,16 +151,6 @@ async def _publication(worker: Worker, prop: dict[str, Any]) -> str:
     review = None if ctx is None else (await ctx.state.get_content(int(prop["property_uid"])))
     warnings = (review or {}).get("review", {}).get("warnings") or []
     return "no: " + ", ".join(short_reason(w) for w in warnings) if warnings else "no"
-
-
-def short_reason(warning: str) -> str:
-    """A review warning in a few words (the site's own texts are whole sentences)."""
-    lowered = warning.lower()
-    for word, reason in (("image", "main image"), ("address", "address"), ("tariff", "tariff"),
-                         ("room", "rooms")):  # fmt: skip
-        if word in lowered:
-            return f"needs {reason}"
-    return warning[:40]
 
 
 def _property_row(

@@ -88,3 +88,21 @@ async def _complete(ctx: SyncContext, prop: VendorProperty, uid: int, result: Jo
     if not review.property_complete and not reported:
         log.warning("property.incomplete", remote_uid=prop.remote_uid, warnings=warnings)
     return review.property_complete
+
+
+_REASONS = (
+    ("image", "main image"),
+    ("address", "address"),
+    ("tariff", "tariff"),
+    ("room", "rooms"),
+)
+
+
+def short_reason(warning: str) -> str:
+    """A review warning in a few words (the site's own are whole sentences: "Research has
+    proven that properties with lots of high quality images ..." means a main image is missing)."""
+    lowered = warning.lower()
+    for word, reason in _REASONS:
+        if word in lowered:
+            return f"needs {reason}"
+    return warning[:40]
