@@ -112,6 +112,10 @@ def add_worker_parsers(commands: argparse._SubParsersAction[argparse.ArgumentPar
     sync = commands.add_parser("sync", help="run every enabled job (or one) once and exit")
     sync.add_argument("--once", action="store_true", required=True)
     sync.add_argument("--job", choices=JOB_NAMES, default=None)
+    sync.add_argument(
+        "--dry-run", action="store_true", help="plan against the live site; send no write"
+    )
+    sync.add_argument("--json", action="store_true", help="with --dry-run: the plan as JSON")
     sync.set_defaults(command=_cmd_sync)
     status = commands.add_parser(
         "status", help="per site and property: published, last pushes, pending, held (no request)"
@@ -214,6 +218,8 @@ async def _cmd_sync(args: argparse.Namespace) -> int:
         if any(args.job not in site.settings.jobs.enabled() for site in deployment.sites):
             raise ConfigError(f"invalid configuration: job {args.job} is disabled")
         jobs = {args.job: jobs[args.job]}
+    if args.dry_run:
+        return await _dry_run(args, deployment, jobs)
     if deployment.multi:
         with await _process_lock(deployment):
             supervisor = Supervisor(deployment.process, deployment.sites, jobs=jobs)
@@ -224,6 +230,27 @@ async def _cmd_sync(args: argparse.Namespace) -> int:
     if results is None:
         return EXIT_OK
     return EXIT_OK if all(result.ok for result in results) else EXIT_FAILURE
+
+
+async def _dry_run(args: argparse.Namespace, deployment: Deployment, jobs: Any) -> int:
+    """``sync --once --dry-run`` of one site: its plan on stdout (``worker.dry_run``)."""
+    from worker.dry_run import WriteRecorder, render_plan, state_copy
+
+    if deployment.multi:
+        raise ConfigError("invalid configuration: --dry-run plans one site; use one site's config")
+    settings = deployment.sites[0].settings
+    with state_copy(settings.state_dir) as copy:
+        dry = settings.model_copy(
+            update={"state_dir": copy, "bookings_file": copy / "bookings.jsonl", "sink": None}
+        )
+        worker = Worker(dry, jobs=jobs, exclusive=False)
+        worker.dry_run = recorder = WriteRecorder()
+        results = await _until_stopped(worker, worker.run_once)
+    plan = recorder.plan()
+    # One JSON line with --json: the log lines around it are JSON lines too.
+    print(json.dumps({"plan": plan}) if args.json else render_plan(plan), flush=True)
+    failed = [e for r in results or [] for e in r.errors if "DryRunCreate" not in e]
+    return EXIT_FAILURE if failed else EXIT_OK
 
 
 async def _cmd_check(args: argparse.Namespace) -> int:

@@ -22,6 +22,20 @@ SIGHUP to ``request_reload()``: reopen the bookings file by name and re-read the
 A daemon (``exclusive=True``: ``run``, ``sync``) first takes the state directory's lock
 (``worker.lock``): a second one on the same directory fails with ``StateLocked`` (exit 78) before
 sending anything. A read-only worker (``check``) takes no lock and opens no bookings file.
+
+**A site that is down at start-up** (issue 11): with ``retry_start=True`` (``run``), steps 2-4
+are tried again while they fail transiently (``retry.is_transient``: 5xx and HTML pages, 429,
+refused connections, a failing token endpoint, an open breaker), one ``worker.start_failed``
+WARNING per attempt, after ``start_retry_delay_s`` (1 s doubling to 5 min, jittered, and never
+before the breaker admits a probe), until the site answers or a stop is requested — what the
+many-sites supervisor does for each of its sites. The heartbeat and ``/healthz`` run meanwhile,
+``/readyz`` says not ready. Rejected credentials, refused scopes and bad configuration stay
+fatal at once (exit 78). ``sync --once`` and ``check`` keep failing fast (exit 1): a one-shot
+command is retried by whoever runs it, and must not hang a cron job or a CI step.
+
+**Ready** (``/readyz``, ``bookyflow_ready``) means started, a valid token, and the site's
+breaker closed: a site that stopped answering takes the worker out of rotation until a probe
+succeeds again.
 """
 
 from __future__ import annotations
@@ -38,6 +52,8 @@ from worker import __version__
 from worker.api.client import BookyFlowClient, ClientStats
 from worker.api.clock import Clock, SystemClock
 from worker.api.cmf import Cmf
+from worker.api.retry import is_transient
+from worker.dry_run import WriteRecorder
 from worker.errors import BookyFlowError, ConfigError
 from worker.health import HealthServer, start_health
 from worker.inventory import InventorySnapshot
@@ -52,9 +68,27 @@ from worker.sync.context import Job, JobResult, OwnedProperties, PropertyGates, 
 from worker.sync.jobs import JOBS
 from worker.wiring import make_owned, make_sink, make_source, missing_scopes, today_in
 
-__all__ = ["Worker", "default_jobs"]
+__all__ = [
+    "START_RETRY_FIRST_S",
+    "START_RETRY_MAX_S",
+    "Worker",
+    "default_jobs",
+    "start_retry_delay_s",
+]
 
 log = get_logger("worker.service")
+# A single site down at start-up (``run``): the first retry after 1 s, doubling to 5 minutes.
+# Faster than the supervisor's minute at first: one site has nothing else to do, and a site
+# that blinked for two seconds should not cost a minute of sync.
+START_RETRY_FIRST_S = 1.0
+START_RETRY_MAX_S = 300.0
+
+
+def start_retry_delay_s(
+    failures: int, *, first_s: float = START_RETRY_FIRST_S, max_s: float = START_RETRY_MAX_S
+) -> float:
+    """Seconds before start-up attempt ``failures + 1`` (before jitter and the breaker)."""
+    return min(max_s, first_s * 2.0 ** max(0, failures - 1))
 
 
 def default_jobs() -> dict[str, Job]:
@@ -77,10 +111,14 @@ class Worker:
         heartbeat_log_interval_s: float = 60.0,
         heartbeat: bool = True,
         exclusive: bool = True,
+        retry_start: bool = False,
     ) -> None:
         self.settings = settings
         # False for read-only commands (check): no state directory lock, no bookings file.
         self.exclusive = exclusive
+        # True for ``run``: a site down at start-up is tried again until it answers or a stop.
+        self.retry_start = retry_start
+        self.dry_run: WriteRecorder | None = None  # set by ``sync --once --dry-run``
         # False under a Supervisor, which keeps one heartbeat for the whole process.
         self.heartbeat = heartbeat
         enabled = settings.jobs.enabled()
@@ -105,6 +143,7 @@ class Worker:
         self._stack = AsyncExitStack()
         self._closed = False
         self._reload_task: asyncio.Task[None] | None = None
+        self._health_started = False
 
     def __repr__(self) -> str:
         return f"Worker(site={self.settings.base_url!r}, channel={self.settings.channel_name!r})"
@@ -151,18 +190,76 @@ class Worker:
         sink: BookingSink = await make_sink(settings) if self.exclusive else ReadOnlySink()
         self._stack.push_async_callback(sink.close)
         client = await self._stack.enter_async_context(BookyFlowClient(settings, clock=self.clock))
+        client.dry_run = self.dry_run
         self.client = client
         owned = make_owned(settings)  # this shard's properties only, when sharded
         cmf = Cmf(client, owned=owned.owns)
+        if self.retry_start:
+            await self._start_health()  # alive, and not ready, while the site is down
+        if not await self._connect(cmf, owned):
+            return  # stopped while the site was down: run() returns at once
+        self.ctx = SyncContext(
+            settings=settings, cmf=cmf, state=state, source=source, sink=sink, owned=owned,
+            gates=PropertyGates(self.clock), clock=self.clock, today=today_in(settings.timezone),
+        )  # fmt: skip
+
+    async def _connect(self, cmf: Cmf, owned: OwnedProperties) -> bool:
+        """Steps 2-4 of start-up; with ``retry_start``, again while the site fails transiently.
+
+        False when a stop was requested while waiting for the next attempt.
+        """
+        failures = 0
+        while True:
+            try:
+                await self._handshake(cmf, owned)
+                return True
+            except BookyFlowError as exc:
+                if not (self.retry_start and is_transient(exc)):
+                    raise
+                failures += 1
+                delay_s = self._start_retry_in_s(failures, cmf.client)
+                log.warning(
+                    "worker.start_failed",
+                    error_type=type(exc).__name__,
+                    error=str(exc),
+                    failures=failures,
+                    retry_in_s=round(delay_s, 3),
+                )
+            if await self._stopped_within(delay_s):
+                return False
+
+    async def _handshake(self, cmf: Cmf, owned: OwnedProperties) -> None:
+        """Token, scope preflight, announce, versions, owned properties: the site's side."""
+        client = cmf.client
         await client.tokens.get()
         self._preflight(client.tokens.granted_scopes)
         await self._announce(cmf)
         self.versions = await cmf.versions()
         await self._reconcile(cmf, owned)
-        self.ctx = SyncContext(
-            settings=settings, cmf=cmf, state=state, source=source, sink=sink, owned=owned,
-            gates=PropertyGates(self.clock), clock=self.clock, today=today_in(settings.timezone),
-        )  # fmt: skip
+
+    def _start_retry_in_s(self, failures: int, client: BookyFlowClient) -> float:
+        """The doubling delay, jittered (replicas restarted together spread out), and at least
+        until the breaker admits a probe: an attempt before that would fail without sending."""
+        delay_s = start_retry_delay_s(failures) * self.rng.uniform(0.5, 1.0)
+        return max(delay_s, client.breaker.retry_in_s())
+
+    async def _stopped_within(self, seconds: float) -> bool:
+        """Wait ``seconds`` on the clock; True (at once) when a stop is requested meanwhile.
+
+        ``running`` is True while waiting, so a SIGTERM stops the wait gracefully rather than
+        cancelling start-up: there is nothing to drain.
+        """
+        waits = [asyncio.ensure_future(self._stop.wait()), asyncio.ensure_future(
+            self.clock.sleep(seconds))]  # fmt: skip
+        self.running = True
+        try:
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            self.running = False
+            for waiting in waits:
+                waiting.cancel()
+            await asyncio.gather(*waits, return_exceptions=True)
+        return self._stop.is_set()
 
     @property
     def needed_scopes(self) -> tuple[str, ...]:
@@ -205,12 +302,20 @@ class Worker:
 
     @property
     def ready(self) -> bool:
-        """Token valid and channel announced: what ``/readyz`` reports."""
-        return self.client is not None and self.channel_id is not None and self.client.tokens.ready
+        """Started, a valid token, and the site's breaker closed: what ``/readyz`` reports.
+
+        Half-open counts as not ready: the site is back only once a probe has succeeded.
+        """
+        client = self.client
+        if client is None or self.ctx is None:
+            return False
+        return client.tokens.ready and client.breaker.state == "closed"
 
     def snapshot(self) -> dict[str, Any]:
-        stats = self.client.stats if self.client is not None else ClientStats()
-        return self.metrics.snapshot(stats, ready=self.ready)
+        client = self.client
+        stats = client.stats if client is not None else ClientStats()
+        breaker = client.breaker.state if client is not None else None
+        return self.metrics.snapshot(stats, ready=self.ready, breaker=breaker)
 
     async def report(self) -> dict[str, Any]:
         """What ``check`` prints: site, token, scopes, channel, owned properties, inventory."""
@@ -301,7 +406,12 @@ class Worker:
         return await runner.run_in_order(chosen)
 
     async def run(self) -> None:
-        """Scheduled jobs, heartbeat and health until ``request_stop()``; then drain."""
+        """Scheduled jobs, heartbeat and health until ``request_stop()``; then drain.
+
+        Returns at once when a stop ended start-up while the site was down.
+        """
+        if self.ctx is None and self._stop.is_set():
+            return
         runner = JobRunner(self.jobs, self._require_ctx(), self.metrics)
         scheduler = build_scheduler(runner, self.intervals, rng=self.rng)
         await self._start_health()
@@ -321,8 +431,9 @@ class Worker:
             log.info("worker.drained", clean=drained, grace_s=grace_s)
 
     async def _start_health(self) -> None:
-        if not self.heartbeat:
+        if not self.heartbeat or self._health_started:
             return
+        self._health_started = True
         self.health = await start_health(
             self._stack,
             self.settings.state_dir,

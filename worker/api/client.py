@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
 from types import TracebackType
-from typing import Any, NamedTuple, Self
+from typing import TYPE_CHECKING, Any, NamedTuple, Self
 from urllib.parse import unquote
 
 import aiohttp
@@ -65,6 +65,9 @@ _READ_CHUNK = 64 * 1024
 _HEADER_BREAKERS = re.compile(r"[\r\n\x00]")
 # What no request path may hold: controls, space, DEL, and the query/fragment/backslash markers.
 _PATH_BREAKERS = re.compile(r"[\x00-\x20\x7f?#\\]")
+if TYPE_CHECKING:  # the dry-run recorder is optional plumbing, not an API dependency
+    from worker.dry_run import WriteRecorder
+
 log = get_logger("worker.api.client")
 _debug_log = logging.getLogger("worker.api.client")
 
@@ -115,6 +118,8 @@ class BookyFlowClient:
     ) -> None:
         self.settings = settings
         self.clock: Clock = clock or SystemClock()
+        # ``sync --once --dry-run``: writes go to this recorder instead of the site.
+        self.dry_run: WriteRecorder | None = None
         self._wall = wall_clock or partial(datetime.now, UTC)
         self._rng = rng or random.Random()
         retry = settings.retry
@@ -125,8 +130,9 @@ class BookyFlowClient:
         # endpoint comes back (chaos soak, legacy mode).
         self._token_budget = RetryBudget.from_settings(retry)
         self.breaker = CircuitBreaker(
-            retry.breaker_failure_threshold, retry.breaker_reset_s, self.clock
-        )
+            retry.breaker_failure_threshold, retry.breaker_reset_s, self.clock,
+            site=settings.base_url,
+        )  # fmt: skip
         self.gate = SiteGate(
             settings.http.rate_limit_per_s, settings.http.rate_limit_burst, self.clock
         )
@@ -187,6 +193,8 @@ class BookyFlowClient:
         only when it provably was not sent.
         """
         verb = method.upper()
+        if self.dry_run is not None and verb != "GET":
+            return self.dry_run.answer(verb, path, form)
         safe = verb != "POST" if idempotent is None else idempotent
         call = _Call(_request_id(), verb, path, form, channel, auth, safe)
         return await call_with_retry(
