@@ -38,6 +38,7 @@ from worker.errors import ConfigError
 ENV_PREFIX = "BOOKYFLOW_"
 SECRETS_DIR = Path("/run/secrets")
 JOB_NAMES = ("properties", "ari", "reservations", "bookings")
+_URL_SCHEMES = ("http://", "https://")
 
 
 class _Frozen(BaseModel):
@@ -146,6 +147,9 @@ class Settings(BaseSettings):
     channel_name: str = Field(min_length=1)
     channel_friendly_name: str | None = None
     inventory: Path | None = None
+    # ``BOOKYFLOW_INVENTORY=https://...`` lands here (``_inventory_url``): read over HTTP(S).
+    inventory_url: str | None = None
+    inventory_token_file: Path | None = None
     # A larger inventory file is refused (the last good one stays in force), never read whole.
     inventory_max_bytes: int = Field(64 * MIB, ge=1024)
     state_dir: Path = Path("state")
@@ -155,6 +159,10 @@ class Settings(BaseSettings):
     jobs: JobsSettings = JobsSettings()
     horizon_days: int = Field(365, ge=1, le=730)
     prune: bool = False
+    # Safe prune (``worker.sync.prune_plan``): a cycle that would delete more than this share of
+    # the owned properties deletes none; ``prune_force`` lifts that and the reservation rule.
+    prune_max_fraction: float = Field(0.1, ge=0, le=1)
+    prune_force: bool = False
     log_format: Literal["json", "console"] = "json"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     health_port: int = Field(0, ge=0, le=65535)
@@ -189,6 +197,23 @@ class Settings(BaseSettings):
                 ) from None
         return data
 
+    @model_validator(mode="before")
+    @classmethod
+    def _inventory_url(cls, data: Any) -> Any:
+        """``BOOKYFLOW_INVENTORY`` holding an ``http(s)://`` URL names the HTTP source.
+
+        A ``Path`` would fold the URL's ``//``, so the value is moved to ``inventory_url``
+        before validation; every other user of ``inventory`` keeps seeing a path or None.
+        """
+        if not isinstance(data, dict):
+            return data
+        value = data.get("inventory")
+        if isinstance(value, str) and value.lower().startswith(_URL_SCHEMES):
+            if data.get("inventory_url"):
+                raise ValueError("set the inventory URL once, in BOOKYFLOW_INVENTORY")
+            return {**data, "inventory": None, "inventory_url": value}
+        return data
+
     # Checks of a single field are field validators, so they are reported together with every
     # other field's problem; the model validator below only sees fields that were all valid.
     @field_validator("api_url")
@@ -199,6 +224,19 @@ class Settings(BaseSettings):
             raise ValueError("must be an http(s) URL such as https://hotel.example/bookyflow/api")
         if parts.username or parts.password or parts.query:
             raise ValueError("must not carry credentials or a query string")
+        return value
+
+    @field_validator("inventory_url")
+    @classmethod
+    def _inventory_url_shape(cls, value: str | None) -> str | None:
+        """An http(s) URL with a host and no user info: the token comes from its own file."""
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be an http(s) URL such as https://vendor.example/inventory.json")
+        if parts.username or parts.password:
+            raise ValueError("must not carry credentials; use BOOKYFLOW_INVENTORY_TOKEN_FILE")
         return value
 
     @field_validator("timezone")
@@ -229,6 +267,11 @@ class Settings(BaseSettings):
                 "api_url uses plain http to a non-loopback host; use https "
                 "or set BOOKYFLOW_ALLOW_INSECURE_HTTP=true"
             )
+        if self.inventory_url is not None and not self._inventory_url_allowed():
+            raise ValueError(
+                "inventory uses plain http to a non-loopback host; use https "
+                "or set BOOKYFLOW_ALLOW_INSECURE_HTTP=true"
+            )
         if self.prune and "delete" not in self.requested_scopes:
             raise ValueError("prune needs the delete scope in BOOKYFLOW_SCOPES")
         if self.shard_index >= self.shard_count:
@@ -237,6 +280,13 @@ class Settings(BaseSettings):
             # A replica cannot tell another shard's property from one the vendor removed.
             raise ValueError("prune cannot be used with shard_count > 1")
         return self
+
+    def _inventory_url_allowed(self) -> bool:
+        """The API URL's rule: plain http only to loopback, or when explicitly allowed."""
+        parts = urlsplit(self.inventory_url or "")
+        return (
+            parts.scheme == "https" or is_loopback_host(parts.hostname) or self.allow_insecure_http
+        )
 
     @property
     def base_url(self) -> str:

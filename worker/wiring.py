@@ -19,6 +19,7 @@ from worker.inventory import (
     JsonLinesBookingSink,
     load_plugin,
 )
+from worker.inventory.http_source import HttpInventorySource
 from worker.settings import Settings
 from worker.sharding import ShardedInventorySource, ShardedOwnedProperties, ShardFilter
 from worker.sync.context import OwnedProperties
@@ -68,11 +69,13 @@ def make_owned(settings: Settings) -> OwnedProperties:
 
 
 def _vendor_source(settings: Settings) -> InventorySource:
-    """A plugin (constructed without arguments) or the JSON file."""
+    """A plugin (constructed without arguments), the vendor's URL, or the JSON file."""
     if settings.source:
         source_cls = load_plugin(settings.source, InventorySource)
         source: InventorySource = source_cls()
         return source
+    if settings.inventory_url is not None:
+        return HttpInventorySource.from_settings(settings)
     path = settings.inventory
     if path is None:
         raise ConfigError("invalid configuration: BOOKYFLOW_INVENTORY is required")

@@ -28,7 +28,13 @@ from worker.inventory.document import (
 )
 from worker.logging import get_logger
 
-__all__ = ["DEFAULT_MAX_BYTES", "InventorySource", "JsonFileInventorySource", "load_plugin"]
+__all__ = [
+    "DEFAULT_MAX_BYTES",
+    "InventorySource",
+    "JsonFileInventorySource",
+    "load_plugin",
+    "log_snapshot",
+]
 
 log = get_logger("worker.inventory")
 
@@ -109,7 +115,7 @@ class JsonFileInventorySource:
         previous = self._parsed or InventorySnapshot(fresh=False)
         snapshot = previous.stale(InventoryProblem(DOCUMENT_PATH, message))
         self._digest, self._parsed = None, snapshot
-        _log_snapshot(self.path, snapshot)
+        log_snapshot(snapshot, path=str(self.path))
         return snapshot
 
     async def _parse(self, data: bytes) -> InventorySnapshot:
@@ -119,7 +125,7 @@ class JsonFileInventorySource:
         previous = self._parsed or InventorySnapshot(fresh=False)
         snapshot = await asyncio.to_thread(parse_bytes, data, previous)
         self._digest, self._parsed = digest, snapshot
-        _log_snapshot(self.path, snapshot)
+        log_snapshot(snapshot, path=str(self.path))
         return snapshot
 
     def _unreadable(self, exc: OSError) -> InventorySnapshot:
@@ -133,12 +139,14 @@ class JsonFileInventorySource:
         return self._parsed.stale(InventoryProblem(DOCUMENT_PATH, message))
 
 
-def _log_snapshot(path: Path, snapshot: InventorySnapshot) -> None:
+def log_snapshot(snapshot: InventorySnapshot, **where: str) -> None:
+    """``inventory.invalid`` per problem, then one ``inventory.loaded``; ``where`` names the
+    document (``path=`` for a file, ``url=`` for the HTTP source)."""
     for problem in snapshot.problems:
-        log.error("inventory.invalid", path=str(path), field=problem.path, error=problem.message)
+        log.error("inventory.invalid", **where, field=problem.path, error=problem.message)
     log.info(
         "inventory.loaded",
-        path=str(path),
+        **where,
         properties=len(snapshot.properties),
         problems=len(snapshot.problems),
         held=sorted(snapshot.held),
