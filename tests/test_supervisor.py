@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import shutil
+import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
+import structlog
 from structlog.testing import capture_logs
 
 from tests.conftest import SandboxFactory
@@ -18,6 +21,7 @@ from worker.health import HealthServer
 from worker.metrics import render_prometheus
 from worker.sandbox import ClientSpec, Sandbox
 from worker.settings import Settings
+from worker.signals import SignalStop
 from worker.sites import SiteSettings
 from worker.supervisor import Supervisor, retry_delay_s
 
@@ -151,6 +155,42 @@ async def test_health_is_one_process_view_with_site_labels(
         assert "alpha/properties" in snapshot["jobs"]  # the healthcheck's stall check sees it
         heartbeat = json.loads((tmp_path / "state" / "heartbeat.json").read_text())
         assert heartbeat["sites_total"] == 3  # one heartbeat file for the process
+
+
+async def test_sighup_reloads_every_running_site(sandbox3: Sandbox, tmp_path: Path) -> None:
+    """SIGHUP under the supervisor reopens each running site's bookings file and re-reads its
+    inventory (one ``worker.reload`` per site, labelled); the failed site is named as such."""
+    sites = _sites(sandbox3, tmp_path)
+    supervisor = Supervisor(_process(sandbox3, tmp_path), sites, clock=FakeClock())
+    bookings = {site.label: site.settings.bookings_path for site in sites}
+    inventory = json.loads(EXAMPLE.read_text())
+    inventory["properties"] = inventory["properties"][:1]
+    with capture_logs(processors=[structlog.contextvars.merge_contextvars]) as logs:
+        async with running(supervisor) as task:
+            await _until(lambda: supervisor.runs["alpha"].ready and supervisor.runs["bravo"].ready)
+            await _until(lambda: supervisor.runs["charlie"].state == "failed")
+            bookings["alpha"].unlink()  # logrotate moved it away
+            sites[1].settings.inventory.write_text(json.dumps(inventory))
+            with SignalStop(supervisor, task) as signals:
+                assert signals._installed  # the test runs in the main thread
+                os.kill(os.getpid(), signal.SIGHUP)
+                await _until(lambda: _reloaded(logs))
+            assert bookings["alpha"].is_file()
+            bravo = supervisor.runs["bravo"].worker
+            assert bravo is not None
+            assert bravo.inventory is not None
+            assert len(bravo.inventory.properties) == 1
+    reloads = [entry for entry in logs if entry["event"] == "worker.reload"]
+    assert sorted(entry["site"] for entry in reloads) == ["alpha", "bravo"]
+    assert all(entry["ok"] and entry["sink_reopened"] for entry in reloads)
+    [summary] = [entry for entry in logs if entry["event"] == "supervisor.reload"]
+    assert (summary["sites"], summary["not_running"]) == (["alpha", "bravo"], ["charlie"])
+
+
+def _reloaded(logs: list[dict[str, object]]) -> bool:
+    """Both running sites logged their reload, or a reload was refused (the test then fails)."""
+    reloads = [entry for entry in logs if entry["event"] == "worker.reload"]
+    return len(reloads) >= 2 or any(not entry["ok"] for entry in reloads)
 
 
 def _process(sandbox: Sandbox, tmp_path: Path) -> Settings:

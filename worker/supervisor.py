@@ -6,6 +6,11 @@ token manager, circuit breaker, rate gate, state store and scheduler. A site who
 ``site.failed`` with its label and error class and tried again on a slow schedule (60 s doubling
 to 15 min) while the others run; it never stops them.
 
+SIGHUP (``request_reload``) reloads every running site's worker as the single-site daemon does:
+its bookings file reopened by name and its inventory re-read now, one ``worker.reload`` line per
+site (with ``site``), plus one ``supervisor.reload`` line naming the sites reloaded and those not
+running (a site starting or waiting to retry opens and reads everything at its next start-up).
+
 The process has one heartbeat file (``<state root>/heartbeat.json``), one ``/healthz /readyz
 /metrics`` server (every sample labelled ``site="..."``) and one ``SignalStop``. ``/readyz``
 answers ready when at least one site is ready: the process is doing useful work, and one bad
@@ -148,6 +153,22 @@ class Supervisor:
                 run.worker.request_stop(reason)
             elif label in self._tasks:
                 self._tasks[label].cancel()
+
+    def request_reload(self, reason: str = "requested") -> None:
+        """SIGHUP: every running site reopens its bookings file and re-reads its inventory.
+
+        Returns at once (it runs from a signal handler): each site's ``Worker.request_reload``
+        reloads in a task of its own, created with the site's label bound so its
+        ``worker.reload`` line says which site it is.
+        """
+        reloaded: list[str] = []
+        for label, run in self.runs.items():
+            if run.state == "running" and run.worker is not None:
+                with structlog.contextvars.bound_contextvars(site=label):
+                    run.worker.request_reload(reason)
+                reloaded.append(label)
+        waiting = [label for label in self.runs if label not in reloaded]
+        log.info("supervisor.reload", signal=reason, sites=reloaded, not_running=waiting)
 
     async def run(self) -> None:
         """Every site until ``request_stop()``; returns when all of them have stopped."""

@@ -16,7 +16,7 @@ while it was being written (``st_nlink == 0`` afterwards) reached no file, so it
 The index of revisions survives a rename or a delete: a rotated-away or deleted file's revisions
 *were* delivered (the consumer has them, or chose to drop them), so they are never written again;
 the index only grows by the revisions of any file found under the name. After a restart the
-index is the current file's; the bookings job's state (``booking.revision:<id>``) keeps older
+index is the current file's; the bookings job's state (``booking_revisions``) keeps older
 revisions from being offered again.
 
 Every line is valid UTF-8. A string UTF-8 cannot encode — a lone surrogate, which a site's JSON
