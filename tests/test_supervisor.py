@@ -7,9 +7,10 @@ import json
 import os
 import shutil
 import signal
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 import structlog
@@ -170,6 +171,7 @@ async def test_sighup_reloads_every_running_site(sandbox3: Sandbox, tmp_path: Pa
             await _until(lambda: supervisor.runs["alpha"].ready and supervisor.runs["bravo"].ready)
             await _until(lambda: supervisor.runs["charlie"].state == "failed")
             bookings["alpha"].unlink()  # logrotate moved it away
+            assert sites[1].settings.inventory is not None
             sites[1].settings.inventory.write_text(json.dumps(inventory))
             with SignalStop(supervisor, task) as signals:
                 assert signals._installed  # the test runs in the main thread
@@ -187,7 +189,7 @@ async def test_sighup_reloads_every_running_site(sandbox3: Sandbox, tmp_path: Pa
     assert (summary["sites"], summary["not_running"]) == (["alpha", "bravo"], ["charlie"])
 
 
-def _reloaded(logs: list[dict[str, object]]) -> bool:
+def _reloaded(logs: Sequence[Mapping[str, Any]]) -> bool:
     """Both running sites logged their reload, or a reload was refused (the test then fails)."""
     reloads = [entry for entry in logs if entry["event"] == "worker.reload"]
     return len(reloads) >= 2 or any(not entry["ok"] for entry in reloads)
