@@ -205,3 +205,25 @@ async def test_a_push_cancelled_on_the_site_is_not_pushed_again_after_state_loss
     assert result.counts["cancelled_on_site"] == 1
     assert harness.writes_to("reservations/add") == []
     assert len(harness.site_bookings(uid)) == 1
+
+
+async def test_a_push_that_lost_its_link_row_is_relinked_and_cancelled(harness: Harness) -> None:
+    """The engine's inner link write can fail (its logger's 500): the booking exists without
+    its link row, so a cancel finds nothing. The worker finds it by number, relinks, cancels."""
+    uid = await _property(harness, reservation("BK-2027-0007", 5))
+    assert (await harness.run("reservations")).counts["pushed"] == 1
+    [listed] = harness.site_bookings(uid)
+    stored = harness.sandbox.store.records.bookings[int(listed["booking_id"])]
+    stored.link_id, stored.link_remote_id = 0, None  # what the engine's failed write leaves
+    harness.write_inventory(
+        seaside("1001", reservations=[reservation("BK-2027-0007", 5, status="cancelled")])
+    )
+    harness.sandbox.journal.clear()
+    result = await harness.run("reservations")
+    assert result.counts["cancelled"] == 1
+    assert [e.path.rsplit("/", 2)[-2:] for e in harness.writes()] == [
+        ["reservations", "cancel"],
+        ["booking", "link"],
+        ["reservations", "cancel"],
+    ]
+    assert harness.site_bookings(uid)[0]["status"]["status_code"] == 6

@@ -316,10 +316,14 @@ class Reservation(Model):
 
 
 class BookingLinkInfo(Model):
-    contract_uid: LenientInt
-    property_uid: LenientInt
-    date_from: Day
-    date_to: Day
+    """The link of a pushed booking. The real engine answers it without ``link_id`` and
+    ``contract_uid`` when its own inner link write failed (its logger's 500): the booking
+    exists then, but has no link row — the reservations job finds and re-links it."""
+
+    contract_uid: LenientInt | None = None
+    property_uid: LenientInt | None = None
+    date_from: Day | None = None
+    date_to: Day | None = None
 
 
 class ReservationOutcome(Model):

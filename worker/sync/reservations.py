@@ -19,6 +19,10 @@ Crash and state-loss safety (``reservation_plan`` has the decision table and the
   numeric site id (``PUT booking/link``, which rewrites the booking's link row), then cancelled
   by that; where the site refuses the move, or the booking id is unknown, it is held and
   reported once (``reservation.cancel_unsafe``) for the hotel to cancel on its site.
+- A pushed reservation whose dates, room type, guests, prices or guest details change in the
+  document is reported as ``reservation.changed`` with the field names, once per change
+  (``reservation_plan.report_change``): BookyFlow has no call to modify a booking. What was
+  pushed is kept as field digests with the stay's last night (``reservation.pushed:<id>``).
 """
 
 from __future__ import annotations
@@ -36,13 +40,18 @@ from worker.state import ReservationRecord
 from worker.sync.context import JobResult, SyncContext
 from worker.sync.each import for_each_property, known_uid
 from worker.sync.reservation_plan import (
+    PushedRecord,
     Step,
     cancellable_id,
     content_digest,
+    field_digests,
     find_pushed,
     is_active,
     next_step,
     pushed_id,
+    pushed_key,
+    read_pushed,
+    report_change,
     site_reservation_id,
     to_api,
 )
@@ -51,10 +60,20 @@ log = get_logger(__name__)
 NEVER_PUSHED = "never pushed"
 CANCEL_UNSAFE = "cancel held: pushed under a non-numeric id; cancel it on the site"
 CANCELLED_ON_SITE = "cancelled on the site"
+NO_MODIFY = (
+    "changed after it was pushed; BookyFlow has no modify call: change it on the site "
+    "(or cancel it there and push it as a new reservation)"
+)
 
 
 def _rejected_key(remote_id: str) -> str:
     return f"reservation.rejected:{remote_id}"
+
+
+async def _remember_pushed(ctx: SyncContext, reservation: VendorReservation) -> None:
+    """Keep what was pushed (field digests and last night): ``reservation.changed`` compares
+    with it, and safe prune keeps a property whose pushed stay has not ended."""
+    await ctx.state.set_meta(pushed_key(reservation.id), PushedRecord.of(reservation).dump())
 
 
 @dataclass
@@ -122,6 +141,8 @@ class ReservationsJob:
             await self._check_then_cancel(ctx, uid, reservation.id, bookings, result)
         elif step is Step.NEVER_PUSHED:
             await self._never_pushed(ctx, uid, reservation.id, result)
+        elif status == "pushed" and reservation.status == "confirmed":
+            await self._check_changed(ctx, reservation, result)
 
     async def _push(
         self,
@@ -133,16 +154,18 @@ class ReservationsJob:
         result: JobResult,
     ) -> None:
         site_id = site_reservation_id(reservation.id)
-        if await self._adopted(ctx, uid, reservation.id, site_id, bookings, result):
+        if await self._adopted(ctx, uid, reservation, site_id, bookings, result):
             return
         await ctx.state.record_reservation(reservation.id, uid, "intent", site_id=site_id)
         outcome = await ctx.cmf.add_reservations([to_api(uid, reservation, site_id)])
         done = outcome.successful_bookings.get(site_id)
         if done is not None and done.success:
-            booking_ids = (done.link.contract_uid,) if done.link else ()
+            contract = done.link.contract_uid if done.link else None
+            booking_ids = (contract,) if contract else await self._relink(ctx, uid, site_id)
             await ctx.state.record_reservation(
                 reservation.id, uid, "pushed", booking_ids=booking_ids
             )
+            await _remember_pushed(ctx, reservation)
             result.counts["pushed"] += 1
             log.info("reservation.pushed", booking_ids=list(booking_ids), site_id=site_id)
             return
@@ -153,16 +176,48 @@ class ReservationsJob:
         result.counts["rejected"] += 1
         log.warning("reservation.rejected", message=message)
 
+    async def _relink(self, ctx: SyncContext, uid: int, site_id: str) -> tuple[int, ...]:
+        """A push answered without its booking id: find the booking by its number (the remote
+        id) and give it back its link row, without which a later cancel finds nothing."""
+        found = [b for b in await ctx.cmf.bookings(uid) if b.booking_number == site_id]
+        for booking in found:
+            await ctx.cmf.link_booking(uid, site_id, booking.booking_id)
+        log.warning("reservation.link_restored", site_id=site_id,
+                    booking_ids=[b.booking_id for b in found])  # fmt: skip
+        return tuple(b.booking_id for b in found)
+
+    async def _check_changed(
+        self, ctx: SyncContext, reservation: VendorReservation, result: JobResult
+    ) -> None:
+        """``reservation.changed`` once per change of a pushed reservation (module docstring).
+
+        A push recorded before the worker kept what it sent takes the document's current
+        version as what was sent: from then on, changes are reported.
+        """
+        key = pushed_key(reservation.id)
+        pushed = read_pushed(await ctx.state.get_meta(key))
+        if pushed is None:
+            await _remember_pushed(ctx, reservation)
+            return
+        report = report_change(pushed, field_digests(reservation))
+        if report is None:
+            return
+        await ctx.state.set_meta(key, report.record.dump())
+        if report.fields:
+            result.counts["changed"] += 1
+            log.warning("reservation.changed", fields=list(report.fields), message=NO_MODIFY)
+
     async def _adopted(
         self,
         ctx: SyncContext,
         uid: int,
-        ota_id: str,
+        reservation: VendorReservation,
         site_id: str,
         bookings: _Bookings,
         result: JobResult,
     ) -> bool:
         """Record an earlier push found on the site; True when there was one."""
+        ota_id = reservation.id
         found = await bookings.pushes_of(ota_id, site_id)
         if not found:
             return False
@@ -172,6 +227,7 @@ class ReservationsJob:
             await ctx.state.record_reservation(
                 ota_id, uid, "pushed", booking_ids=ids, site_id=pushed_id(active[0])
             )
+            await _remember_pushed(ctx, reservation)
             result.counts["adopted"] += 1
             log.info("reservation.adopted", booking_ids=list(ids), site_id=pushed_id(active[0]))
         else:  # pushed once, then cancelled (by us or on the site): never push it again
@@ -192,17 +248,36 @@ class ReservationsJob:
             await self._hold_cancel(ctx, record, result)
             return
         await ctx.state.record_reservation(remote_id, uid, "cancel_intent", booking_ids=booking_ids)
-        message = None
-        try:
-            await ctx.cmf.cancel_reservations([site_id])
-        except OperationFailed as exc:  # "No reservations found": nothing left to cancel
-            message = exc.message
-            log.warning("reservation.cancel_not_found", message=message)
+        message = await self._send_cancel(ctx, uid, site_id)
         await ctx.state.record_reservation(
             remote_id, uid, "cancelled", booking_ids=booking_ids, message=message
         )
         result.counts["cancelled"] += 1
         log.info("reservation.cancelled", booking_ids=list(booking_ids), site_id=site_id)
+
+    async def _send_cancel(self, ctx: SyncContext, uid: int, site_id: str) -> str | None:
+        """Cancel ``site_id``; None when done, else why nothing was cancelled.
+
+        "No reservations found" with the booking still live on the site means its link row is
+        gone (the engine's inner link write failed): the link is restored and the cancel sent
+        once more. A booking that is not live any more needed no cancel.
+        """
+        try:
+            await ctx.cmf.cancel_reservations([site_id])
+            return None
+        except OperationFailed as exc:  # "No reservations found"
+            first = exc.message
+        live = [b for b in await ctx.cmf.bookings(uid)
+                if b.booking_number == site_id and is_active(b)]  # fmt: skip
+        if not live:
+            log.info("reservation.cancel_not_found", message=first)
+            return first
+        for booking in live:
+            await ctx.cmf.link_booking(uid, site_id, booking.booking_id)
+        log.warning("reservation.link_restored", site_id=site_id,
+                    booking_ids=[b.booking_id for b in live])  # fmt: skip
+        await ctx.cmf.cancel_reservations([site_id])
+        return None
 
     async def _relinked(self, ctx: SyncContext, record: ReservationRecord) -> str | None:
         """Move a text-id push to its numeric site id; the new id, or None when it cannot be."""
