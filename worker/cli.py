@@ -126,6 +126,19 @@ def add_worker_parsers(commands: argparse._SubParsersAction[argparse.ArgumentPar
     health = commands.add_parser("healthcheck", help="exit 0 if the heartbeat is fresh, else 1")
     health.add_argument("--state-dir", type=Path, default=None, metavar="DIR")
     health.set_defaults(command=_cmd_healthcheck)
+    _add_webhooks_parser(commands)
+
+
+def _add_webhooks_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """``webhooks redrive --all | --id REVISION``: works beside the running daemon."""
+    webhooks = commands.add_parser("webhooks", help="the webhook sink's outbox")
+    actions = webhooks.add_subparsers(dest="webhooks_action", required=True, metavar="ACTION")
+    redrive = actions.add_parser("redrive", help="dead-lettered bookings back to pending")
+    which = redrive.add_mutually_exclusive_group(required=True)
+    which.add_argument("--all", action="store_true", help="every dead-lettered booking")
+    which.add_argument("--id", dest="revision", metavar="REVISION", help="one, by webhook-id")
+    redrive.add_argument("--site", default=None, metavar="LABEL", help="one of several [[sites]]")
+    redrive.set_defaults(command=_cmd_webhooks_redrive)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -298,6 +311,19 @@ async def _cmd_status(args: argparse.Namespace) -> int:
     else:
         print(status.render(reports), flush=True)
     return EXIT_OK
+
+
+async def _cmd_webhooks_redrive(args: argparse.Namespace) -> int:
+    """Flip dead-lettered rows to pending in each site's state store; no lock is taken, the
+    daemon's delivery loop picks them up. Exit 1 when ``--id`` named no dead letter."""
+    from worker.inventory.webhook import redrive
+
+    deployment = _deployment(args)
+    sites = [s for s in deployment.sites if args.site in (None, s.label)]
+    if not sites:
+        raise ConfigError(f"invalid configuration: no site labelled {args.site!r}")
+    redriven = [await redrive(site.settings.state_dir, args.revision) for site in sites]
+    return EXIT_FAILURE if args.revision is not None and not any(redriven) else EXIT_OK
 
 
 async def _cmd_healthcheck(args: argparse.Namespace) -> int:

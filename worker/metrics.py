@@ -55,6 +55,8 @@ class WorkerMetrics:
         self.wall = wall
         self.started_at = wall()
         self.jobs = {name: JobStatus(interval) for name, interval in intervals.items()}
+        # Set by the webhook sink (``OutboxStats.as_dict``): its outbox and attempt counters.
+        self.webhooks: Callable[[], Mapping[str, int]] | None = None
 
     def job_started(self, name: str) -> None:
         self.jobs[name].running_since = self.wall()
@@ -90,6 +92,7 @@ class WorkerMetrics:
             "token_refreshes": stats.token_refreshes,
             "jobs": {name: status.as_dict(now) for name, status in self.jobs.items()},
             "oldest_undelivered_booking_s": self.oldest_undelivered_booking_s(now),
+            **({"webhooks": dict(self.webhooks())} if self.webhooks is not None else {}),
         }
 
 
@@ -162,6 +165,18 @@ def _by_status(snapshot: Mapping[str, Any]) -> Samples:
     ]
 
 
+def _webhooks(keys: Mapping[str, str], label: str) -> Callable[[Mapping[str, Any]], Samples]:
+    """Samples of the webhook sink's counters ``keys`` (snapshot key → label value)."""
+
+    def pick(snapshot: Mapping[str, Any]) -> Samples:
+        webhooks: Mapping[str, int] | None = snapshot.get("webhooks")
+        if webhooks is None:  # the file sink or a plug-in: no series samples
+            return []
+        return [(f'{label}="{value}"', float(webhooks.get(key, 0))) for key, value in keys.items()]
+
+    return pick
+
+
 # (name, type, help, samples of one site's snapshot)
 _SERIES: tuple[tuple[str, str, str, Callable[[Mapping[str, Any]], Samples]], ...] = (
     ("bookyflow_requests_total", "counter", "API answers by status.", _by_status),
@@ -180,6 +195,12 @@ _SERIES: tuple[tuple[str, str, str, Callable[[Mapping[str, Any]], Samples]], ...
      _scalar("oldest_undelivered_booking_s")),
     ("bookyflow_ready", "gauge", "Token valid and channel announced.",
      lambda snapshot: [("", 1.0 if snapshot.get("ready") else 0.0)]),
+    ("bookyflow_webhook_outbox", "gauge",
+     "Site bookings in the webhook outbox: pending delivery, or dead-lettered until re-driven.",
+     _webhooks({"pending": "pending", "dead_lettered": "dead_lettered"}, "state")),
+    ("bookyflow_webhook_attempts_total", "counter", "Webhook deliveries tried, by outcome.",
+     _webhooks({"delivered_total": "delivered", "failed_total": "failed",
+                "dead_lettered_total": "dead_lettered"}, "outcome")),
 )  # fmt: skip
 
 

@@ -187,7 +187,9 @@ class Worker:
         self.inventory = await source.load()
         state = await StateStore.open(settings.state_dir)
         self._stack.push_async_callback(state.close)
-        sink: BookingSink = await make_sink(settings) if self.exclusive else ReadOnlySink()
+        sink: BookingSink = ReadOnlySink()
+        if self.exclusive:  # the webhook sink's delivery loop runs until the stack closes it
+            sink = await make_sink(settings, state=state, clock=self.clock, metrics=self.metrics)
         self._stack.push_async_callback(sink.close)
         client = await self._stack.enter_async_context(BookyFlowClient(settings, clock=self.clock))
         client.dry_run = self.dry_run

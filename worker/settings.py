@@ -8,6 +8,7 @@ one readable line (naming the environment variable to fix) inside a ``ConfigErro
 
 from __future__ import annotations
 
+import base64
 import ipaddress
 import os
 import tomllib
@@ -116,6 +117,80 @@ class TokenSettings(_Frozen):
         return self
 
 
+# Standard Webhooks secrets are ``whsec_`` and base64; fewer bytes than this is no real key.
+_WEBHOOK_SECRET_PREFIX = "whsec_"  # noqa: S105 - the format's prefix, not a secret
+_WEBHOOK_SECRET_MIN_BYTES = 16
+
+
+class WebhookSettings(_Frozen):
+    """The vendor's endpoint for site bookings (``BOOKYFLOW_SINK=webhook``) and how to try it.
+
+    The delays feed the shared ``RetryPolicy`` (full jitter): ``max_delay_s`` bounds how long a
+    receiver that recovered waits to hear from the worker again (about a minute by default);
+    ``max_age_s`` is how long a booking is retried before it is dead-lettered. ``poll_s`` is how
+    often the idle delivery loop looks at the outbox for rows another process re-drove, and
+    ``drain_s`` how long a stop waits for deliveries that can go at once.
+    """
+
+    url: str | None = None
+    secret: SecretStr | None = None
+    secret_file: Path | None = None
+    max_age_s: float = Field(24 * 3600, gt=0)
+    connect_timeout_s: float = Field(5.0, gt=0)
+    timeout_s: float = Field(15.0, gt=0)
+    base_delay_s: float = Field(1.0, gt=0)
+    max_delay_s: float = Field(60.0, gt=0)
+    retry_after_cap_s: float = Field(300.0, gt=0)
+    poll_s: float = Field(5.0, gt=0)
+    drain_s: float = Field(5.0, ge=0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _secret_from_file(cls, data: Any) -> Any:
+        """``BOOKYFLOW_WEBHOOK__SECRET_FILE`` fills the secret (as the client secret's file)."""
+        if not isinstance(data, dict) or data.get("secret"):
+            return data
+        path = data.get("secret_file")
+        if not isinstance(path, str | os.PathLike) or not path:
+            return data
+        try:
+            secret = Path(path).read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ValueError(f"secret_file {path} cannot be read: {exc.strerror}") from None
+        return {**data, "secret": secret}
+
+    @field_validator("url")
+    @classmethod
+    def _url_shape(cls, value: str | None) -> str | None:
+        """An http(s) URL with a host and no user info (plain http: ``Settings._webhook_sink``)."""
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be an http(s) URL such as https://vendor.example/bookings")
+        if parts.username or parts.password:
+            raise ValueError("must not carry credentials; the signature authenticates the worker")
+        return value
+
+    @field_validator("secret")
+    @classmethod
+    def _secret_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        """A Standard Webhooks secret; the message never repeats it."""
+        if value is None:
+            return None
+        text = value.get_secret_value()
+        try:
+            key = base64.b64decode(text.removeprefix(_WEBHOOK_SECRET_PREFIX) + "==", validate=True)
+        except ValueError:
+            key = b""
+        if not text.startswith(_WEBHOOK_SECRET_PREFIX) or len(key) < _WEBHOOK_SECRET_MIN_BYTES:
+            raise ValueError(
+                f"must be a Standard Webhooks secret: whsec_ and the base64 of at least "
+                f"{_WEBHOOK_SECRET_MIN_BYTES} bytes"
+            )
+        return value
+
+
 def is_loopback_host(host: str | None) -> bool:
     if host is None:
         return False
@@ -175,6 +250,7 @@ class Settings(BaseSettings):
     http: HttpSettings = HttpSettings()
     retry: RetrySettings = RetrySettings()
     token: TokenSettings = TokenSettings()
+    webhook: WebhookSettings = WebhookSettings()
 
     @model_validator(mode="before")
     @classmethod
@@ -257,6 +333,30 @@ class Settings(BaseSettings):
 
             return shard_index_from(value)
         return value
+
+    @model_validator(mode="after")
+    def _webhook_sink(self) -> Settings:
+        """``BOOKYFLOW_SINK=webhook`` needs an endpoint and a secret; plain http as for the API."""
+        if self.sink != "webhook":
+            return self
+        hook = self.webhook
+        missing = [
+            name
+            for name, value in (("URL", hook.url), ("SECRET_FILE", hook.secret))
+            if value is None
+        ]
+        if missing:
+            needed = " and ".join(f"BOOKYFLOW_WEBHOOK__{name}" for name in missing)
+            raise ValueError(f"BOOKYFLOW_SINK=webhook needs {needed}")
+        parts = urlsplit(hook.url or "")
+        if parts.scheme == "http" and not (
+            is_loopback_host(parts.hostname) or self.allow_insecure_http
+        ):
+            raise ValueError(
+                "webhook.url uses plain http to a non-loopback host; use https "
+                "or set BOOKYFLOW_ALLOW_INSECURE_HTTP=true"
+            )
+        return self
 
     @model_validator(mode="after")
     def _check(self) -> Settings:

@@ -40,6 +40,9 @@ __all__ = [
     "MIGRATIONS",
     "BookingRevision",
     "ClosureRecord",
+    "DeadLetter",
+    "OutboxCounts",
+    "OutboxEntry",
     "PropertyRecord",
     "PushedCell",
     "ReservationRecord",
@@ -142,6 +145,25 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (property_uid, job)
     );
     """,
+    # 6: the webhook sink's outbox: each booking revision committed here in the transaction that
+    # marks it handled, deleted once the vendor answered 2xx; 'dead' rows wait for a re-drive.
+    # Times are UNIX seconds on the sink's wall clock; ``since`` (queued or re-driven) ages it.
+    """
+    CREATE TABLE webhook_outbox (
+        id INTEGER PRIMARY KEY,
+        revision TEXT NOT NULL UNIQUE,
+        property_uid INTEGER,
+        body BLOB NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('pending', 'dead')),
+        queued_at REAL NOT NULL,
+        since REAL NOT NULL,
+        next_at REAL NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT,
+        dead_at REAL
+    );
+    CREATE INDEX webhook_outbox_due ON webhook_outbox (status, next_at);
+    """,
 )
 
 
@@ -208,6 +230,38 @@ class JobOutcome:
     ok_at: str | None
     error: str | None
     error_at: str | None
+
+
+@dataclass(frozen=True)
+class OutboxEntry:
+    """A booking revision waiting in the webhook outbox: the body is sent byte for byte."""
+
+    revision: str
+    property_uid: int | None
+    body: bytes
+    since: float  # UNIX seconds: queued, or re-driven
+    attempts: int
+
+
+@dataclass(frozen=True)
+class OutboxCounts:
+    """What the webhook outbox holds (``status``, metrics); ``oldest_pending`` None if empty."""
+
+    pending: int
+    dead_lettered: int
+    oldest_pending: datetime | None
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    """A revision the vendor's endpoint did not take within its age: re-driven by command."""
+
+    revision: str
+    property_uid: int | None
+    queued_at: datetime
+    dead_at: datetime
+    attempts: int
+    last_error: str | None
 
 
 class StateCorrupt(ConfigError):
@@ -612,12 +666,7 @@ class StateStore:
         self, property_uid: int, booking_id: int, revision: str
     ) -> None:
         """The sink holds ``revision`` now; a parked earlier revision is settled by it."""
-        sql = (
-            "INSERT INTO booking_revisions (booking_id, property_uid, delivered) VALUES (?, ?, ?) "
-            "ON CONFLICT (booking_id) DO UPDATE SET property_uid = excluded.property_uid, "
-            "delivered = excluded.delivered, parked = NULL, reason = NULL"
-        )
-        await self._write(sql, (booking_id, property_uid, revision))
+        await self._write(_BOOKING_DELIVERED, (booking_id, property_uid, revision))
 
     async def record_booking_parked(
         self, property_uid: int, booking_id: int, revision: str, reason: str
@@ -655,6 +704,103 @@ class StateStore:
         """Site bookings whose latest revision is parked (the bookings job's held items)."""
         row = await self._one("SELECT COUNT(*) FROM booking_revisions WHERE parked IS NOT NULL")
         return int(row[0]) if row else 0
+
+    # -- webhook outbox ---------------------------------------------------------------------
+
+    async def enqueue_webhook(
+        self, revision: str, body: bytes, *, property_uid: int, booking_id: int, now: float
+    ) -> bool:
+        """Queue a booking revision for the webhook and mark it handled, in one transaction.
+
+        So a crash leaves the revision either queued *and* handled or neither; the bookings job's
+        own ``record_booking_delivered`` afterwards writes the same row again. False (nothing
+        queued) when the revision is in the outbox already.
+        """
+        sql = (
+            "INSERT OR IGNORE INTO webhook_outbox (revision, property_uid, body, status, "
+            "queued_at, since, next_at) VALUES (?, ?, ?, 'pending', ?, ?, ?)"
+        )
+        async with self._transaction() as conn:
+            cursor = await conn.execute(sql, (revision, property_uid, body, now, now, now))
+            queued = cursor.rowcount == 1
+            await conn.execute(_BOOKING_DELIVERED, (booking_id, property_uid, revision))
+        return queued
+
+    async def due_webhooks(self, now: float, *, limit: int, stepped_s: float) -> list[OutboxEntry]:
+        """Pending entries due at ``now``, oldest first. One due more than ``stepped_s`` ahead
+        was scheduled before the wall clock stepped back, and is due now too."""
+        sql = (
+            "SELECT revision, property_uid, body, since, attempts FROM webhook_outbox "
+            "WHERE status = 'pending' AND (next_at <= ? OR next_at > ?) ORDER BY id LIMIT ?"
+        )
+        rows = await self._all(sql, (now, now + stepped_s, limit))
+        return [OutboxEntry(str(r[0]), r[1], bytes(r[2]), float(r[3]), int(r[4])) for r in rows]
+
+    async def next_webhook_at(self) -> float | None:
+        """When the earliest pending entry is due (UNIX seconds), None with nothing pending."""
+        row = await self._one("SELECT MIN(next_at) FROM webhook_outbox WHERE status = 'pending'")
+        return None if row is None or row[0] is None else float(row[0])
+
+    async def webhook_delivered(self, revision: str) -> None:
+        """The vendor answered 2xx: the entry leaves the outbox (it only grows by backlog)."""
+        await self._write("DELETE FROM webhook_outbox WHERE revision = ?", (revision,))
+
+    async def webhook_failed(self, revision: str, error: str, *, next_at: float) -> None:
+        """One more failed attempt; tried again from ``next_at`` (UNIX seconds)."""
+        sql = (
+            "UPDATE webhook_outbox SET attempts = attempts + 1, last_error = ?, next_at = ? "
+            "WHERE revision = ? AND status = 'pending'"
+        )
+        await self._write(sql, (error[:300], next_at, revision))
+
+    async def dead_letter_webhooks(
+        self, *, queued_before: float, now: float, revision: str | None = None
+    ) -> list[str]:
+        """Park the pending entries (all, or the one ``revision``) queued or re-driven before
+        ``queued_before``; the revisions parked, oldest first."""
+        where = "WHERE status = 'pending' AND since <= ?"
+        args: tuple[Any, ...] = (queued_before,)
+        if revision is not None:
+            where, args = where + " AND revision = ?", (*args, revision)
+        async with self._transaction() as conn:
+            select = f"SELECT revision FROM webhook_outbox {where} ORDER BY id"  # noqa: S608 - fixed text
+            async with conn.execute(select, args) as cursor:
+                parked = [str(row[0]) for row in await cursor.fetchall()]
+            update = f"UPDATE webhook_outbox SET status = 'dead', dead_at = ? {where}"  # noqa: S608 - fixed text
+            await conn.execute(update, (now, *args))
+        return parked
+
+    async def redrive_webhooks(self, revision: str | None = None, *, now: float) -> int:
+        """Dead-lettered entries (all, or the one ``revision``) back to pending, due at once and
+        aged from ``now``; how many. A running daemon's delivery loop finds them by polling."""
+        sql = (
+            "UPDATE webhook_outbox SET status = 'pending', since = ?, next_at = ?, attempts = 0, "
+            "dead_at = NULL WHERE status = 'dead'"
+        )
+        args: tuple[Any, ...] = (now, now)
+        if revision is not None:
+            sql, args = sql + " AND revision = ?", (*args, revision)
+        async with self._transaction() as conn:
+            cursor = await conn.execute(sql, args)
+            return int(cursor.rowcount)
+
+    async def outbox_counts(self) -> OutboxCounts:
+        """Pending and dead-lettered entries, and when the oldest pending one was queued."""
+        row = await self._one(
+            "SELECT COALESCE(SUM(status = 'pending'), 0), COALESCE(SUM(status = 'dead'), 0), "
+            "MIN(CASE WHEN status = 'pending' THEN queued_at END) FROM webhook_outbox"
+        )
+        pending, dead, oldest = row if row is not None else (0, 0, None)
+        return OutboxCounts(int(pending), int(dead), None if oldest is None else _utc(oldest))
+
+    async def dead_letters(self, *, limit: int = 100) -> list[DeadLetter]:
+        """Dead-lettered entries, oldest first (at most ``limit``)."""
+        rows = await self._all(
+            "SELECT revision, property_uid, queued_at, dead_at, attempts, last_error "
+            "FROM webhook_outbox WHERE status = 'dead' ORDER BY id LIMIT ?",
+            (limit,),
+        )
+        return [DeadLetter(str(r[0]), r[1], _utc(r[2]), _utc(r[3]), int(r[4]), r[5]) for r in rows]
 
     # -- bookings cursor and meta -----------------------------------------------------------
 
@@ -707,6 +853,17 @@ class StateStore:
     async def _all(self, sql: str, args: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
         async with self._connection().execute(sql, args) as cursor:
             return list(await cursor.fetchall())
+
+
+_BOOKING_DELIVERED = (
+    "INSERT INTO booking_revisions (booking_id, property_uid, delivered) VALUES (?, ?, ?) "
+    "ON CONFLICT (booking_id) DO UPDATE SET property_uid = excluded.property_uid, "
+    "delivered = excluded.delivered, parked = NULL, reason = NULL"
+)
+
+
+def _utc(seconds: float) -> datetime:
+    return datetime.fromtimestamp(float(seconds), UTC)
 
 
 def _property(row: sqlite3.Row) -> PropertyRecord:

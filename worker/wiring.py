@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+from worker.api.clock import Clock
 from worker.errors import ConfigError
 from worker.inventory import (
     BookingSink,
@@ -20,8 +21,11 @@ from worker.inventory import (
     load_plugin,
 )
 from worker.inventory.http_source import HttpInventorySource
+from worker.inventory.webhook import WebhookSink
+from worker.metrics import WorkerMetrics
 from worker.settings import Settings
 from worker.sharding import ShardedInventorySource, ShardedOwnedProperties, ShardFilter
+from worker.state import StateStore
 from worker.sync.context import OwnedProperties
 
 __all__ = [
@@ -84,9 +88,24 @@ def _vendor_source(settings: Settings) -> InventorySource:
     return JsonFileInventorySource(path, max_bytes=settings.inventory_max_bytes)
 
 
-async def make_sink(settings: Settings) -> BookingSink:
-    """Where site bookings go: a plugin (constructed without arguments) or JSON lines."""
-    if settings.sink:
+async def make_sink(
+    settings: Settings,
+    *,
+    state: StateStore | None = None,
+    clock: Clock | None = None,
+    metrics: WorkerMetrics | None = None,
+) -> BookingSink:
+    """Where site bookings go: JSON lines (``file``, the default), the webhook outbox in
+    ``state`` (``webhook``: its loop runs on ``clock`` and reports to ``metrics``), or a plugin
+    (constructed without arguments)."""
+    if settings.sink == "webhook":
+        if state is None:
+            raise ConfigError("invalid configuration: the webhook sink needs the state store")
+        webhook = await WebhookSink.open(settings.webhook, state, clock=clock)
+        if metrics is not None:
+            metrics.webhooks = webhook.stats.as_dict
+        return webhook
+    if settings.sink and settings.sink != "file":
         sink_cls = load_plugin(settings.sink, BookingSink, setting="BOOKYFLOW_SINK")
         sink: BookingSink = sink_cls()
         return sink
