@@ -51,8 +51,8 @@ async def _apply(ctx: SyncContext, prop: VendorProperty, uid: int, mapped: dict[
         room_uid = await _put(ctx, uid, room, 0)
         await ctx.state.record_room(uid, room.remote_id, room_uid, sent=room_digest(room))
         log.info("room.created", room_remote_id=room.remote_id, room_uid=room_uid)
-    if ctx.settings.prune:
-        await _prune(ctx, uid, plan)
+    if ctx.settings.prune and await _prune(ctx, uid, plan):
+        await _restore_room_map(ctx, prop, uid)
     return plan.writes
 
 
@@ -106,12 +106,34 @@ async def _put(ctx: SyncContext, uid: int, room: VendorRoom, room_uid: int) -> i
     )
 
 
-async def _prune(ctx: SyncContext, uid: int, plan: RoomPlan) -> None:
-    """Remove server rooms no vendor room claims; a room with bookings stays (and says so)."""
+async def _prune(ctx: SyncContext, uid: int, plan: RoomPlan) -> int:
+    """Remove server rooms no vendor room claims; a room with bookings stays (and says so).
+
+    Returns how many were deleted.
+    """
+    deleted = 0
     for room_uid in plan.unclaimed:
         try:
             await ctx.cmf.delete_room(uid, room_uid)
         except OperationFailed as exc:
             log.warning("room.delete_refused", room_uid=room_uid, message=exc.message)
             continue
+        deleted += 1
         log.info("room.deleted", room_uid=room_uid)
+    return deleted
+
+
+async def _restore_room_map(ctx: SyncContext, prop: VendorProperty, uid: int) -> None:
+    """The real engine drops the channel's map of the property's rooms with any room it deletes
+    (every reservation is then refused and the calendar answers "There are no rooms"); any
+    ``PUT room`` rebuilds it from all the rooms, so one kept room is sent again."""
+    mapped = await ctx.state.get_rooms(uid)
+    kept = next((room for room in prop.rooms if room.remote_id in mapped), None)
+    if kept is None:
+        return
+    try:
+        await _put(ctx, uid, kept, mapped[kept.remote_id])
+    except OperationFailed as exc:  # a single-unit property refuses every later PUT room
+        log.warning("room.map_restore_refused", message=exc.message)
+        return
+    log.info("room.map_restored", room_remote_id=kept.remote_id)
