@@ -11,7 +11,8 @@ integers, so cancelling one text id cancels every text-id booking of the channel
 reservation is pushed under a numeric id of the worker's own, ``site_reservation_id``: 15 digits
 derived from the OTA id alone (so a lost state directory derives it again), starting with 9 —
 outside the site's own 8-digit booking numbers and exact in the engine's floating-point
-comparisons. The OTA id travels beside it in ``comments``. Reservations pushed under their OTA id
+comparisons. The OTA id is sent beside it in ``comments`` (the real engine drops them; the worker's
+state keeps the pair). Reservations pushed under their OTA id
 by an earlier version keep that id (state, or a booking that carries it).
 
 Earlier pushes are recognised from what ``list/bookings`` really returns: the channel's pushes
@@ -37,7 +38,10 @@ cancelled   cancelled                                  NOTHING
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from datetime import date
 from enum import Enum
 
 from worker.api.models import Booking, GuestInfo, Reservation, StayInfo
@@ -173,3 +177,99 @@ def _confirmed(status: ReservationStatus | None, digest: str, rejected: str | No
     if status == "failed" and digest != rejected:
         return Step.PUSH
     return Step.NOTHING
+
+
+# -- reservation.changed ---------------------------------------------------------------------
+# BookyFlow has no call to modify a reservation, so a pushed one whose stay or prices change in
+# the vendor's document cannot be brought in line: it is reported instead, once per change. What
+# was pushed is kept as one short digest per compared field (no guest data in clear) with the
+# stay's last night (safe prune keeps a property whose pushed stay has not ended), in
+# ``meta["reservation.pushed:<OTA id>"]``; ``reported`` is the digest of the fields last reported.
+
+CHANGE_FIELDS = (
+    "date_from",
+    "date_to",
+    "room_type_id",
+    "guests",
+    "client_price",
+    "channel_price",
+    "already_paid",
+    "guest",
+)
+
+
+def pushed_key(remote_id: str) -> str:
+    return f"reservation.pushed:{remote_id}"
+
+
+def field_digests(reservation: VendorReservation) -> dict[str, str]:
+    """One short digest per compared field (``CHANGE_FIELDS``) of the vendor's reservation."""
+    values = reservation.model_dump(mode="json", include=set(CHANGE_FIELDS))
+    return {name: _short(json.dumps(values[name], sort_keys=True)) for name in CHANGE_FIELDS}
+
+
+@dataclass(frozen=True)
+class PushedRecord:
+    """What the worker knows of a push: its last night and the digests of what was sent."""
+
+    last_night: date | None
+    fields: dict[str, str]
+    reported: str | None = None
+
+    @classmethod
+    def of(cls, reservation: VendorReservation) -> PushedRecord:
+        return cls(reservation.date_to, field_digests(reservation))
+
+    def dump(self) -> str:
+        night = self.last_night.isoformat() if self.last_night else None
+        record = {"last_night": night, "fields": self.fields, "reported": self.reported}
+        return json.dumps(record, sort_keys=True)
+
+
+def read_pushed(value: str | None) -> PushedRecord | None:
+    """The record kept in meta, or None when there is none (or it cannot be read)."""
+    if value is None:
+        return None
+    try:
+        raw = json.loads(value)
+        last_night = date.fromisoformat(raw["last_night"]) if raw.get("last_night") else None
+        fields = {str(k): str(v) for k, v in dict(raw["fields"]).items()}
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None
+    reported = raw.get("reported")
+    return PushedRecord(last_night, fields, reported if isinstance(reported, str) else None)
+
+
+def changed_fields(pushed: PushedRecord, current: dict[str, str]) -> tuple[str, ...]:
+    """The compared fields whose current value differs from what was pushed, in a fixed order."""
+    return tuple(name for name in CHANGE_FIELDS if pushed.fields.get(name) != current[name])
+
+
+@dataclass(frozen=True)
+class ChangeReport:
+    """What to say about a pushed reservation now (``fields``, empty: nothing) and the record
+    to keep after saying it."""
+
+    fields: tuple[str, ...]
+    record: PushedRecord
+
+
+def report_change(pushed: PushedRecord, current: dict[str, str]) -> ChangeReport | None:
+    """A change not yet reported, or a reported one undone; None when nothing is to be written.
+
+    A change is reported once; back in line with what was pushed, the mark is cleared, so that
+    changing it again is a new change.
+    """
+    fields = changed_fields(pushed, current)
+    if not fields:
+        if pushed.reported is None:
+            return None
+        return ChangeReport((), replace(pushed, reported=None))
+    digest = _short(json.dumps(current, sort_keys=True))
+    if digest == pushed.reported:
+        return None
+    return ChangeReport(fields, replace(pushed, reported=digest))
+
+
+def _short(text: str) -> str:
+    return hashlib.blake2b(text.encode(), digest_size=6).hexdigest()
