@@ -152,7 +152,9 @@ async def test_properties_leave_the_site_only_with_pruning(
     h.write_inventory(seaside("1001"))
     await h.run("properties")
     assert len(h.site_properties()) == 2
-    pruning = await harness_for(sandbox, prune=True, state_dir=h.settings.state_dir.with_name("p"))
+    pruning = await harness_for(
+        sandbox, prune=True, prune_max_fraction=0.5, state_dir=h.settings.state_dir.with_name("p")
+    )
     result = await pruning.run("properties")
     assert result.ok
     assert result.counts["deleted"] == 1

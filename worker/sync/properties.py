@@ -17,8 +17,9 @@ vendor property (``property_plan`` explains the matching):
    state sends nothing.
 
 Held properties (their current inventory entry is bad) get no writes. Properties leave the server
-only with ``settings.prune`` (which requires the ``delete`` scope) and only when the inventory
-document was read cleanly: a bad entry could be any property, and a removal cannot be undone.
+only with ``settings.prune`` (which requires the ``delete`` scope), only when the inventory
+document was read cleanly (a bad entry could be any property, and a removal cannot be undone),
+and only as safe prune allows (``worker.sync.prune``).
 Creating a property is not gated by back-off (it has no uid yet); it is simply tried again the
 next run.
 """
@@ -33,6 +34,7 @@ from worker.sync.content import sync_content
 from worker.sync.context import JobResult, SyncContext
 from worker.sync.each import for_each_property
 from worker.sync.property_plan import RemoteMatch, find_on_server
+from worker.sync.prune import prune_properties
 from worker.sync.publishing import publish_step
 from worker.sync.rooms import sync_rooms
 from worker.sync.tariff import ensure_base_price
@@ -207,21 +209,6 @@ class PropertiesJob:
         kept: set[int | None],
         result: JobResult,
     ) -> None:
-        if not snapshot.fresh or snapshot.problems or snapshot.held:
-            log.info("property.prune_skipped", reason="inventory has problems")
-            return
-        by_uid = {r.property_uid: r.remote_uid for r in await ctx.state.list_properties()}
-        for uid, remote in server:
-            if uid in kept:
-                continue
-            remote_uid = by_uid.get(uid, remote)
-            try:
-                async with ctx.gates.writing(uid):
-                    await ctx.cmf.delete_property(uid)
-            except Exception as exc:  # one property's failure must not stop the others
-                result.fail(f"property {uid}", exc)
-                continue
-            ctx.owned.discard(uid)
-            await ctx.state.forget_property(remote_uid)
-            result.counts["deleted"] += 1
-            log.info("property.deleted", uid=uid, remote_uid=remote_uid)
+        """Safe prune (``worker.sync.prune``): never on an empty or unclean document, never
+        more than ``BOOKYFLOW_PRUNE_MAX_FRACTION`` at once, never a live reservation's property."""
+        await prune_properties(ctx, snapshot, server, kept, result)

@@ -8,6 +8,9 @@ The server's rooms are read only when something may have changed: a property who
 brought in line today, with the same vendor rooms and room map since (``rooms_fingerprint``,
 kept in ``meta["rooms.synced:<uid>"]`` as ``<day> <fingerprint>``), is skipped without a request.
 Edits made on the site itself are caught by the first run of each day.
+
+Rooms no vendor room claims are deleted only with ``BOOKYFLOW_PRUNE``, and not at all while the
+property's entry lists no room, unless ``BOOKYFLOW_PRUNE_FORCE`` (``room.prune_refused``).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from worker.inventory.models import Room as VendorRoom
 from worker.logging import get_logger
 from worker.sync.context import SyncContext
 from worker.sync.property_plan import RoomPlan, plan_rooms, room_digest, rooms_fingerprint
+from worker.sync.prune_plan import EMPTY_DOCUMENT
 
 log = get_logger(__name__)
 
@@ -109,8 +113,12 @@ async def _put(ctx: SyncContext, uid: int, room: VendorRoom, room_uid: int) -> i
 async def _prune(ctx: SyncContext, uid: int, plan: RoomPlan) -> int:
     """Remove server rooms no vendor room claims; a room with bookings stays (and says so).
 
-    Returns how many were deleted.
+    Returns how many were deleted. Never every room because the entry lists none, unless
+    forced (safe prune, ``worker.sync.prune_plan``): an empty list is what a broken export gives.
     """
+    if _lists_no_room(plan) and plan.unclaimed and not ctx.settings.prune_force:
+        log.warning("room.prune_refused", reason=EMPTY_DOCUMENT, rooms=len(plan.unclaimed))
+        return 0
     deleted = 0
     for room_uid in plan.unclaimed:
         try:
@@ -121,6 +129,11 @@ async def _prune(ctx: SyncContext, uid: int, plan: RoomPlan) -> int:
         deleted += 1
         log.info("room.deleted", room_uid=room_uid)
     return deleted
+
+
+def _lists_no_room(plan: RoomPlan) -> bool:
+    """Whether the vendor's entry lists no room: every vendor room is known or to be created."""
+    return not plan.known and not plan.create
 
 
 async def _restore_room_map(ctx: SyncContext, prop: VendorProperty, uid: int) -> None:
