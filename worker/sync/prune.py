@@ -6,6 +6,11 @@ only as ``prune_plan`` allows: never on an empty document, never more than
 ``BOOKYFLOW_PRUNE_MAX_FRACTION`` of the owned properties in one cycle, never a property holding
 an active pushed reservation, the last two unless ``BOOKYFLOW_PRUNE_FORCE``.
 
+Live reservations are known from state first (no request: a pushed, not cancelled reservation
+whose last night is not past), then, for the few properties about to be deleted, from the site's
+bookings (``live_on_site``): a lost or restored state directory must not cost a guest's booking.
+The share is judged before the site is asked, so a refused mass removal costs no request.
+
 Log events: ``property.prune_skipped`` (the document has problems), ``property.prune_refused``
 (the cycle deletes nothing: ``reason`` ``empty_document`` or ``max_fraction``, with ``leaving``,
 ``owned``, ``allowed``, ``max_fraction``), ``property.prune_kept`` (one property kept for its live
@@ -17,13 +22,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from worker.errors import BookyFlowError
 from worker.inventory.document import InventorySnapshot
 from worker.logging import get_logger
 from worker.sync.context import JobResult, SyncContext
 from worker.sync.prune_plan import PrunePlan, plan_prune, reservation_active
-from worker.sync.reservation_plan import pushed_key, read_pushed
+from worker.sync.reservation_plan import is_active, pushed_key, read_pushed
 
-__all__ = ["active_reservations", "prune_properties"]
+__all__ = ["active_reservations", "live_on_site", "prune_properties"]
 
 log = get_logger("worker.sync.properties")
 
@@ -44,16 +50,24 @@ async def prune_properties(
     listed = snapshot.by_remote_uid().keys()  # one the document names is never pruned
     leaving = [uid for uid, _ in server if uid not in kept and remote_of[uid] not in listed]
     settings = ctx.settings
-    plan = plan_prune(
-        leaving,
-        owned=len(server),
-        document_properties=len(snapshot.properties),
-        active=await active_reservations(ctx, leaving),
-        max_fraction=settings.prune_max_fraction,
-        force=settings.prune_force,
-    )
-    _report(plan, remote_of, settings.prune_max_fraction, result)
-    for uid in plan.delete:
+
+    def plan(active: set[int]) -> PrunePlan:
+        return plan_prune(
+            leaving,
+            owned=len(server),
+            document_properties=len(snapshot.properties),
+            active=active,
+            max_fraction=settings.prune_max_fraction,
+            force=settings.prune_force,
+        )
+
+    known = await active_reservations(ctx, leaving)
+    verdict = plan(known)
+    if verdict.delete and not settings.prune_force:
+        # State may be lost or behind: the site's bookings decide, for the few about to go.
+        verdict = plan(known | await live_on_site(ctx, verdict.delete))
+    _report(verdict, remote_of, settings.prune_max_fraction, result)
+    for uid in verdict.delete:
         await _delete(ctx, uid, remote_of[uid], result)
 
 
@@ -69,6 +83,26 @@ async def active_reservations(ctx: SyncContext, uids: Iterable[int]) -> set[int]
                 active.add(uid)
                 break
     return active
+
+
+async def live_on_site(ctx: SyncContext, uids: Iterable[int]) -> set[int]:
+    """The properties among ``uids`` whose site bookings hold a live push of the channel.
+
+    A push of the channel carries its link (``mapping``); a cancelled one loses it. A property
+    whose bookings cannot be read now counts as live: unsure means keep.
+    """
+    today = ctx.today()
+    live = set()
+    for uid in uids:
+        try:
+            bookings = await ctx.cmf.bookings(uid)
+        except BookyFlowError as exc:
+            log.warning("property.prune_kept", uid=uid, reason="bookings_unread", error=str(exc))
+            live.add(uid)
+            continue
+        if any(b.mapping is not None and is_active(b) and b.date_to >= today for b in bookings):
+            live.add(uid)
+    return live
 
 
 def _report(
