@@ -317,7 +317,12 @@ class Worker:
         client = self.client
         stats = client.stats if client is not None else ClientStats()
         breaker = client.breaker.state if client is not None else None
-        return self.metrics.snapshot(stats, ready=self.ready, breaker=breaker)
+        snapshot = self.metrics.snapshot(stats, ready=self.ready, breaker=breaker)
+        token = client.tokens.current if client is not None else None
+        if token is not None:  # wall-clock expiry, for ``status`` (the token is monotonic)
+            left_s = token.expires_at - self.clock.now()
+            snapshot["token_expires_at"] = round(self.metrics.wall() + left_s, 3)
+        return snapshot
 
     async def report(self) -> dict[str, Any]:
         """What ``check`` prints: site, token, scopes, channel, owned properties, inventory."""

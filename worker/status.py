@@ -145,12 +145,15 @@ def _held(
 
 
 async def _bookings(state: StateStore) -> dict[str, Any]:
-    """Bookings the vendor has not received: parked ones, and the webhook outbox if any."""
-    found: dict[str, Any] = {"parked": await state.parked_booking_count()}
-    outbox = getattr(state, "outbox_counts", None)
-    if outbox is not None:
-        found.update(await outbox())
-    return found
+    """Bookings the vendor has not received: parked ones, and the webhook outbox's entries."""
+    outbox = await state.outbox_counts()
+    oldest = outbox.oldest_pending.isoformat(timespec="seconds") if outbox.oldest_pending else None
+    return {
+        "parked": await state.parked_booking_count(),
+        "webhook_pending": outbox.pending,
+        "webhook_dead_lettered": outbox.dead_lettered,
+        "webhook_oldest_pending": oldest,
+    }
 
 
 def render(sites: Sequence[Mapping[str, Any]]) -> str:
@@ -177,7 +180,8 @@ def render(sites: Sequence[Mapping[str, Any]]) -> str:
 
 
 def _bookings_line(bookings: Mapping[str, Any]) -> str:
-    return ", ".join(f"{key} {value}" for key, value in sorted(bookings.items())) or "-"
+    shown = {k: v for k, v in bookings.items() if v not in (None, 0) or k == "parked"}
+    return ", ".join(f"{key} {value}" for key, value in sorted(shown.items())) or "-"
 
 
 def _row(prop: Mapping[str, Any]) -> list[str]:
@@ -190,10 +194,20 @@ def _row(prop: Mapping[str, Any]) -> list[str]:
     return [
         f"{prop['remote_uid']} -> {prop['property_uid'] or '-'}",
         _short(prop["published"], 48),
-        *(_short((jobs.get(job) or {}).get("last_ok") or "-", 19) for job in JOBS),
+        *(_when((jobs.get(job) or {}).get("last_ok")) for job in JOBS),
         str(len(prop.get("pending") or [])),
         _short("; ".join([*(prop.get("held") or []), *errors]) or "-", 60),
     ]
+
+
+def _when(iso: str | None) -> str:
+    """``2026-12-01T11:09:16.123+00:00`` → ``12-01 11:09:16`` (UTC), ``-`` when never."""
+    if not iso:
+        return "-"
+    try:
+        return datetime.fromisoformat(iso).astimezone(UTC).strftime("%m-%d %H:%M:%S")
+    except ValueError:
+        return iso[:19]
 
 
 def _short(text: str, width: int) -> str:
