@@ -179,8 +179,9 @@ class WebhookSettings(_Frozen):
         if value is None:
             return None
         text = value.get_secret_value()
+        encoded = text.removeprefix(_WEBHOOK_SECRET_PREFIX)
         try:
-            key = base64.b64decode(text.removeprefix(_WEBHOOK_SECRET_PREFIX) + "==", validate=True)
+            key = base64.b64decode(encoded + "=" * (-len(encoded) % 4), validate=True)
         except ValueError:
             key = b""
         if not text.startswith(_WEBHOOK_SECRET_PREFIX) or len(key) < _WEBHOOK_SECRET_MIN_BYTES:

@@ -175,9 +175,10 @@ class OutboxLoop:
         if endpoint:
             self._failures += 1
         delay_s = self.policy.wait_s(self._failures if endpoint else attempts, exc, self.rng)
-        if endpoint:
+        if endpoint:  # the gate holds every entry back; this one stays first in line
             self._gate_until = self.clock.now() + delay_s
-        await self.state.webhook_failed(entry.revision, error, next_at=self.wall() + delay_s)
+        next_at = self.wall() + (0.0 if endpoint else delay_s)
+        await self.state.webhook_failed(entry.revision, error, next_at=next_at)
         if entry.revision in await self._expire(None if endpoint else entry.revision, error):
             return
         log.warning(
