@@ -10,6 +10,11 @@ naming its pid). ``run`` and ``sync`` hold the state directory's lock; ``check``
 connection, a failing token endpoint) is tried again with backoff (``Worker(retry_start=True)``),
 one site as the supervisor does for many. ``sync --once`` and ``check`` are one-shot commands and
 still fail fast (exit 1): their caller (cron, CI, an operator) decides when to try again.
+
+``sync --once`` also exits 1 when anything was held or the inventory document has problems
+(``sync_exit_code``). ``check``, ``status`` and ``schema`` print their report alone on stdout and
+log to stderr (``REPORT_COMMANDS``); ``check`` always prints one (``worker.check``), takes
+``--site LABEL`` with ``[[sites]]``, and ``schema`` prints the inventory's JSON Schema.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ import sys
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TextIO, TypeVar
 
 from worker import __version__
 from worker.errors import (
@@ -33,13 +38,15 @@ from worker.errors import (
     StateLocked,
 )
 from worker.health import HEARTBEAT_FILE, evaluate_heartbeat, read_heartbeat
+from worker.inventory.document import InventorySnapshot
 from worker.lock import StateDirLock
 from worker.logging import configure_logging, get_logger
 from worker.service import Worker, default_jobs
-from worker.settings import JOB_NAMES, Settings
+from worker.settings import JOB_NAMES
 from worker.signals import SignalStop
-from worker.sites import Deployment, env_shard_root, load_deployment
+from worker.sites import Deployment, SiteSettings, env_shard_root, load_deployment
 from worker.supervisor import Supervisor
+from worker.sync.context import JobResult
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -108,7 +115,10 @@ def add_worker_parsers(commands: argparse._SubParsersAction[argparse.ArgumentPar
     demo.set_defaults(command=_cmd_demo)
     check = commands.add_parser("check", help="validate config, token, scopes, announce, owned")
     check.add_argument("--json", action="store_true", help="print the report as JSON")
+    check.add_argument("--site", default=None, metavar="LABEL", help="one of several [[sites]]")
     check.set_defaults(command=_cmd_check)
+    schema = commands.add_parser("schema", help="print the inventory's JSON Schema")
+    schema.set_defaults(command=_cmd_schema)
     sync = commands.add_parser("sync", help="run every enabled job (or one) once and exit")
     sync.add_argument("--once", action="store_true", required=True)
     sync.add_argument("--job", choices=JOB_NAMES, default=None)
@@ -178,17 +188,19 @@ def _deployment(args: argparse.Namespace, **overrides: Any) -> Deployment:
     configure_logging(
         log_format=args.log_format or process.log_format,
         level=(args.log_level or process.log_level).upper(),
+        stream=log_stream(args),
     )
     return deployment
 
 
-def _settings(args: argparse.Namespace, **overrides: Any) -> Settings:
-    """The single site's settings (this shard's state dir); ``[[sites]]`` is refused here."""
-    deployment = _deployment(args, **overrides)
-    if deployment.multi:
-        raise ConfigError(f"invalid configuration: {args.command_name} serves one site; "
-                          "this configuration has [[sites]]")  # fmt: skip
-    return deployment.sites[0].settings
+# Commands whose stdout is their report: their logs go to stderr (operator contract), so that
+# ``check --json | python -m json.tool`` and ``schema > inventory.schema.json`` work.
+REPORT_COMMANDS = frozenset({"check", "status", "schema"})
+
+
+def log_stream(args: argparse.Namespace) -> TextIO:
+    """Where this command's logs go: stderr for the report commands, else stdout."""
+    return sys.stderr if args.command_name in REPORT_COMMANDS else sys.stdout
 
 
 async def _until_stopped(worker: Worker | Supervisor, body: Callable[[], Awaitable[T]]) -> T | None:
@@ -239,10 +251,35 @@ async def _cmd_sync(args: argparse.Namespace) -> int:
             outcomes = await _until_stopped(supervisor, supervisor.run_once)
         return EXIT_OK if outcomes is None or all(outcomes.values()) else EXIT_FAILURE
     worker = Worker(deployment.sites[0].settings, jobs=jobs)
-    results = await _until_stopped(worker, worker.run_once)
-    if results is None:
-        return EXIT_OK
-    return EXIT_OK if all(result.ok for result in results) else EXIT_FAILURE
+
+    async def once() -> tuple[list[JobResult], InventorySnapshot]:
+        results = await worker.run_once()
+        assert worker.ctx is not None
+        return results, await worker.ctx.source.load()  # unchanged: no re-read, no re-parse
+
+    outcome = await _until_stopped(worker, once)
+    return EXIT_OK if outcome is None else sync_exit_code(*outcome)
+
+
+def sync_exit_code(results: Sequence[JobResult], snapshot: InventorySnapshot) -> int:
+    """``sync --once``: 1 when a job failed, anything was held, or the document has problems.
+
+    Held (``counts["held"]``) is what the worker itself left waiting: a property or record with
+    a bad entry, a refused prune, a parked booking, an unsafe cancel. What the site reports
+    (an incomplete property, content it cannot store) is reported, not held: it does not fail
+    the run. A one-line ``sync.finished`` says why.
+    """
+    held = sum(result.counts["held"] for result in results)
+    failed = [result.job for result in results if not result.ok]
+    code = EXIT_FAILURE if failed or held or snapshot.problems else EXIT_OK
+    (log.info if code == EXIT_OK else log.warning)(
+        "sync.finished",
+        exit_code=code,
+        failed_jobs=failed,
+        held=held,
+        problems=[str(problem) for problem in snapshot.problems[:5]],
+    )
+    return code
 
 
 async def _dry_run(args: argparse.Namespace, deployment: Deployment, jobs: Any) -> int:
@@ -267,33 +304,76 @@ async def _dry_run(args: argparse.Namespace, deployment: Deployment, jobs: Any) 
 
 
 async def _cmd_check(args: argparse.Namespace) -> int:
-    worker = Worker(_settings(args), exclusive=False)  # read-only: beside a running daemon
-    report = await _until_stopped(worker, worker.report)
-    if report is None:
+    """Read-only, beside a running daemon; always prints a report (``worker.check``)."""
+    from worker import check
+
+    try:
+        site = _check_site(args)
+    except ConfigError as exc:
+        _log_failure(exc)
+        return _print_check(args, check.failure_report(None, None, exc), exc)
+    label = site.label if args.site is not None or site.label != "default" else None
+    worker = Worker(site.settings, exclusive=False)
+    try:
+        facts = await _until_stopped(worker, worker.report)
+    except Exception as exc:  # whatever stopped it, the report says so (a bug: exit 1)
+        _log_failure(exc)
+        return _print_check(
+            args, check.failure_report(site.settings, worker, exc, label=label), exc
+        )
+    if facts is None:
         return EXIT_OK
+    return _print_check(args, check.success_report(facts, label=label))
+
+
+def _check_site(args: argparse.Namespace) -> SiteSettings:
+    """The one site ``check`` looks at: the only one, or ``--site LABEL`` of ``[[sites]]``."""
+    deployment = _deployment(args)
+    labels = [site.label for site in deployment.sites]
+    if args.site is None and not deployment.multi:
+        return deployment.sites[0]
+    if args.site is None:
+        raise ConfigError(
+            f"invalid configuration: check looks at one site: --site {'|'.join(labels)}"
+        )
+    for site in deployment.sites:
+        if site.label == args.site or (not deployment.multi and args.site == "default"):
+            return site
+    raise ConfigError(
+        f"invalid configuration: no site labelled {args.site!r} (sites: {', '.join(labels)})"
+    )
+
+
+def _print_check(
+    args: argparse.Namespace, report: dict[str, Any], exc: BaseException | None = None
+) -> int:
+    from worker.check import exit_code, render_report
+
     print(json.dumps(report) if args.json else render_report(report), flush=True)
-    return EXIT_OK if report["inventory"]["valid"] else EXIT_FAILURE
+    return exit_code(report, exc)
 
 
-def render_report(report: dict[str, Any]) -> str:
-    """The ``check`` report for people: one fact per line."""
-    inventory = report["inventory"]
-    owned = ", ".join(f"{uid} ({remote})" for uid, remote in report["owned_properties"]) or "none"
-    lines = [
-        f"site:             {report['site']}",
-        f"token:            {'ok' if report['token_ok'] else 'NOT VALID'}",
-        f"granted scopes:   {' '.join(report['granted_scopes']) or 'none'}",
-        f"channel:          {report['channel']} (id {report['channel_id']})",
-        f"server versions:  {report['versions']}",
-        f"owned properties: {len(report['owned_properties'])}: {owned}",
-        f"inventory:        {'valid' if inventory['valid'] else 'INVALID'}, "
-        f"{inventory['properties']} properties",
-    ]
-    lines += [f"  problem: {problem}" for problem in inventory["problems"]]
-    for item in report.get("incomplete_properties", []):
-        lines.append(f"incomplete:       {item['property_uid']} ({item['remote_uid']})")
-        lines += [f"  warning: {warning}" for warning in item["warnings"]]
-    return "\n".join(lines)
+def _log_failure(exc: BaseException) -> None:
+    """The same event ``main`` logs for this failure (on stderr for ``check``)."""
+    if isinstance(exc, ConfigError):
+        log.error("config.invalid", error=str(exc))
+    elif isinstance(exc, CredentialsRejected | ScopeRejected):
+        event = (
+            "credentials.rejected" if isinstance(exc, CredentialsRejected) else "scopes.rejected"
+        )
+        log.error(event, error=str(exc))
+    elif isinstance(exc, BookyFlowError):
+        log.error("worker.failed", error=str(exc), error_type=type(exc).__name__)
+    else:
+        log.error("worker.crashed", error_type=type(exc).__name__, exc_info=exc)
+
+
+async def _cmd_schema(args: argparse.Namespace) -> int:
+    """The inventory's JSON Schema, generated from the pydantic models (``docs/inventory.md``)."""
+    from worker.inventory.models import Inventory
+
+    print(json.dumps(Inventory.model_json_schema(), indent=2), flush=True)
+    return EXIT_OK
 
 
 async def _cmd_status(args: argparse.Namespace) -> int:
@@ -344,7 +424,9 @@ async def _cmd_demo(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     configure_logging(
-        log_format=args.log_format or "json", level=(args.log_level or "INFO").upper()
+        log_format=args.log_format or "json",
+        level=(args.log_level or "INFO").upper(),
+        stream=log_stream(args),
     )
     command: Command = args.command
     try:

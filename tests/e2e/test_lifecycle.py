@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import signal
 import socket
 
@@ -81,10 +82,15 @@ async def test_bad_configuration_exits_78_before_any_request(site: Site, spawn: 
 
 
 async def test_plain_http_to_a_remote_host_exits_78(site: Site, spawn: Spawn) -> None:
-    """An API URL that would send credentials in clear text is refused as configuration."""
+    """An API URL that would send credentials in clear text is refused as configuration.
+
+    ``check`` prints its report (the error line) on stdout and logs config.invalid on stderr.
+    """
     worker = await spawn("check", BOOKYFLOW_API_URL="http://hotel.example/bookyflow/api")
     assert await worker.wait() == 78
-    assert "use https" in worker.records[0]["error"]
+    assert worker.stdout[0].startswith("error:")
+    assert "use https" in worker.stdout[0]
+    assert "use https" in json.loads(worker.stderr[0])["error"]
 
 
 async def test_missing_inventory_exits_78(site: Site, spawn: Spawn) -> None:
