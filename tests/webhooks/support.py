@@ -57,3 +57,12 @@ async def drive(clock: FakeClock, done: Callable[[], bool]) -> None:
         if deadline is not None and not done():
             clock.advance(max(0.0, deadline - clock.now()))
     raise AssertionError("the clock was stepped for too long")
+
+
+async def until(condition: Callable[[], bool]) -> None:
+    """Wait on the real clock for what real I/O brings about (no fake clock in play)."""
+    for _ in range(_MAX_TICKS):
+        if condition():
+            return
+        await asyncio.sleep(_TICK_S)
+    raise AssertionError("the condition never held")
