@@ -23,11 +23,14 @@ test: venv
 live: venv
 	$(BIN)/python -m pytest -q -m live tests/live
 
-# Chaos soak, short mode (tests/chaos/soak.py): a modern run, then a legacy run, 30 s of chaos plus settling each (~70 s).
+# Chaos soak, short mode (tests/chaos/soak.py): a modern run, then a legacy run, 30 s of chaos plus settling each (~70 s);
+# then the many-sites run (tests/chaos/many_sites.py): one supervisor, five sites (calm, steady,
+# revoked, down, garbage), 30 s of chaos plus settling (~70 s: the down site waits out the supervisor's 60 s retry).
 # SOAK_S sets each run's chaos length (SOAK_S=3600 for the long soak).
 soak: venv
 	SOAK_S=$${SOAK_S:-30} $(BIN)/python -m tests.chaos.soak
 	SOAK_S=$${SOAK_S:-30} SOAK_LEGACY=1 $(BIN)/python -m tests.chaos.soak
+	SOAK_S=$${SOAK_S:-30} $(BIN)/python -m tests.chaos.many_sites
 
 lint: venv
 	$(BIN)/ruff check .

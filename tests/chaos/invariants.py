@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from worker.inventory.sink import RECORD_FIELDS
+from worker.inventory.sink import FLAGS, RECORD_FIELDS, REPLACED_CHARACTERS
 from worker.sandbox.journal import JournalEntry
 from worker.sandbox.store import SandboxStore
 from worker.sync.reservation_plan import is_site_reservation_id, site_reservation_id
@@ -238,19 +238,37 @@ def token_discipline(
     return Verdict("token_discipline", not figures.violations, detail)
 
 
-def sink_lines(path: Path) -> list[dict[str, Any]]:
-    """The bookings file, parsed (missing file = no lines)."""
-    if not path.exists():
-        return []
-    return [json.loads(line) for line in path.read_text().splitlines()]
+def sink_lines(path: Path, *rotated: Path) -> list[dict[str, Any]]:
+    """The bookings file, after the files a logrotate moved away from it, parsed (a missing
+    file has no lines). Read as bytes and decoded strictly: every line must be UTF-8."""
+    lines: list[dict[str, Any]] = []
+    for each in (*rotated, path):
+        if each.exists():
+            lines += [json.loads(line) for line in each.read_bytes().decode().splitlines()]
+    return lines
 
 
-def site_bookings_once(store: SandboxStore, client: str, channel: str, sink: Path) -> Verdict:
-    """Every site booking's latest revision is in the sink; no revision twice; lines complete."""
-    lines = sink_lines(sink)
-    problems = [
-        f"line {i} incomplete" for i, line in enumerate(lines) if set(line) != set(RECORD_FIELDS)
-    ]
+def _complete(line: Mapping[str, Any]) -> bool:
+    """Every field of the format, and ``flags`` only when there is something to flag."""
+    return set(line) - {FLAGS} == set(RECORD_FIELDS) and line.get(FLAGS, True) != []
+
+
+def site_bookings_once(
+    store: SandboxStore,
+    client: str,
+    channel: str,
+    sink: Path,
+    *,
+    rotated: Sequence[Path] = (),
+    parked: Collection[int] = (),
+) -> Verdict:
+    """Every site booking's latest revision is in the sink; no revision twice; lines complete.
+
+    ``rotated`` are bookings files moved away by a logrotate (their lines count as delivered);
+    ``parked`` are bookings made unreadable on purpose, which must *not* be delivered.
+    """
+    lines = sink_lines(sink, *rotated)
+    problems = [f"line {i} incomplete" for i, line in enumerate(lines) if not _complete(line)]
     problems += [f"revision {rev} x{n}" for rev, n in _dupes(line["revision"] for line in lines)]
     have = {line["revision"] for line in lines}
     expected = 0
@@ -258,8 +276,12 @@ def site_bookings_once(store: SandboxStore, client: str, channel: str, sink: Pat
         for booking in store.bookings(int(prop["property_uid"])):
             if remote_id_of(booking) or str(booking.get("booking_created", "")).startswith("1970"):
                 continue  # the channel's own push, or a closure (the real engine lists both)
-            expected += 1
             revision = f"{booking['booking_id']}:{booking['last_modified']}"
+            if int(booking["booking_id"]) in parked:
+                if revision in have:
+                    problems.append(f"unreadable revision {revision} delivered")
+                continue
+            expected += 1
             if revision not in have:
                 problems.append(f"revision {revision} never delivered")
     pushed_lines = [line for line in lines if remote_id_of(line["booking"])]
@@ -267,7 +289,32 @@ def site_bookings_once(store: SandboxStore, client: str, channel: str, sink: Pat
         f"channel's own booking {remote_id_of(b['booking'])} written" for b in pushed_lines
     ]
     detail = f"{expected} site bookings, {len(lines)} lines, each revision once"
+    if parked:
+        detail += f", {len(parked)} parked"
     return _problems("site_bookings_exactly_once", problems, detail)
+
+
+def poison_set_aside(
+    lines: Sequence[Mapping[str, Any]],
+    records: Sequence[Mapping[str, Any]],
+    poisoned: Mapping[str, int],
+) -> Verdict:
+    """A booking with a lone surrogate is delivered with U+FFFD and flagged; an unparsable one
+    is parked with one ``booking.parked`` warning (naming no guest data) — neither blocked
+    the property's other bookings (``site_bookings_exactly_once`` checks those)."""
+    problems: list[str] = []
+    if (booking_id := poisoned.get("surrogate")) is not None:
+        mine = [line for line in lines if line["booking"]["booking_id"] == booking_id]
+        flagged = [line for line in mine if REPLACED_CHARACTERS in line.get(FLAGS, [])]
+        names = {line["booking"]["guest_data"]["firstname"] for line in mine}
+        if not mine or len(flagged) != len(mine) or names != {"Jo\ufffdse"}:
+            problems.append(f"booking {booking_id}: {len(mine)} lines, {len(flagged)} flagged")
+    if (booking_id := poisoned.get("unparsable")) is not None:
+        parked = [r for r in records if r["event"] == "booking.parked"]
+        if [r.get("booking_id") for r in parked] != [booking_id]:
+            problems.append(f"booking {booking_id}: booking.parked x{len(parked)}")
+    detail = ", ".join(f"{kind}={booking_id}" for kind, booking_id in sorted(poisoned.items()))
+    return _problems("poison_set_aside", problems, detail or "nothing poisoned")
 
 
 def json_log_lines(lines: Sequence[str]) -> Verdict:

@@ -117,11 +117,16 @@ async def settle(chaos: Chaos, settle_s: float) -> float:
 
 
 def chaos_state_verdicts(chaos: Chaos) -> list[Verdict]:
-    store, client = chaos.sandbox.store, DEFAULT_CLIENT.client_id
+    """Nothing lost, nothing duplicated: the site against the inventory, the bookings file
+    (with what a logrotate moved away) against the site."""
+    store, client = chaos.sandbox.store, chaos.client
+    parked = [booking_id for kind, booking_id in chaos.poisoned.items() if kind == "unparsable"]
     return [
         server_matches_inventory(store, client, CHANNEL, chaos.inventory.document, chaos.today),
         no_duplicates(store, client, CHANNEL),
-        site_bookings_once(store, client, CHANNEL, chaos.sink_path),
+        site_bookings_once(
+            store, client, CHANNEL, chaos.sink_path, rotated=chaos.rotated, parked=parked
+        ),
     ]
 
 

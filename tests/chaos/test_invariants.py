@@ -1,9 +1,14 @@
-"""The soak's own checks can fail: token discipline, rate bound, log and secret scans."""
+"""The soak's own checks can fail: token discipline, rate bound, log and secret scans, poisoned
+bookings, and the many-sites isolation and reload checks."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from tests.chaos.figures import rate_bounded, rate_figures
-from tests.chaos.invariants import json_log_lines, no_secret, token_figures
+from tests.chaos.invariants import json_log_lines, no_secret, poison_set_aside, token_figures
+from tests.chaos.many_sites import sighup_reloaded, sites_isolated
+from worker.inventory.sink import REPLACED_CHARACTERS
 from worker.sandbox.journal import JournalEntry
 
 
@@ -45,3 +50,37 @@ def test_log_and_secret_scans_fail_on_bad_output() -> None:
     assert not json_log_lines(['{"timestamp": 1, "level": "info", "event": "x"}', "Traceback"]).ok
     assert not no_secret({"tok-123"}, {"stdout": "Bearer tok-123"}).ok
     assert no_secret({"tok-123"}, {"stdout": "Bearer [REDACTED]"}).ok
+
+
+def _line(booking_id: int, firstname: str, **extra: Any) -> dict[str, Any]:
+    booking = {"booking_id": booking_id, "guest_data": {"firstname": firstname}}
+    return {"booking": booking, **extra}
+
+
+def test_poisoned_bookings_must_be_set_aside() -> None:
+    """A surrogate booking must be delivered flagged with U+FFFD; an unparsable one parked once."""
+    poisoned = {"surrogate": 1, "unparsable": 2}
+    flagged = _line(1, "Jo\ufffdse", flags=[REPLACED_CHARACTERS])
+    parked = [{"event": "booking.parked", "booking_id": 2}]
+    assert poison_set_aside([flagged], parked, poisoned).ok
+    assert not poison_set_aside([_line(1, "Jo\ufffdse")], parked, poisoned).ok
+    assert not poison_set_aside([flagged], parked * 2, poisoned).ok
+    assert not poison_set_aside([], parked, poisoned).ok
+    assert poison_set_aside([], [], {}).ok
+
+
+def test_isolation_and_reload_checks_fail_on_a_leak() -> None:
+    """Another site failing, the calm site failing a job, or a site not reloaded all fail."""
+    down = [{"event": "site.failed", "site": "down"}, {"event": "site.ready", "site": "down"}]
+    assert sites_isolated(down).ok
+    assert not sites_isolated([*down, {"event": "site.failed", "site": "steady"}]).ok
+    assert not sites_isolated([*down, {"event": "job.finished", "site": "calm", "ok": False}]).ok
+    assert not sites_isolated(down[1:]).ok  # down never reported
+    summary = {"event": "supervisor.reload", "sites": ["calm", "steady"], "not_running": ["down"]}
+    reloads = [
+        {"event": "worker.reload", "site": label, "ok": True, "sink_reopened": True}
+        for label in ("calm", "steady")
+    ]
+    assert sighup_reloaded([summary, *reloads], 1).ok
+    assert not sighup_reloaded([summary, reloads[0]], 1).ok
+    assert not sighup_reloaded([], 1).ok

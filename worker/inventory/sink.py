@@ -47,6 +47,7 @@ from worker.errors import BookyFlowError, ConfigError
 from worker.logging import get_logger
 
 __all__ = [
+    "FLAGS",
     "RECORD_FIELDS",
     "REPLACED_CHARACTERS",
     "BookingSink",
