@@ -26,6 +26,7 @@ from pydantic import (
     StringConstraints,
     ValidationError,
     ValidationInfo,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
@@ -99,8 +100,20 @@ def _parse_money(value: object) -> Decimal:
 
 
 IsoDate = Annotated[date, BeforeValidator(_iso_date)]
-Price = Annotated[Decimal, BeforeValidator(_decimal_string), Field(gt=0)]
-Paid = Annotated[Decimal, BeforeValidator(_decimal_string), Field(ge=0)]
+# ``schema`` shows money as what the document must hold: a decimal string, never a number.
+_MONEY_SCHEMA = {"type": "string", "pattern": r"^-?\d+(\.\d+)?$"}
+Price = Annotated[
+    Decimal,
+    BeforeValidator(_decimal_string),
+    Field(gt=0),
+    WithJsonSchema({**_MONEY_SCHEMA, "description": 'a decimal string above 0, e.g. "95.00"'}),
+]
+Paid = Annotated[
+    Decimal,
+    BeforeValidator(_decimal_string),
+    Field(ge=0),
+    WithJsonSchema({**_MONEY_SCHEMA, "description": 'a decimal string, 0 or more, e.g. "0.00"'}),
+]
 Text = Annotated[str, StringConstraints(min_length=1)]
 CountryCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
 PositiveInt = Annotated[int, Field(ge=1)]
