@@ -121,15 +121,17 @@ class OutboxLoop:
     async def _run(self) -> None:
         """Passes until stopped; a failing state store is logged and tried again, never fatal."""
         while True:
-            sent = 0
+            self._wake.clear()  # a wake() from here on (a deliver during the pass) ends the wait
+            sent, idle_s = 0, self.poll_s
             try:
                 sent = await self.run_pass()
                 await self._refresh_counts()
+                idle_s = await self._idle_s()
             except Exception as exc:  # the loop must outlive a full disk or a locked database
                 log.error("webhook.loop_failed", error=describe(exc))
             if self._stopping and not sent:
                 return
-            await self._wait(await self._idle_s())
+            await self._wait(idle_s)
 
     async def run_pass(self) -> int:
         """Send the due entries of one batch, in queue order, while the endpoint answers; how
@@ -224,7 +226,6 @@ class OutboxLoop:
         if seconds <= 0:
             await asyncio.sleep(0)
             return
-        self._wake.clear()
         woken = asyncio.ensure_future(self._wake.wait())
         timer = asyncio.ensure_future(self.clock.sleep(seconds))
         try:

@@ -93,8 +93,9 @@ def webhook_body(record: Mapping[str, Any], *, received_at: datetime) -> bytes:
 def answer_error(status: int, retry_after: str | None, *, now_wall: datetime) -> ApiError | None:
     """None for a 2xx; else the error the retry policy judges (pure).
 
-    429, and 503 with ``Retry-After``, wait at least that long; other 5xx and 408/425 are the
-    receiver's passing trouble; anything else (3xx, 4xx) is an answer to this one body.
+    429, and 503 with ``Retry-After``, wait at least that long; 5xx and 408/425 are server
+    errors (``RetryPolicy.should_retry`` tells which are the receiver's passing trouble);
+    anything else (3xx, 4xx) is an answer to this one body.
     """
     if 200 <= status < 300:
         return None
