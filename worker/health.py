@@ -202,7 +202,12 @@ async def _cancel_and_wait(task: asyncio.Task[None]) -> None:
 
 
 class HealthServer:
-    """``GET /healthz`` (alive), ``/readyz`` (token valid and announced), ``/metrics``."""
+    """``GET /healthz`` (alive), ``/readyz`` (the snapshot's ``ready``), ``/metrics``.
+
+    A worker is ready once started, with a valid token and its site's breaker closed
+    (``Worker.ready``); while a site is down at start-up, or its breaker is open, ``/readyz``
+    answers 503 and ``/healthz`` 200: the process is alive, it is the site that is not.
+    """
 
     def __init__(self, snapshot: Snapshot, *, host: str = ALL_INTERFACES, port: int = 0) -> None:
         self._snapshot = snapshot

@@ -80,13 +80,16 @@ class WorkerMetrics:
             return 0.0
         return round(now - status.failing_since, 3)
 
-    def snapshot(self, stats: ClientStats, *, ready: bool) -> dict[str, Any]:
-        """Everything the heartbeat reports, as plain JSON values."""
+    def snapshot(
+        self, stats: ClientStats, *, ready: bool, breaker: str | None = None
+    ) -> dict[str, Any]:
+        """Everything the heartbeat reports, as plain JSON values (``breaker``: its state)."""
         now = self.wall()
         return {
             "written_at": now,
             "uptime_s": round(now - self.started_at, 3),
             "ready": ready,
+            "breaker": breaker,
             "requests_by_status": dict(sorted(stats.requests_by_status.items())),
             "retries": stats.retries,
             "token_refreshes": stats.token_refreshes,
@@ -193,8 +196,11 @@ _SERIES: tuple[tuple[str, str, str, Callable[[Mapping[str, Any]], Samples]], ...
     ("bookyflow_oldest_undelivered_booking_seconds", "gauge",
      "How long site bookings may have waited for delivery.",
      _scalar("oldest_undelivered_booking_s")),
-    ("bookyflow_ready", "gauge", "Token valid and channel announced.",
+    ("bookyflow_ready", "gauge", "Started, token valid and the site's breaker closed.",
      lambda snapshot: [("", 1.0 if snapshot.get("ready") else 0.0)]),
+    ("bookyflow_breaker_open", "gauge",
+     "1 while the site's circuit breaker is open or half-open (the site stopped answering).",
+     lambda snapshot: [("", 1.0 if snapshot.get("breaker") in ("open", "half_open") else 0.0)]),
     ("bookyflow_webhook_outbox", "gauge",
      "Site bookings in the webhook outbox: pending delivery, or dead-lettered until re-driven.",
      _webhooks({"pending": "pending", "dead_lettered": "dead_lettered"}, "state")),

@@ -1,20 +1,41 @@
 """Per-site circuit breaker: stop sending to a site that keeps failing, then probe once.
 
-closed → open after ``failure_threshold`` consecutive failures → half-open once ``reset_s`` has
-passed, which admits exactly one probe request; the probe's success closes the breaker, its
-failure re-opens it for another ``reset_s``. Time comes from the injected clock.
+closed → open after ``failure_threshold`` consecutive failures, provided at least three quarters
+of the last ``4 × failure_threshold`` outcomes failed → half-open once ``reset_s`` has passed,
+which admits exactly one probe request; the probe's success closes the breaker, its failure
+re-opens it for another ``reset_s``. Time comes from the injected clock.
+
+The window is what tells a site that is down from one that is flaky (issue 11): under 30 % random
+503s five failures in a row come every few hundred requests, and opening then stopped every sync
+for 30 s or more (a failed probe, one in three, doubled it). A site that stopped answering fails
+everything and opens the breaker as soon as the window says so; the flaky one is left to the
+retry policy, which copes with it.
+
+Each outage is logged once per transition (issue 11), never per refused request:
+``breaker.opened`` (WARNING) when it leaves closed, ``breaker.half_open`` (INFO) at the first
+probe, ``breaker.closed`` (INFO, with ``open_s``) when a success ends it. The further probes and
+re-openings of a long outage are DEBUG lines. Each line names the site: ``site`` is the label a
+supervisor bound to the context, else the site's API URL.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from collections import deque
+from typing import Any, Literal
+
+import structlog
 
 from worker.api.clock import Clock
 from worker.errors import CircuitOpen
+from worker.logging import get_logger
 
 __all__ = ["BreakerState", "CircuitBreaker"]
 
 BreakerState = Literal["closed", "open", "half_open"]
+
+log = get_logger(__name__)
+WINDOW_PER_THRESHOLD = 4  # outcomes remembered per unit of the threshold
+TRIP_FRACTION = 0.75  # the share of them that must have failed
 
 
 class CircuitBreaker:
@@ -24,15 +45,23 @@ class CircuitBreaker:
     half-open forever, so the probe slot is handed out again after another ``reset_s``.
     """
 
-    def __init__(self, failure_threshold: int, reset_s: float, clock: Clock) -> None:
+    def __init__(
+        self, failure_threshold: int, reset_s: float, clock: Clock, *, site: str = ""
+    ) -> None:
         if failure_threshold < 1 or reset_s <= 0:
             raise ValueError("failure_threshold must be >= 1 and reset_s > 0")
         self._threshold = failure_threshold
         self._reset_s = reset_s
         self._clock = clock
+        self._site = site
         self._failures = 0
+        # The last outcomes (True: failed), and how many of them failed.
+        self._window: deque[bool] = deque(maxlen=WINDOW_PER_THRESHOLD * failure_threshold)
+        self._window_failures = 0
         self._opened_at: float | None = None
         self._probe_at: float | None = None  # when the half-open probe was admitted
+        self._outage_at: float | None = None  # when it left closed (for breaker.closed's open_s)
+        self._probes = 0  # probes admitted during this outage
 
     @property
     def state(self) -> BreakerState:
@@ -53,6 +82,9 @@ class CircuitBreaker:
             return
         if state == "half_open" and self._probe_slot_free():
             self._probe_at = self._clock.now()
+            self._probes += 1
+            self._log("info" if self._probes == 1 else "debug", "breaker.half_open",
+                      probe=self._probes)  # fmt: skip
             return
         raise CircuitOpen(f"circuit open; next probe in {self.retry_in_s():.1f} s")
 
@@ -65,14 +97,47 @@ class CircuitBreaker:
 
     def record_success(self) -> None:
         self._failures = 0
+        self._remember(False)
+        if self._outage_at is not None:  # the hot path is one comparison
+            open_s = round(self._clock.now() - self._outage_at, 3)
+            self._log("info", "breaker.closed", open_s=open_s, probes=self._probes)
+            self._outage_at, self._probes = None, 0
         self._opened_at = self._probe_at = None
 
     def record_failure(self) -> None:
         self._failures += 1
-        if self._opened_at is not None or self._failures >= self._threshold:
+        self._remember(True)
+        if self._opened_at is not None or self._tripped():
             # A failed probe (or the threshold reached) opens the breaker for a full period.
             self._opened_at = self._clock.now()
             self._probe_at = None
+            self._opened()
+
+    def _opened(self) -> None:
+        if self._outage_at is None:
+            self._outage_at = self._opened_at
+            self._log("warning", "breaker.opened", failures=self._failures, reset_s=self._reset_s)
+        else:
+            self._log("debug", "breaker.reopened", failures=self._failures, reset_s=self._reset_s)
+
+    def _remember(self, failed: bool) -> None:
+        window = self._window
+        if len(window) == window.maxlen:
+            self._window_failures -= window[0]
+        window.append(failed)
+        self._window_failures += failed
+
+    def _tripped(self) -> bool:
+        """Enough failures in a row, and most of the recent outcomes failed (module doc)."""
+        if self._failures < self._threshold:
+            return False
+        return self._window_failures >= TRIP_FRACTION * len(self._window)
 
     def _probe_slot_free(self) -> bool:
         return self._probe_at is None or self._clock.now() - self._probe_at >= self._reset_s
+
+    def _log(self, level: str, event: str, **fields: Any) -> None:
+        """One transition line; ``site`` from the context (a supervisor's label) wins."""
+        if "site" not in structlog.contextvars.get_contextvars():
+            fields["site"] = self._site
+        getattr(log, level)(event, **fields)

@@ -27,6 +27,7 @@ from worker.errors import (
     BookyFlowError,
     CircuitOpen,
     RateLimited,
+    RetryBudgetExhausted,
     TokenUnavailable,
     TransportError,
 )
@@ -40,6 +41,7 @@ __all__ = [
     "RetryPolicy",
     "SiteGate",
     "call_with_retry",
+    "is_transient",
     "parse_retry_after",
 ]
 
@@ -98,6 +100,19 @@ def _retryable(exc: BookyFlowError) -> bool:
     if isinstance(exc, ApiError) and exc.status is not None and exc.status >= 400:
         return exc.status in RETRYABLE_STATUSES
     return exc.retryable
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether ``exc`` is the site's passing trouble rather than a fault of what we sent.
+
+    The one answer to "may trying again later help?": transport errors, 5xx, 429, a spoilt body,
+    an open breaker, no token for now, a spent retry budget. Start-up retries these, jobs log
+    them without a traceback, and they never pause a property (``sync.context``); everything
+    else (a refusal, a bad answer to a good request, a bug) would only repeat.
+    """
+    if isinstance(exc, RetryBudgetExhausted):
+        return True
+    return isinstance(exc, BookyFlowError) and _retryable(exc)
 
 
 def _provably_not_processed(exc: BookyFlowError) -> bool:

@@ -11,9 +11,11 @@ bookings job does not take the lock but obeys the same gates. For each property:
   ``PROPERTY_RETRY``'s backoff (seconds), up to its attempts, while the site's breaker is closed
   and the client's retry budget pays for it. Repeating the work is safe: every job re-plans from
   state and the site, and checks before it repeats an ambiguous write (the reservations job finds
-  an earlier push in ``list/bookings`` before it sends ``reservations/add`` again). Only when the
-  attempts are spent is it counted ``failed`` (one ``property.failed`` line), and the next run
-  tries it again: it is not paused;
+  an earlier push in ``list/bookings`` before it sends ``reservations/add`` again). The write
+  lock and the slot are held across the attempts, so no other job's write slips in between (a
+  reservation pushed between a failed and a retried room creation was refused for want of
+  rooms). Only when the attempts are spent is it counted ``failed`` (one ``property.failed``
+  line), and the next run tries it again: it is not paused;
 - failed with its own error: counted ``failed``, paused (60 s, doubling), never stopping the
   others;
 - the site is down (breaker open, no token): that property and every one after it in this run
@@ -24,6 +26,7 @@ bookings job does not take the lock but obeys the same gates. For each property:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -86,24 +89,31 @@ async def _run_one(run: _Run, uid: int) -> None:
     with structlog.contextvars.bound_contextvars(property_uid=uid):
         if not await _due(run, uid):
             return
-        started, spent = run.ctx.clock.now(), 0
-        for attempt in range(1, PROPERTY_RETRY.max_attempts + 1):
-            try:
-                async with run.limit:  # a slot per attempt: a property waiting frees its slot
-                    await _attempt(run, uid)
-            except Exception as exc:  # one property's failure must not stop the others
-                cost = _retry_cost(run, uid, exc, attempt, started)
-                if cost is None:
-                    _failed(run, uid, exc, attempt)
-                    await _outcome(run, uid, exc)
-                    return
-                spent = cost
-            else:
-                if spent:  # a retry that worked gives its budget back (AWS standard mode)
-                    run.ctx.cmf.client.budget.on_success(released=spent)
-                await _outcome(run, uid, None)
+        lock = run.ctx.gates.lock(uid) if run.writes else contextlib.nullcontext()
+        async with run.limit, lock:  # slot before lock, as every job takes them: no deadlock
+            await _attempts(run, uid)
+
+
+async def _attempts(run: _Run, uid: int) -> None:
+    """The work, and its retries within the run after transient failures."""
+    started, spent = run.ctx.clock.now(), 0
+    for attempt in range(1, PROPERTY_RETRY.max_attempts + 1):
+        try:
+            async with run.ctx.gates.noting(uid):
+                await run.work(uid)
+        except Exception as exc:  # one property's failure must not stop the others
+            cost = _retry_cost(run, uid, exc, attempt, started)
+            if cost is None:
+                _failed(run, uid, exc, attempt)
+                await _outcome(run, uid, exc)
                 return
-            await run.ctx.clock.sleep(run.ctx.gates.retry_in_s(uid))
+            spent = cost
+        else:
+            if spent:  # a retry that worked gives its budget back (AWS standard mode)
+                run.ctx.cmf.client.budget.on_success(released=spent)
+            await _outcome(run, uid, None)
+            return
+        await run.ctx.clock.sleep(run.ctx.gates.retry_in_s(uid))
 
 
 async def _outcome(run: _Run, uid: int, exc: BaseException | None) -> None:
@@ -127,26 +137,9 @@ async def _due(run: _Run, uid: int) -> bool:
         run.result.counts["deferred"] += 1
         log.info("property.deferred", retry_in_s=round(wait_s, 1))
         return False
-    if (
-        wait_s > 0
-    ):  # deferred by seconds after a transient failure (another job's, or the last run's)
+    if wait_s > 0:  # deferred by seconds after a transient failure (this job's or another's)
         await run.ctx.clock.sleep(wait_s)
     return run.site_down is None
-
-
-async def _attempt(run: _Run, uid: int) -> None:
-    """One try of the work, through the gates (they note what a failure means)."""
-    gates = run.ctx.gates
-    if run.writes:
-        async with gates.writing(uid):
-            await run.work(uid)
-        return
-    try:
-        await run.work(uid)
-    except Exception as exc:
-        gates.failed_because(uid, exc)
-        raise
-    gates.succeeded(uid)
 
 
 def _retry_cost(

@@ -3,10 +3,14 @@
 Each run starts from the server's truth: ``properties/ids`` replaces ``ctx.owned``. Then, per
 vendor property (``property_plan`` explains the matching):
 
-1. **Resolve** its uid: the state record when its uid is still on the server (a uid that vanished
-   is forgotten and the property created again), else a server property with its remote uid —
-   which also resolves an ``intent`` left by a crash between the POST and the state write, and a
-   lost state directory. Only what is found nowhere is created.
+1. **Resolve** its uid: the state record when its uid is still on the server, else a server
+   property with its remote uid — which also resolves an ``intent`` left by a crash between the
+   POST and the state write, and a lost state directory. Only what is found nowhere is created.
+   A uid of state's that ``properties/ids`` does not list is asked for by uid first
+   (``GET property/<uid>``, ``property_plan.still_ours``): a flaky or restored site can omit
+   properties from its list, and creating them again would duplicate them (issue 11). Still there
+   → kept (``property.unlisted``); gone or not ours → forgotten and created again
+   (``property.lost``); no answer → left alone until a later run (``property.recheck_failed``).
 2. **Create** (``POST property``) after writing the intent; "That Remote ID already exists"
    means a previous attempt landed, and the property is adopted from ``properties/ids``.
 3. **Complete** (under the property's write lock): rooms (``rooms.sync_rooms``), the base price
@@ -26,20 +30,23 @@ next run.
 
 from __future__ import annotations
 
-from worker.errors import BookyFlowError, ClientRequestError, already_exists
+from typing import Literal
+
+from worker.errors import BookyFlowError, ClientRequestError, OwnershipError, already_exists
 from worker.inventory.document import InventorySnapshot
 from worker.inventory.models import Property as VendorProperty
 from worker.logging import get_logger
 from worker.sync.content import sync_content
 from worker.sync.context import JobResult, SyncContext
 from worker.sync.each import for_each_property
-from worker.sync.property_plan import RemoteMatch, find_on_server
+from worker.sync.property_plan import RemoteMatch, find_on_server, still_ours
 from worker.sync.prune import prune_properties
 from worker.sync.publishing import publish_step
 from worker.sync.rooms import sync_rooms
 from worker.sync.tariff import ensure_base_price
 
 log = get_logger(__name__)
+Recheck = Literal["kept", "lost", "unknown"]
 
 
 class AmbiguousProperty(BookyFlowError):
@@ -61,18 +68,19 @@ class PropertiesJob:
         ctx.owned.replace(server)
         resolved = await self._resolve_all(ctx, snapshot, server, result)
         vendor = snapshot.by_remote_uid()
+        created: set[int] = set()
         for remote_uid, uid in list(resolved.items()):
             if uid is None and remote_uid not in snapshot.held:
-                resolved[remote_uid] = await self._create_isolated(ctx, vendor[remote_uid], result)
+                new_uid = await self._create_isolated(ctx, vendor[remote_uid], result)
+                resolved[remote_uid] = new_uid
+                if new_uid is not None:
+                    created.add(new_uid)
         uids = {uid: vendor[r] for r, uid in resolved.items() if uid and r not in snapshot.held}
         if held := len(snapshot.held & resolved.keys()):
             result.counts["held"] += held
-        created = set(ctx.owned.items()) - set(server)
 
         async def complete(uid: int) -> None:
-            await self._complete(
-                ctx, uids[uid], uid, result, new=(uid, uids[uid].remote_uid) in created
-            )
+            await self._complete(ctx, uids[uid], uid, result, new=uid in created)
 
         await for_each_property(ctx, result, uids, complete)
         if ctx.settings.prune:
@@ -88,18 +96,25 @@ class PropertiesJob:
         server: list[tuple[int, str]],
         result: JobResult,
     ) -> dict[str, int | None]:
-        """Vendor remote uid → property uid on the server (None: to be created)."""
+        """Vendor remote uid → property uid on the server (None: to be created).
+
+        A property whose re-check got no answer is in neither: not created, not completed.
+        """
         on_server = {uid for uid, _ in server}
         resolved: dict[str, int | None] = {}
+        unknown: set[str] = set()
         for prop in snapshot.properties:  # first pass: what state knows and the server confirms
             record = await ctx.state.get_property(prop.remote_uid)
             if record and record.property_uid in on_server:
                 resolved[prop.remote_uid] = record.property_uid
             elif record and record.property_uid is not None:
-                log.warning("property.lost", remote_uid=prop.remote_uid, uid=record.property_uid)
-                await ctx.state.forget_property(prop.remote_uid)
+                verdict = await self._recheck(ctx, prop, record.property_uid, result)
+                if verdict == "kept":
+                    resolved[prop.remote_uid] = record.property_uid
+                elif verdict == "unknown":
+                    unknown.add(prop.remote_uid)
         for prop in snapshot.properties:  # second pass: find the rest by remote uid
-            if prop.remote_uid in resolved:
+            if prop.remote_uid in resolved or prop.remote_uid in unknown:
                 continue
             claimed = {uid for uid in resolved.values() if uid is not None}
             try:
@@ -108,6 +123,33 @@ class PropertiesJob:
                 result.fail(f"property {prop.remote_uid}", exc)
                 log.error("property.ambiguous", remote_uid=prop.remote_uid, message=str(exc))
         return resolved
+
+    async def _recheck(
+        self, ctx: SyncContext, prop: VendorProperty, uid: int, result: JobResult
+    ) -> Recheck:
+        """Ask the site for a property of state's that ``properties/ids`` did not list.
+
+        The uid is owned for the question (state says we created it; the site's answer decides):
+        kept owned when the site still has it as ours, dropped otherwise.
+        """
+        remote_uid = prop.remote_uid
+        ctx.owned.add(uid, remote_uid)
+        try:
+            found = await ctx.cmf.get_property(uid)
+        except OwnershipError:  # "does not have access ..., or the property does not exist"
+            found = None
+        except BookyFlowError as exc:
+            ctx.owned.discard(uid)
+            result.fail(f"property {remote_uid}", exc)
+            log.warning("property.recheck_failed", remote_uid=remote_uid, uid=uid, error=str(exc))
+            return "unknown"
+        if found is not None and still_ours(remote_uid, uid, found):
+            log.warning("property.unlisted", remote_uid=remote_uid, uid=uid, kept=True)
+            return "kept"
+        ctx.owned.discard(uid)
+        log.warning("property.lost", remote_uid=remote_uid, uid=uid)
+        await ctx.state.forget_property(remote_uid)
+        return "lost"
 
     async def _find(
         self,

@@ -7,6 +7,11 @@ property is found on the server by its exact remote uid first, then by that lega
 matched twice. Several candidates (only possible with mangled uids) are ambiguous and resolved by
 the caller (by name) or left alone.
 
+A property state knows but ``properties/ids`` omits (a flaky or restored site) is asked for by
+uid before anything else; ``still_ours`` judges the answer: the same uid, and the remote uid we
+created it with when the site tells one (exactly or in the legacy cast; the real engine's
+property object has none, and its ownership check already refused anything not ours).
+
 Rooms. The vendor room ``remote_id`` maps to a BookyFlow ``room_uid`` in state. A mapped room that
 still exists on the server is kept; an unmapped one (first run, state lost, or a create whose
 answer was lost) adopts an unclaimed server room with the same ``(room_name, room_number)``, or
@@ -30,6 +35,7 @@ import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from worker.api.models import Property as ServerProperty
 from worker.api.models import Room as ServerRoom
 from worker.inventory.models import Room as VendorRoom
 
@@ -60,6 +66,13 @@ def find_on_server(
         return exact
     legacy = legacy_remote_uid(remote_uid)
     return [RemoteMatch(uid, True) for uid, remote in pairs if remote == legacy]
+
+
+def still_ours(remote_uid: str, uid: int, server: ServerProperty) -> bool:
+    """Whether ``GET property/<uid>`` shows the property created as ``remote_uid`` (see above)."""
+    if server.property_uid != uid:
+        return False
+    return server.remote_uid in (None, "", remote_uid, legacy_remote_uid(remote_uid))
 
 
 def rooms_fingerprint(vendor: Sequence[VendorRoom], mapped: Mapping[str, int]) -> str:
