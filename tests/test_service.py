@@ -13,11 +13,18 @@ import pytest
 from structlog.testing import capture_logs
 
 from tests.conftest import SandboxFactory
-from worker.errors import ConfigError, CredentialsRejected, OwnershipError, StateLocked
+from worker.errors import (
+    ConfigError,
+    CredentialsRejected,
+    OwnershipError,
+    ServerError,
+    StateLocked,
+)
+from worker.health import HealthServer
 from worker.sandbox import Sandbox
 from worker.sandbox.store import ClientSpec
 from worker.service import Worker
-from worker.settings import Settings
+from worker.settings import RetrySettings, Settings, TokenSettings
 from worker.sync.context import Job, JobResult, SyncContext
 from worker.wiring import missing_scopes
 
@@ -279,3 +286,115 @@ async def test_the_inventory_size_cap_reaches_the_source(
         assert worker.inventory is not None
         (problem,) = worker.inventory.problems
         assert "BOOKYFLOW_INVENTORY_MAX_BYTES (1024)" in problem.message
+
+
+# --- a site down at start-up; readiness (issue 11) ------------------------------------------
+
+# Short client retries, breaker period and token floor: a site that blinks costs milliseconds.
+QUICK = {
+    "retry": RetrySettings(
+        max_attempts=2, base_delay_s=0.01, max_delay_s=0.02, breaker_reset_s=0.05
+    ),
+    "token": TokenSettings(retry_min_interval_s=0.05),
+}
+
+
+async def _until(condition: Any) -> None:
+    """Poll a condition (the test timeout bounds the wait; nothing asserts on time)."""
+    while True:
+        if condition():
+            return
+        await asyncio.sleep(0.01)
+
+
+async def test_start_up_waits_out_a_site_that_answers_503_and_html(
+    sandbox: Sandbox, inventory: Path, tmp_path: Path
+) -> None:
+    """With retry_start, 503 pages (token endpoint included) and a PHP notice in place of JSON
+    are tried again with backoff until start-up completes: one warning per failed attempt."""
+    settings = settings_for(sandbox, inventory, tmp_path, **QUICK)
+    sandbox.faults.fail_next(503, times=5)
+    sandbox.faults.invalid_json_next(times=2, path="cmf/versions")
+    with capture_logs() as logs:
+        async with Worker(settings, jobs={}, retry_start=True, start_retry_first_s=0.01) as worker:
+            assert worker.ready
+            assert worker.versions
+    failed = [entry for entry in logs if entry["event"] == "worker.start_failed"]
+    assert len(failed) >= 2
+    assert {entry["error_type"] for entry in failed} <= {
+        "ServerError", "TokenUnavailable", "MalformedResponse", "CircuitOpen"
+    }  # fmt: skip
+    assert [entry["failures"] for entry in failed] == list(range(1, len(failed) + 1))
+    assert "properties.reconciled" in [entry["event"] for entry in logs]
+
+
+async def test_a_stop_while_the_site_is_down_ends_start_up_at_once(
+    sandbox: Sandbox, inventory: Path, tmp_path: Path
+) -> None:
+    """While waiting to try again the worker is alive and not ready (heartbeat written);
+    request_stop ends the wait, start-up returns and run() returns without scheduling."""
+    settings = settings_for(sandbox, inventory, tmp_path, **QUICK)
+    sandbox.faults.set_random_failure(1.0, statuses=(503,))
+    worker = Worker(settings, jobs={}, retry_start=True, start_retry_first_s=3600,
+                    heartbeat_file_interval_s=0.01)  # fmt: skip
+    with capture_logs() as logs:
+        starting = asyncio.create_task(worker.start())
+        await _until(lambda: worker.running)  # waiting for the next attempt
+        heartbeat = tmp_path / "state" / "heartbeat.json"
+        await _until(heartbeat.is_file)
+        assert json.loads(heartbeat.read_text())["ready"] is False
+        assert not worker.ready
+        worker.request_stop("SIGTERM")
+        await starting
+        await worker.run()
+        await worker.close()
+    assert worker.ctx is None
+    assert [e["event"] for e in logs].count("worker.start_failed") == 1
+    assert "job.finished" not in [e["event"] for e in logs]
+
+
+@pytest.mark.parametrize("case", ["wrong secret", "scope not granted"])
+async def test_refusals_stay_fatal_at_start_up_even_with_retry_start(
+    sandbox_factory: SandboxFactory, inventory: Path, tmp_path: Path, case: str
+) -> None:
+    """Rejected credentials and a missing scope end start-up at once: nothing is retried."""
+    reader = ClientSpec("ro", "read-only-secret", ("read",))
+    sandbox = await sandbox_factory(clients=[reader])
+    secret = "wrong-secret-value" if case == "wrong secret" else "read-only-secret"
+    settings = settings_for(sandbox, inventory, tmp_path, client_id="ro", client_secret=secret)
+    jobs = {"properties": StandInJob("properties", scopes=("read", "write"))}
+    error = CredentialsRejected if case == "wrong secret" else ConfigError
+    with pytest.raises(error):
+        async with Worker(settings, jobs=jobs_of(jobs), retry_start=True):
+            pass
+    assert len(sandbox.journal.matching(path="oauth/token")) == 1
+    assert not sandbox.journal.matching(path="announce")
+
+
+async def test_ready_is_false_while_the_breaker_is_open(
+    sandbox: Sandbox, inventory: Path, tmp_path: Path
+) -> None:
+    """A site that stopped answering opens the breaker: /readyz 503, bookyflow_ready 0 and
+    bookyflow_breaker_open 1, until a probe succeeds again."""
+    retry = RetrySettings(max_attempts=1, breaker_failure_threshold=1, breaker_reset_s=0.05)
+    settings = settings_for(sandbox, inventory, tmp_path, retry=retry)
+    async with Worker(settings, jobs={}) as worker:
+        health = HealthServer(worker.snapshot)
+        assert worker.ctx is not None
+        assert health.answer("GET", "/readyz")[0] == 200
+        sandbox.faults.fail_next(503, times=3, path="cmf/versions")
+        for _ in range(3):
+            with pytest.raises(ServerError):
+                await worker.ctx.cmf.versions()
+        assert worker.client is not None
+        assert worker.client.breaker.state == "open"
+        assert not worker.ready
+        assert health.answer("GET", "/readyz")[0] == 503
+        metrics = health.answer("GET", "/metrics")[2]
+        assert "bookyflow_ready 0" in metrics
+        assert "bookyflow_breaker_open 1" in metrics
+        await _until(lambda: worker.client is not None and worker.client.breaker.state != "open")
+        assert not worker.ready  # half-open: not back until a probe succeeded
+        await worker.ctx.cmf.versions()
+        assert worker.ready
+        assert "bookyflow_breaker_open 0" in health.answer("GET", "/metrics")[2]

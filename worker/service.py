@@ -112,12 +112,15 @@ class Worker:
         heartbeat: bool = True,
         exclusive: bool = True,
         retry_start: bool = False,
+        start_retry_first_s: float = START_RETRY_FIRST_S,
+        start_retry_max_s: float = START_RETRY_MAX_S,
     ) -> None:
         self.settings = settings
         # False for read-only commands (check): no state directory lock, no bookings file.
         self.exclusive = exclusive
         # True for ``run``: a site down at start-up is tried again until it answers or a stop.
         self.retry_start = retry_start
+        self.start_retry_first_s, self.start_retry_max_s = start_retry_first_s, start_retry_max_s
         self.dry_run: WriteRecorder | None = None  # set by ``sync --once --dry-run``
         # False under a Supervisor, which keeps one heartbeat for the whole process.
         self.heartbeat = heartbeat
@@ -242,7 +245,10 @@ class Worker:
     def _start_retry_in_s(self, failures: int, client: BookyFlowClient) -> float:
         """The doubling delay, jittered (replicas restarted together spread out), and at least
         until the breaker admits a probe: an attempt before that would fail without sending."""
-        delay_s = start_retry_delay_s(failures) * self.rng.uniform(0.5, 1.0)
+        base_s = start_retry_delay_s(
+            failures, first_s=self.start_retry_first_s, max_s=self.start_retry_max_s
+        )
+        delay_s = base_s * self.rng.uniform(0.5, 1.0)
         return max(delay_s, client.breaker.retry_in_s())
 
     async def _stopped_within(self, seconds: float) -> bool:
