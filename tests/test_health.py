@@ -159,3 +159,17 @@ def test_only_get_and_head_are_answered() -> None:
     """Other methods on a known route get 405."""
     server = HealthServer(snapshot)
     assert server.answer("POST", "/healthz")[0] == 405
+
+
+def test_an_open_breaker_is_a_gauge_and_not_ready() -> None:
+    """``bookyflow_breaker_open`` is 1 while the breaker is open or half-open; ``/readyz`` reads
+    the snapshot's ``ready``, which a worker with an open breaker reports as False."""
+    metrics = WorkerMetrics({"ari": 300.0}, wall=lambda: 1000.0)
+    for state, gauge in (("closed", 0), ("open", 1), ("half_open", 1), (None, 0)):
+        data = metrics.snapshot(ClientStats(), ready=state == "closed", breaker=state)
+        text = render_prometheus(data)
+        assert f"bookyflow_breaker_open {gauge}" in text
+        assert f"bookyflow_ready {int(state == 'closed')}" in text
+        assert HealthServer(lambda data=data: data).answer("GET", "/readyz")[0] == (
+            200 if state == "closed" else 503
+        )

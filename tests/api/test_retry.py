@@ -11,15 +11,24 @@ import pytest
 from structlog.testing import capture_logs
 
 from worker.api.clock import FakeClock
-from worker.api.retry import RetryBudget, RetryPolicy, call_with_retry, parse_retry_after
+from worker.api.retry import (
+    RetryBudget,
+    RetryPolicy,
+    call_with_retry,
+    is_transient,
+    parse_retry_after,
+)
 from worker.errors import (
     AuthError,
     BookyFlowError,
     CircuitOpen,
     ClientRequestError,
     MalformedResponse,
+    OperationFailed,
     RateLimited,
     RequestTimeout,
+    ResponseTooLarge,
+    RetryBudgetExhausted,
     ServerError,
     TokenUnavailable,
     TransportError,
@@ -275,3 +284,29 @@ async def test_on_retry_hook_sees_attempt_error_and_sleep() -> None:
     assert result == "ok"
     assert seen == [(1, err, 3.0)]
     assert clock.slept == [3.0]
+
+
+@pytest.mark.parametrize(
+    ("error", "transient"),
+    [
+        (ServerError("HTTP 503", status=503), True),
+        (RateLimited("HTTP 429", status=429), True),
+        (TransportError("reset"), True),
+        (MalformedResponse("not JSON", status=200), True),
+        (CircuitOpen("open"), True),
+        (TokenUnavailable("none"), True),
+        (RetryBudgetExhausted("spent"), True),
+        (ClientRequestError("HTTP 400", status=400), False),
+        (OperationFailed("success false", status=200), False),
+        (AuthError("HTTP 401", status=401), False),
+        (ServerError("HTTP 501", status=501), False),
+        (ResponseTooLarge("too big", status=200, max_bytes=1, retryable=False), False),
+        (KeyError("a bug"), False),
+    ],
+)
+def test_is_transient_tells_the_sites_trouble_from_ours(
+    error: BaseException, transient: bool
+) -> None:
+    """One table decides what start-up retries, jobs log without traceback and never pauses a
+    property: the site's passing trouble yes, a refusal or a bug no."""
+    assert is_transient(error) is transient

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal
 
+import pytest
 from structlog.testing import capture_logs
 
 from tests.conftest import SandboxFactory
@@ -212,3 +213,44 @@ async def test_a_room_deleted_on_the_site_comes_back_at_the_daily_check(harness:
     harness.today += timedelta(days=1)
     assert (await harness.run("properties")).ok
     assert len(harness.site_properties()[0]["rooms"]) == 2
+
+
+async def test_properties_the_list_omits_are_rechecked_not_created_again(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``properties/ids`` suddenly lists none of ours (a flaky or restored site): each one is
+    asked for by uid, kept and owned again; nothing is POSTed, every job goes on with it."""
+    harness.write_inventory(seaside("1001"), seaside("1002"))
+    assert all(r.ok for r in (await harness.run_all()).values())
+    before = {p["property_uid"] for p in harness.site_properties()}
+    sandbox = harness.sandbox
+    monkeypatch.setattr(sandbox.store.properties, "property_ids", lambda channel: {})
+    sandbox.journal.clear()
+    with capture_logs() as logs:
+        result = await harness.run("properties")
+    assert result.ok, result.errors
+    assert not sandbox.journal.matching(method="POST")
+    rechecks = [e.path.split("/api/")[1] for e in sandbox.journal.matching(method="GET")]
+    assert {f"cmf/property/{uid}" for uid in before} <= set(rechecks)
+    assert {p["property_uid"] for p in harness.site_properties()} == before
+    assert sorted(uid for uid, _ in harness.context.owned.items()) == sorted(before)
+    unlisted = [e for e in logs if e["event"] == "property.unlisted"]
+    assert sorted(e["remote_uid"] for e in unlisted) == ["1001", "1002"]
+    assert "property.lost" not in [e["event"] for e in logs]
+    assert (await harness.run("ari")).counts["not_created"] == 0
+
+
+async def test_a_property_deleted_on_the_site_is_created_again(harness: Harness) -> None:
+    """The re-check tells a property that is really gone: forgotten (property.lost) and
+    created again, once."""
+    harness.write_inventory(seaside("1001"))
+    assert (await harness.run("properties")).ok
+    (old,) = [p["property_uid"] for p in harness.site_properties()]
+    await harness.context.cmf.delete_property(old)
+    with capture_logs() as logs:
+        result = await harness.run("properties")
+    assert result.ok, result.errors
+    assert result.counts["created"] == 1
+    (new,) = [p["property_uid"] for p in harness.site_properties()]
+    assert new != old
+    assert [e["event"] for e in logs].count("property.lost") == 1
