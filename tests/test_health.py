@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import stat
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -170,6 +171,5 @@ def test_an_open_breaker_is_a_gauge_and_not_ready() -> None:
         text = render_prometheus(data)
         assert f"bookyflow_breaker_open {gauge}" in text
         assert f"bookyflow_ready {int(state == 'closed')}" in text
-        assert HealthServer(lambda data=data: data).answer("GET", "/readyz")[0] == (
-            200 if state == "closed" else 503
-        )
+        status = HealthServer(partial(dict, data)).answer("GET", "/readyz")[0]
+        assert status == (200 if state == "closed" else 503)
