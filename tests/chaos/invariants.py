@@ -313,7 +313,9 @@ def poison_set_aside(
         parked = [r for r in records if r["event"] == "booking.parked"]
         if [r.get("booking_id") for r in parked] != [booking_id]:
             problems.append(f"booking {booking_id}: booking.parked x{len(parked)}")
-    detail = ", ".join(f"{kind}={booking_id}" for kind, booking_id in sorted(poisoned.items()))
+    detail = ", ".join(
+        f"{kind}_booking={booking_id}" for kind, booking_id in sorted(poisoned.items())
+    )
     return _problems("poison_set_aside", problems, detail or "nothing poisoned")
 
 
