@@ -172,10 +172,10 @@ class BookingsJob:
                 booking_event=event,
                 **({"flags": record["flags"]} if "flags" in record else {}),
             )
+            self._report_replaced(body, booking, revision, result)
         else:
             result.counts["already_delivered"] += 1
         await ctx.state.record_booking_delivered(uid, booking.booking_id, revision)
-        self._report_replaced(body, booking, revision, result)
 
     @staticmethod
     def _report_replaced(
