@@ -153,9 +153,7 @@ async def _publication(worker: Worker, prop: dict[str, Any]) -> str:
     return "no: " + ", ".join(short_reason(w) for w in warnings) if warnings else "no"
 
 
-def _property_row(
-    sandbox: Sandbox, prop: dict[str, Any], today: date, published: str
-) -> list[str]:
+def _property_row(sandbox: Sandbox, prop: dict[str, Any], today: date, published: str) -> list[str]:
     uid = int(prop["property_uid"])
     end = today + timedelta(days=364)  # the calendar's end is the last night: 365 nights
     calendar = sandbox.store.calendar(uid, today.isoformat(), end.isoformat())

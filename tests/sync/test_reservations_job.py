@@ -107,6 +107,7 @@ async def _push_as_earlier_version(harness: Harness, uid: int, rid: str, start: 
     assert rid in outcome.successful_bookings, outcome
     link = outcome.successful_bookings[rid].link
     assert link is not None
+    assert link.contract_uid is not None
     await harness.state.record_reservation(rid, uid, "pushed", booking_ids=(link.contract_uid,))
 
 
