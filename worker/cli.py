@@ -4,7 +4,8 @@ Exit codes (operator contract): 0 clean stop, 1 unexpected failure, 2 usage erro
 78 invalid configuration, rejected credentials or scopes, a missing inventory path, a state
 directory that cannot be written, or one already held by another daemon (``state.locked``,
 naming its pid). ``run`` and ``sync`` hold the state directory's lock; ``check`` and
-``healthcheck`` are read-only and work beside a running daemon.
+``healthcheck`` are read-only and work beside a running daemon, as does ``webhooks redrive``
+(it only flips dead-lettered rows of the state store back to pending).
 
 ``run`` lasts until SIGTERM/SIGINT: a site that is down at start-up (5xx, an HTML page, a refused
 connection, a failing token endpoint) is tried again with backoff (``Worker(retry_start=True)``),
