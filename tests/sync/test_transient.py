@@ -12,7 +12,9 @@ from structlog.testing import capture_logs
 
 from tests.sync.conftest import HarnessFactory
 from tests.sync.support import FAST_RETRY, Harness, reservation, seaside
+from worker.api.clock import FakeClock
 from worker.sandbox import Sandbox
+from worker.sync.context import PropertyGates
 
 ADD = "reservations/add"
 WITHIN_SECONDS = 10.0  # what "retried within seconds" means here (PROPERTY_RETRY caps at 8)
@@ -138,3 +140,36 @@ async def test_a_total_outage_logs_one_line_per_job_run_and_no_traceback(
     during = [e["event"] for e in logs[mark:] if e["log_level"] in ("warning", "error")]
     assert during == ["job.finished"] * len(second)
     assert "CircuitOpen" in [e.get("error_type") for e in finished[len(first) :]]
+
+
+async def test_other_jobs_wait_for_a_property_the_properties_job_could_not_complete(
+    harness: Harness,
+) -> None:
+    """The base price keeps failing (503): the reservations job leaves the property alone
+    instead of pushing into a property without tariffs, and pushes once it is complete."""
+    harness.clock.auto_advance = True
+    harness.write_inventory(seaside("1001", reservations=[reservation("OTA-7", 5)]))
+    harness.sandbox.faults.fail_next(503, times=100, path="property/base")
+    assert (await harness.run("properties")).counts["failed"] == 1
+    waiting = await harness.run("reservations")
+    assert waiting.counts["waiting"] == 1
+    assert not harness.sandbox.journal.matching(path=ADD)
+    harness.sandbox.faults.clear()
+    assert (await harness.run("properties")).ok
+    pushed = await harness.run("reservations")
+    assert pushed.counts["pushed"] == 1
+
+
+def test_a_property_is_unfinished_until_the_properties_job_completed_it() -> None:
+    """Not completed yet in this process while the properties job works on it, or after a
+    transient failure: unfinished; completed once, it stays finished on later runs; an error of
+    its own lets the other jobs go on (it is paused for all of them anyway)."""
+    gates = PropertyGates(FakeClock())
+    gates.completing([1, 2, 3])
+    assert all(gates.unfinished(uid) for uid in (1, 2, 3))
+    gates.completion(1, done=True)
+    gates.completion(2, done=False, transient=True)
+    gates.completion(3, done=False)
+    assert [gates.unfinished(uid) for uid in (1, 2, 3)] == [False, True, False]
+    gates.completing([1, 2, 3])
+    assert [gates.unfinished(uid) for uid in (1, 2, 3)] == [False, True, True]

@@ -49,8 +49,13 @@ BACKOFF_MAX_S = 3600.0
 # work of every job is safe to repeat: each run re-plans from state and the site, and resolves
 # an ambiguous write first (the reservations job reads list/bookings before a re-send).
 PROPERTY_RETRY = RetryPolicy(
-    max_attempts=3, max_total_s=30.0, base_delay_s=1.0, max_delay_s=8.0, retry_after_cap_s=8.0
+    max_attempts=5, max_total_s=30.0, base_delay_s=1.0, max_delay_s=8.0, retry_after_cap_s=8.0
 )
+# The job that creates and completes (rooms, base price) what the other writing jobs act on.
+# A property it has not completed yet in this process while it works on it, or whose completion
+# last failed transiently, the other writing jobs leave alone: a reservation pushed before the
+# rooms exist is refused for good ("No rooms continuously available"; seen under 30 % 503s).
+COMPLETING_JOB = "properties"
 # Failures of the whole site, raised before anything about the property was sent: they must not
 # push the property's next attempt out (the breaker and the token manager pace those). Counting
 # them left a property deferred for minutes after the site had recovered (chaos soak).
@@ -111,6 +116,8 @@ class PropertyGates:
         self._rng = rng or random.Random()
         self._locks: dict[int, asyncio.Lock] = {}
         self._backoff: dict[int, _Backoff] = {}
+        self._unfinished: set[int] = set()  # see COMPLETING_JOB (both bounded by the properties)
+        self._completed: set[int] = set()
 
     def ready(self, property_uid: int) -> bool:
         """False while the property is backing off after a failure."""
@@ -167,6 +174,25 @@ class PropertyGates:
 
     def succeeded(self, property_uid: int) -> None:
         self._backoff.pop(property_uid, None)
+
+    def unfinished(self, property_uid: int) -> bool:
+        """Whether the other writing jobs must leave the property to ``COMPLETING_JOB``."""
+        return property_uid in self._unfinished
+
+    def completing(self, property_uids: Iterable[int]) -> None:
+        """``COMPLETING_JOB`` starts on these: those it never completed are unfinished."""
+        self._unfinished.update(uid for uid in property_uids if uid not in self._completed)
+
+    def completion(self, property_uid: int, *, done: bool, transient: bool = False) -> None:
+        """How ``COMPLETING_JOB``'s work on the property went. A transient failure keeps it
+        unfinished until that job tries again; an error of its own lets the others go on (the
+        property is paused for every job anyway)."""
+        if done:
+            self._completed.add(property_uid)
+        if done or not transient:
+            self._unfinished.discard(property_uid)
+        else:
+            self._unfinished.add(property_uid)
 
 
 @dataclass

@@ -18,6 +18,9 @@ bookings job does not take the lock but obeys the same gates. For each property:
   line), and the next run tries it again: it is not paused;
 - failed with its own error: counted ``failed``, paused (60 s, doubling), never stopping the
   others;
+- not completed: a property the properties job (``COMPLETING_JOB``) has not completed yet in
+  this process while it works on it, or whose completion last failed transiently, the other
+  writing jobs leave alone (``waiting``, checked once they hold its lock) until it is complete;
 - the site is down (breaker open, no token): that property and every one after it in this run
   are left alone (``site_down``; the job's one ``job.finished`` line names the error), since each
   would fail the same way without sending anything.
@@ -34,7 +37,13 @@ import structlog
 
 from worker.api.retry import is_transient
 from worker.logging import get_logger
-from worker.sync.context import PROPERTY_RETRY, SITE_WIDE_FAILURES, JobResult, SyncContext
+from worker.sync.context import (
+    COMPLETING_JOB,
+    PROPERTY_RETRY,
+    SITE_WIDE_FAILURES,
+    JobResult,
+    SyncContext,
+)
 from worker.sync.property_plan import find_on_server
 
 log = get_logger(__name__)
@@ -81,8 +90,10 @@ async def for_each_property(
     writes: bool = True,
 ) -> None:
     """Run ``work`` for every property in ``uids``; see the module docstring."""
-    run = _Run(ctx, result, work, writes)
-    await asyncio.gather(*(_run_one(run, uid) for uid in sorted(set(uids))))
+    run, targets = _Run(ctx, result, work, writes), sorted(set(uids))
+    if result.job == COMPLETING_JOB:
+        ctx.gates.completing(targets)
+    await asyncio.gather(*(_run_one(run, uid) for uid in targets))
 
 
 async def _run_one(run: _Run, uid: int) -> None:
@@ -91,6 +102,8 @@ async def _run_one(run: _Run, uid: int) -> None:
             return
         lock = run.ctx.gates.lock(uid) if run.writes else contextlib.nullcontext()
         async with run.limit, lock:  # slot before lock, as every job takes them: no deadlock
+            if _waiting(run, uid):
+                return
             await _attempts(run, uid)
 
 
@@ -104,6 +117,7 @@ async def _attempts(run: _Run, uid: int) -> None:
         except Exception as exc:  # one property's failure must not stop the others
             cost = _retry_cost(run, uid, exc, attempt, started)
             if cost is None:
+                _completion(run, uid, exc)
                 _failed(run, uid, exc, attempt)
                 await _outcome(run, uid, exc)
                 return
@@ -111,6 +125,7 @@ async def _attempts(run: _Run, uid: int) -> None:
         else:
             if spent:  # a retry that worked gives its budget back (AWS standard mode)
                 run.ctx.cmf.client.budget.on_success(released=spent)
+            _completion(run, uid, None)
             await _outcome(run, uid, None)
             return
         await run.ctx.clock.sleep(run.ctx.gates.retry_in_s(uid))
@@ -125,6 +140,22 @@ async def _outcome(run: _Run, uid: int, exc: BaseException | None) -> None:
         return
     error = None if exc is None else f"{type(exc).__name__}: {exc}"
     await run.ctx.state.record_job_outcome(uid, run.result.job, error)
+
+
+def _completion(run: _Run, uid: int, exc: BaseException | None) -> None:
+    """The properties job notes whether a property is complete for the other writing jobs."""
+    if run.result.job == COMPLETING_JOB:
+        transient = exc is not None and is_transient(exc)
+        run.ctx.gates.completion(uid, done=exc is None, transient=transient)
+
+
+def _waiting(run: _Run, uid: int) -> bool:
+    """A writing job other than the completing one, on a property not complete yet."""
+    if not run.writes or run.result.job == COMPLETING_JOB or not run.ctx.gates.unfinished(uid):
+        return False
+    run.result.counts["waiting"] += 1
+    log.info("property.waiting", until=f"the {COMPLETING_JOB} job completes it")
+    return True
 
 
 async def _due(run: _Run, uid: int) -> bool:
