@@ -8,6 +8,8 @@
   transient failure of the site (``retry.is_transient``: 5xx, 429, a reset, a spoilt body)
   defers it by seconds only (``PROPERTY_RETRY``'s backoff), and ``for_each_property`` tries it
   again within the run; a site-wide failure (open breaker, no token) does not touch it at all.
+  It also tells the other writing jobs whether the properties job has completed a property
+  (``COMPLETING_JOB``), so nothing is pushed into a property whose rooms are not there yet.
 - ``run_job`` runs one job, never lets its exception escape (a daemon must outlive a bad cycle)
   and logs exactly one ``job.finished`` summary line. A job stopped by one of our typed errors
   (the site is down, the breaker is open, no token, a refusal) logs only that line, at WARNING,
@@ -44,10 +46,12 @@ log = get_logger(__name__)
 # The pause after an error of the property's own (the peers' rule: a minute, then doubling).
 BACKOFF_FIRST_S = 60.0
 BACKOFF_MAX_S = 3600.0
-# After a transient failure a property's work is tried again within the run: up to 3 attempts,
+# After a transient failure a property's work is tried again within the run: up to 5 attempts,
 # full-jitter delays from 1 s doubling to 8 s (at least a Retry-After), under 30 s in all. The
 # work of every job is safe to repeat: each run re-plans from state and the site, and resolves
-# an ambiguous write first (the reservations job reads list/bookings before a re-send).
+# an ambiguous write first (the reservations job reads list/bookings before a re-send). What
+# succeeded stays done, so each attempt has less left to do: a property with a dozen writes
+# under 30 % 503s needed more than 3 (bench/faults.py).
 PROPERTY_RETRY = RetryPolicy(
     max_attempts=5, max_total_s=30.0, base_delay_s=1.0, max_delay_s=8.0, retry_after_cap_s=8.0
 )
