@@ -36,7 +36,7 @@ async def _session(api_url: str) -> None:
         await cmf.versions()
         await cmf.countries()
         uid = await cmf.create_property(
-            name="Canary Inn", remote_uid="r-1", country="GB", region_id=1, ptype_id=1
+            name="Canary Inn", remote_uid="r-1", country="GB", region_id=1113, ptype_id=1
         )
         await cmf.set_base_price(uid, Decimal("95.00"), 2)
         await cmf.property_ids()
