@@ -1,4 +1,4 @@
-"""Time to the demo inventory's end state without faults and under 30 % 503s + 5 % 429s, side by side.
+"""Time to the demo inventory's end state, fault-free and under 30 % 503s + 5 % 429s, side by side.
 
 Each round runs the demo twice in this one process, fault-free first, then faulty: a fresh sandbox
 (engine-faithful) and a fresh state directory, ``config/inventory.example.json`` with its images
@@ -77,7 +77,8 @@ async def one_run(*, faulty: bool, seed: int) -> tuple[float, bool, int]:
             inventory.write_text(json.dumps(document), encoding="utf-8")
             settings = demo_settings(sandbox.api_url, inventory, Path(tmp) / "state")
             if faulty:
-                sandbox.faults.set_random_failure(FAULT_FRACTION, statuses=FAULT_STATUSES, seed=seed)
+                faults = sandbox.faults
+                faults.set_random_failure(FAULT_FRACTION, statuses=FAULT_STATUSES, seed=seed)
             started = time.perf_counter()
             worker = Worker(settings, heartbeat=False, retry_start=True)
             async with worker:
