@@ -12,8 +12,15 @@ soak's independent check, ``tests.chaos.invariants``: properties, rooms, publica
 night's price and minimum stay, closures, reservations) with no duplicate; ``BENCH_CAP_S`` bounds
 a run that never gets there (its time is then reported as the cap and ``unreached`` counts it).
 
-Goal (issue 11, item 12): ``faults_ratio`` (median faulty / median fault-free) at most 2.
-Prints ``name=value`` lines. ``BENCH_ROUNDS`` (default 3) sets the rounds; the seeds are fixed.
+Goal (issue 11, item 12): ``faults_ratio`` (median faulty / median fault-free) at most 2;
+``within_2x`` counts the faulty rounds that made it on their own. Both runs are bound by the demo's
+polite 5 requests/s, and a failed request counts, so the floor is about 1 / 0.65 ≈ 1.5. What
+makes a slow round (seen at 2.3-2.8x): a property whose POST failed waits for the next properties
+run (creation is tried again by the next run, not within the run), and a round that never gets
+there (``unreached``) had a main image fail its three uploads of the day (``content``'s
+``IMAGE_TRIES_PER_DAY`` counts a 503 before the site as a try), leaving its property unpublished.
+Prints ``name=value`` lines. ``BENCH_ROUNDS`` (default 3) sets the rounds; the seeds are fixed
+(the faults they draw still land on different requests from run to run: timing differs).
 """
 
 from __future__ import annotations
@@ -108,6 +115,7 @@ async def main() -> None:
     emit("faulty_end_state_s", statistics.median(faulty))
     emit("faulty_end_state_max_s", max(faulty))
     emit("unreached", unreached)
+    emit("within_2x", sum(1 for seconds in faulty if seconds <= 2 * statistics.median(clean)))
     emit("faults_ratio", statistics.median(faulty) / statistics.median(clean))
 
 
