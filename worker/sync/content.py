@@ -22,7 +22,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from worker.api.models import StoredImage
-from worker.errors import ClientRequestError, MalformedResponse, ServerError, TransportError
+from worker.errors import (
+    ClientRequestError,
+    MalformedResponse,
+    RateLimited,
+    ServerError,
+    TransportError,
+)
 from worker.inventory.models import Property as VendorProperty
 from worker.logging import get_logger
 from worker.sync.content_plan import (
@@ -210,6 +216,32 @@ async def _sync_images(
     return len(remove) + len(sent)
 
 
+async def _send_upload(ctx: SyncContext, uid: int, spec: ImageSpec) -> bool:
+    """Send one upload, its answer ignored; False when the site provably never saw it."""
+    try:
+        await ctx.cmf.upload_image(uid, spec.url, resource_type=spec.resource_type,
+                                   resource_id=spec.resource_id)  # fmt: skip
+    except UNCLEAR as exc:
+        log.info("content.image_answer_ignored", file_name=spec.file_name, error=str(exc))
+        return not _not_seen(exc)  # a proxy's 503/429 or a refused connection: nothing seen
+    except ClientRequestError as exc:
+        log.warning("content.image_refused", file_name=spec.file_name, message=exc.message)
+    return True
+
+
+def _not_seen(exc: BaseException) -> bool:
+    """An upload answered by something in front of the site (or never sent): only the engine's
+    own answers (its 500 after storing, an empty 200) say that it tried the URL."""
+    if isinstance(exc, TransportError):
+        return not exc.sent
+    return isinstance(exc, RateLimited | ServerError) and getattr(exc, "status", None) in (
+        429,
+        502,
+        503,
+        504,
+    )
+
+
 def _image_value(spec: ImageSpec, outcome: str, today: str) -> dict[str, Any]:
     return {"digest": spec.digest, "outcome": outcome, "day": today,
             "resource_type": spec.resource_type, "resource_id": spec.resource_id}  # fmt: skip
@@ -245,26 +277,22 @@ async def _upload(
 ) -> None:
     """Upload, then let the image list say which ones the site really holds."""
     types = {t.internal_type for t in await ctx.cmf.image_types()}
+    unseen: set[str] = set()
     for spec in specs:
         if spec.resource_type not in types:
             await ctx.state.record_content(uid, spec.part, _image_value(spec, "refused", today))
             log.warning("content.image_type_unknown", resource_type=spec.resource_type)
             continue
-        try:
-            await ctx.cmf.upload_image(uid, spec.url, resource_type=spec.resource_type,
-                                       resource_id=spec.resource_id)  # fmt: skip
-        except UNCLEAR as exc:
-            log.info("content.image_answer_ignored", file_name=spec.file_name, error=str(exc))
-        except ClientRequestError as exc:
-            log.warning("content.image_refused", file_name=spec.file_name, message=exc.message)
+        if not await _send_upload(ctx, uid, spec):
+            unseen.add(spec.part)
     stored = set(await ctx.cmf.images(uid))
     for spec in specs:
         if spec.resource_type not in types:
             continue
         held = spec.stored() in stored
         value = _image_value(spec, "stored" if held else "failed", today)
-        if not held:
-            value["tries"] = tries.get(spec.part, 0) + 1
+        if not held:  # an upload the site never saw is not a try of the URL
+            value["tries"] = tries.get(spec.part, 0) + (spec.part not in unseen)
         await ctx.state.record_content(uid, spec.part, value)
         result.counts["images_sent" if held else "images_failed"] += 1
         if held:
