@@ -92,9 +92,12 @@ async def test_a_rejected_site_does_not_stop_the_others(sandbox3: Sandbox, tmp_p
                             clock=clock)  # fmt: skip
     with capture_logs() as logs:
         async with running(supervisor):
-            await _until(lambda: _synced(sandbox3, "alpha") and _synced(sandbox3, "bravo"))
+            everything = ["1001", "2001", "3001"]
+            await _until(
+                lambda: _synced(sandbox3, "alpha") == _synced(sandbox3, "bravo") == everything
+            )
             await _until(lambda: supervisor.runs["charlie"].state == "failed")
-            assert _synced(sandbox3, "alpha") == ["1001", "2001", "3001"]
+            assert _synced(sandbox3, "alpha") == everything
             assert _synced(sandbox3, "charlie") == []
             charlie = supervisor.runs["charlie"]
             assert (charlie.failures, charlie.last_error_type) == (1, "CredentialsRejected")
