@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from worker.demo import render_table
 from worker.health import HEARTBEAT_FILE, read_heartbeat
 from worker.settings import Settings
 from worker.state import DB_NAME, ReservationRecord, StateStore
@@ -175,7 +176,7 @@ def render(sites: Sequence[Mapping[str, Any]]) -> str:
             "pending",
             "held / last error",
         ]
-        blocks.append("\n".join([*head, _table(header, rows)]) if rows else "\n".join(head))
+        blocks.append("\n".join([*head, render_table(header, rows)]) if rows else "\n".join(head))
     return "\n\n".join(blocks)
 
 
@@ -212,13 +213,3 @@ def _when(iso: str | None) -> str:
 
 def _short(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
-
-
-def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    widths = [max(len(str(c)) for c in column) for column in zip(header, *rows, strict=False)]
-
-    def fmt(cells: Sequence[str]) -> str:
-        return "|".join(f" {c!s:<{w}} " for c, w in zip(cells, widths, strict=True)).rstrip()
-
-    line = "+".join("-" * (w + 2) for w in widths)
-    return "\n".join([fmt(header), line, *(fmt(row) for row in rows)])

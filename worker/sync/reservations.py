@@ -176,14 +176,22 @@ class ReservationsJob:
         result.counts["rejected"] += 1
         log.warning("reservation.rejected", message=message)
 
-    async def _relink(self, ctx: SyncContext, uid: int, site_id: str) -> tuple[int, ...]:
-        """A push answered without its booking id: find the booking by its number (the remote
-        id) and give it back its link row, without which a later cancel finds nothing."""
-        found = [b for b in await ctx.cmf.bookings(uid) if b.booking_number == site_id]
+    async def _relink(
+        self, ctx: SyncContext, uid: int, site_id: str, *, live_only: bool = False
+    ) -> tuple[int, ...]:
+        """Find the push by its number (the remote id) and give it back its link row, without
+        which a cancel finds nothing: a push answered without its booking id, or a cancel
+        answered "No reservations found" (``live_only``: only bookings not cancelled)."""
+        found = [
+            b
+            for b in await ctx.cmf.bookings(uid)
+            if b.booking_number == site_id and (is_active(b) or not live_only)
+        ]
         for booking in found:
             await ctx.cmf.link_booking(uid, site_id, booking.booking_id)
-        log.warning("reservation.link_restored", site_id=site_id,
-                    booking_ids=[b.booking_id for b in found])  # fmt: skip
+        if found:
+            log.warning("reservation.link_restored", site_id=site_id,
+                        booking_ids=[b.booking_id for b in found])  # fmt: skip
         return tuple(b.booking_id for b in found)
 
     async def _check_changed(
@@ -267,15 +275,9 @@ class ReservationsJob:
             return None
         except OperationFailed as exc:  # "No reservations found"
             first = exc.message
-        live = [b for b in await ctx.cmf.bookings(uid)
-                if b.booking_number == site_id and is_active(b)]  # fmt: skip
-        if not live:
+        if not await self._relink(ctx, uid, site_id, live_only=True):
             log.info("reservation.cancel_not_found", message=first)
             return first
-        for booking in live:
-            await ctx.cmf.link_booking(uid, site_id, booking.booking_id)
-        log.warning("reservation.link_restored", site_id=site_id,
-                    booking_ids=[b.booking_id for b in live])  # fmt: skip
         await ctx.cmf.cancel_reservations([site_id])
         return None
 
