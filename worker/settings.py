@@ -242,6 +242,9 @@ class Settings(BaseSettings):
     log_format: Literal["json", "console"] = "json"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     health_port: int = Field(0, ge=0, le=65535)
+    # Bind address of /healthz /readyz /metrics (when health_port is set). Every interface by
+    # default, as before, so probes and Prometheus reach it in a pod; "127.0.0.1" keeps it local.
+    health_host: str = "0.0.0.0"
     timezone: str = "UTC"
     grace_s: float = Field(25.0, gt=0)
     allow_insecure_http: bool = False
