@@ -244,7 +244,7 @@ class Settings(BaseSettings):
     health_port: int = Field(0, ge=0, le=65535)
     # Bind address of /healthz /readyz /metrics (when health_port is set). Every interface by
     # default, as before, so probes and Prometheus reach it in a pod; "127.0.0.1" keeps it local.
-    health_host: str = "0.0.0.0"
+    health_host: str = "0.0.0.0"  # noqa: S104 - deliberate, see above
     timezone: str = "UTC"
     grace_s: float = Field(25.0, gt=0)
     allow_insecure_http: bool = False
