@@ -40,6 +40,7 @@ from worker.api.forms import FORM_CONTENT_TYPE, encode_form
 from worker.api.models import TokenResponse
 from worker.api.responses import interpret, interpret_token
 from worker.api.retry import CircuitBreaker, RetryBudget, RetryPolicy, SiteGate, call_with_retry
+from worker.api.routes import route_template
 from worker.errors import (
     ApiError,
     BookyFlowError,
@@ -59,6 +60,8 @@ USER_AGENT = f"bookyflow-worker/{__version__}"
 CHANNEL_HEADER = "X-BOOKYFLOW-channel-name"
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _MAX_REDIRECTS = 5
+_WRITES = frozenset({"POST", "PUT", "DELETE"})
+_TOKEN_PATH = "/oauth/token"  # noqa: S105 - a path, not a password
 # Bodies are read this much at a time, so at most the cap plus one chunk is ever held.
 _READ_CHUNK = 64 * 1024
 # What no header value may hold (aiohttp raises a bare ValueError on them: a crash, not an error).
@@ -74,12 +77,16 @@ _debug_log = logging.getLogger("worker.api.client")
 
 @dataclass
 class ClientStats:
-    """Counters for the health endpoint: answers by status (``"error"`` = no answer) and more."""
+    """Counters for the heartbeat and summaries: answers by status (``"error"`` = no answer),
+    write calls (POST/PUT/DELETE, each logical call once however often it was tried) by route
+    template (``routes.route_template``), retries and tokens."""
 
     requests_by_status: Counter[str] = field(default_factory=Counter)
+    writes_by_route: Counter[str] = field(default_factory=Counter)
     retries: int = 0
     auth_replays: int = 0
     token_refreshes: int = 0
+    token_failures: int = 0
 
 
 class _Call(NamedTuple):
@@ -92,6 +99,7 @@ class _Call(NamedTuple):
     request_id: str
     method: str
     path: str
+    route: str  # the path's template, for metrics
     form: Mapping[str, str] | None
     channel: bool
     auth: bool
@@ -196,7 +204,10 @@ class BookyFlowClient:
         if self.dry_run is not None and verb != "GET":
             return self.dry_run.answer(verb, path, form)
         safe = verb != "POST" if idempotent is None else idempotent
-        call = _Call(_request_id(), verb, path, form, channel, auth, safe)
+        route = route_template(path)
+        call = _Call(_request_id(), verb, path, route, form, channel, auth, safe)
+        if verb in _WRITES:
+            self.stats.writes_by_route[route] += 1
         return await call_with_retry(
             partial(self._attempt, call),
             policy=self.policy,
@@ -386,7 +397,7 @@ class BookyFlowClient:
             "client_secret": self.settings.client_secret.get_secret_value(),
             "scope": " ".join(requested),
         }
-        call = _Call(_request_id(), "POST", "/oauth/token", form, False, False, True)
+        call = _Call(_request_id(), "POST", _TOKEN_PATH, _TOKEN_PATH, form, False, False, True)
         return await call_with_retry(
             partial(self._token_attempt, call, requested),
             policy=self.policy,
