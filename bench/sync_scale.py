@@ -40,11 +40,12 @@ from worker.api.models import MinStayRange, RateRange
 from worker.inventory.sink import JsonLinesBookingSink
 from worker.inventory.source import JsonFileInventorySource
 from worker.logging import configure_logging
+from worker.ownership import OwnedProperties
 from worker.settings import HttpSettings, Settings
 from worker.state import StateStore
 from worker.sync.ari import MAX_RANGES_PER_CALL, desired_for
 from worker.sync.ari_plan import horizon
-from worker.sync.context import OwnedProperties, PropertyGates, SyncContext, run_job
+from worker.sync.context import PropertyGates, SyncContext, run_job
 from worker.sync.jobs import JOBS
 from worker.sync.ranges import Span, compress
 

@@ -61,10 +61,11 @@ from worker.inventory.sink import BookingSink, ReadOnlySink
 from worker.lock import StateDirLock
 from worker.logging import get_logger
 from worker.metrics import WorkerMetrics
+from worker.ownership import OwnedProperties
 from worker.scheduler import JobRunner, build_scheduler
 from worker.settings import Settings
 from worker.state import StateStore
-from worker.sync.context import Job, JobResult, OwnedProperties, PropertyGates, SyncContext
+from worker.sync.context import Job, JobResult, PropertyGates, SyncContext
 from worker.sync.jobs import JOBS
 from worker.wiring import make_owned, make_sink, make_source, missing_scopes, today_in
 

@@ -23,20 +23,32 @@ import hashlib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
+from typing import Protocol
 
 from worker.errors import ConfigError
 from worker.inventory.document import InventorySnapshot
 from worker.inventory.source import InventorySource
-from worker.settings import Settings
-from worker.sync.context import OwnedProperties
+from worker.ownership import OwnedProperties
 
 __all__ = [
     "ShardFilter",
+    "ShardSettings",
     "ShardedInventorySource",
     "ShardedOwnedProperties",
     "shard_index_from",
     "shard_of",
 ]
+
+
+class ShardSettings(Protocol):
+    """What sharding reads of the settings (``worker.settings.Settings`` has both)."""
+
+    @property
+    def shard_count(self) -> int: ...
+
+    @property
+    def shard_index(self) -> int: ...
+
 
 # A trailing ordinal: "3", "worker-3", "bookyflow-worker-12".
 _ORDINAL = re.compile(r"^(?:.*-)?(\d+)$")
@@ -88,7 +100,7 @@ class ShardFilter:
             )
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> ShardFilter:
+    def from_settings(cls, settings: ShardSettings) -> ShardFilter:
         return cls(settings.shard_count, settings.shard_index)
 
     @property

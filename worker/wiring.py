@@ -23,10 +23,10 @@ from worker.inventory import (
 from worker.inventory.http_source import HttpInventorySource
 from worker.inventory.webhook import WebhookSink
 from worker.metrics import WorkerMetrics
+from worker.ownership import OwnedProperties
 from worker.settings import Settings
 from worker.sharding import ShardedInventorySource, ShardedOwnedProperties, ShardFilter
 from worker.state import StateStore
-from worker.sync.context import OwnedProperties
 
 __all__ = [
     "KNOWN_SCOPES",

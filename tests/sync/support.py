@@ -20,11 +20,12 @@ from worker.api.clock import FakeClock
 from worker.api.cmf import Cmf
 from worker.inventory.sink import JsonLinesBookingSink
 from worker.inventory.source import JsonFileInventorySource
+from worker.ownership import OwnedProperties
 from worker.sandbox import JournalEntry, Sandbox
 from worker.sandbox.image_host import ImageHost
 from worker.settings import RetrySettings, Settings
 from worker.state import StateStore
-from worker.sync.context import JobResult, OwnedProperties, PropertyGates, SyncContext, run_job
+from worker.sync.context import JobResult, PropertyGates, SyncContext, run_job
 from worker.sync.jobs import JOBS
 
 CHANNEL = "acme"

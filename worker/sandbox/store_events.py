@@ -8,12 +8,18 @@ invoice, the property's state) so that a change log reads as long as a real one.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from worker.sandbox.persistence import Ledger, Persistence
 
-if TYPE_CHECKING:
-    from worker.sandbox.store_bookings import Booking
+
+class LoggedBooking(Protocol):
+    """What the change log reads of a booking (``store_bookings.Booking`` has it)."""
+
+    property_uid: int
+    invoice_id: int
+    booking_id: int
+
 
 LOG_DAYS = 14
 STAMP = "%Y-%m-%d %H:%M:%S"
@@ -84,7 +90,7 @@ class ChangeLog:
             del self.events[old.event_id]
             self._db.delete("event", old.event_id)
 
-    def record_booking(self, booking: Booking, who: dict[str, Any], *, engine: bool) -> None:
+    def record_booking(self, booking: LoggedBooking, who: dict[str, Any], *, engine: bool) -> None:
         """``booking_added``; the real engine logs the invoice and the property around it."""
         uid, invoice = booking.property_uid, booking.invoice_id
         if engine and invoice:
@@ -96,7 +102,7 @@ class ChangeLog:
         if engine and invoice:
             self.record(uid, "property_state_change", **who)
 
-    def record_cancellation(self, booking: Booking, who: dict[str, Any]) -> None:
+    def record_cancellation(self, booking: LoggedBooking, who: dict[str, Any]) -> None:
         """``booking_cancelled``, after the invoice's cancellation when there is one."""
         if booking.invoice_id:
             self.record(booking.property_uid, "invoice_updated", **who,

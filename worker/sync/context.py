@@ -38,6 +38,7 @@ from worker.errors import BookyFlowError, CircuitOpen, TokenUnavailable
 from worker.inventory.sink import BookingSink
 from worker.inventory.source import InventorySource
 from worker.logging import get_logger
+from worker.ownership import OwnedProperties
 from worker.settings import Settings
 from worker.state import StateStore
 
@@ -64,45 +65,6 @@ COMPLETING_JOB = "properties"
 # push the property's next attempt out (the breaker and the token manager pace those). Counting
 # them left a property deferred for minutes after the site had recovered (chaos soak).
 SITE_WIDE_FAILURES = (CircuitOpen, TokenUnavailable)
-
-
-class OwnedProperties:
-    """The properties this channel created on the site: property uid ↔ vendor remote uid."""
-
-    def __init__(self, pairs: Iterable[tuple[int, str]] = ()) -> None:
-        self._remote_by_uid: dict[int, str] = dict(pairs)
-
-    def __contains__(self, property_uid: object) -> bool:
-        return property_uid in self._remote_by_uid
-
-    def __len__(self) -> int:
-        return len(self._remote_by_uid)
-
-    def owns(self, property_uid: int) -> bool:
-        """The ownership guard handed to ``Cmf``."""
-        return property_uid in self._remote_by_uid
-
-    def add(self, property_uid: int, remote_uid: str) -> None:
-        self._remote_by_uid[property_uid] = remote_uid
-
-    def discard(self, property_uid: int) -> None:
-        self._remote_by_uid.pop(property_uid, None)
-
-    def replace(self, pairs: Iterable[tuple[int, str]]) -> None:
-        """Adopt the site's list (``properties/ids``) as the truth."""
-        self._remote_by_uid = dict(pairs)
-
-    def remote_uid(self, property_uid: int) -> str | None:
-        return self._remote_by_uid.get(property_uid)
-
-    def uid_of(self, remote_uid: str) -> int | None:
-        for uid, remote in self._remote_by_uid.items():
-            if remote == remote_uid:
-                return uid
-        return None
-
-    def items(self) -> list[tuple[int, str]]:
-        return sorted(self._remote_by_uid.items())
 
 
 @dataclass
