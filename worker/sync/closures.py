@@ -24,7 +24,7 @@ from worker.errors import ClientRequestError, OperationFailed
 from worker.inventory.models import Property as VendorProperty
 from worker.logging import get_logger
 from worker.state import ClosureRecord
-from worker.sync.ari_plan import ClosureSpec, PushedClosure, clip_to_future, plan_closures
+from worker.sync.closure_plan import ClosureSpec, PushedClosure, clip_to_future, plan_closures
 from worker.sync.context import JobResult, SyncContext
 
 log = get_logger(__name__)
