@@ -17,6 +17,7 @@ that a daemon running for months does not slow down with every token rotation (`
 from __future__ import annotations
 
 import logging
+import os
 import re
 import sys
 import threading
@@ -34,7 +35,14 @@ SENSITIVE_KEYS = frozenset(
 _PATTERNS = (
     re.compile(r"(?i)(bearer\s+)[A-Za-z0-9\-._~+/]+=*"),
     re.compile(r"(?i)(basic\s+)[A-Za-z0-9+/]+=*"),
-    re.compile(r"(?i)((?:client_secret|access_token)[\"']?\s*[=:]\s*[\"']?)[^\s&\"',}]+"),
+    # ``client_secret=v``, ``"client_secret": "v"``, ``client_secret:v``, ``access_token: v``
+    # with a digit in v or 16+ characters; never the word after an unquoted name, as in
+    # ``BOOKYFLOW_CLIENT_SECRET: Field required``: that is a message, not a value (and a
+    # registered value is masked wherever it appears anyway).
+    re.compile(
+        r"(?i)((?:client_secret|access_token)(?:[\"']?\s*=\s*[\"']?|[\"']\s*:\s*[\"']?"
+        r"|\s*:\s*[\"']|:|\s*:\s*(?=[^\s&\"',}]*\d|[^\s&\"',}]{16})))[^\s&\"',}]+"
+    ),
 )
 # Secrets shorter than this are not masked by value: they would mangle ordinary words.
 _MIN_SECRET_LEN = 6
@@ -202,13 +210,30 @@ def _shared_processors() -> list[Processor]:
     ]
 
 
+def wants_colour(stream: TextIO) -> bool:
+    """Colour on a terminal only, and never when ``NO_COLOR`` is set (no-color.org)."""
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty()) and not os.environ.get("NO_COLOR")
+
+
 def configure_logging(
-    *, log_format: str = "json", level: str = "INFO", stream: TextIO | None = None
+    *,
+    log_format: str = "json",
+    level: str = "INFO",
+    stream: TextIO | None = None,
+    colors: bool | None = None,
 ) -> None:
-    """Route structlog and stdlib logging through one redacting renderer on ``stream``."""
+    """Route structlog and stdlib logging through one redacting renderer on ``stream``.
+
+    ``console`` is ``worker.console_log``'s key=value line, coloured when ``colors`` (by
+    default: when the stream is a TTY and ``NO_COLOR`` is unset); anything else is JSON.
+    """
+    from worker.console_log import ConsoleRenderer
+
+    stream = stream or sys.stdout
     renderer: Processor
     if log_format == "console":
-        renderer = structlog.dev.ConsoleRenderer(colors=False)
+        renderer = ConsoleRenderer(colors=wants_colour(stream) if colors is None else colors)
     else:
         renderer = structlog.processors.JSONRenderer()
     formatter = structlog.stdlib.ProcessorFormatter(
@@ -220,7 +245,7 @@ def configure_logging(
             renderer,
         ],
     )
-    handler = logging.StreamHandler(stream or sys.stdout)
+    handler = logging.StreamHandler(stream)
     handler.setFormatter(formatter)
     root = logging.getLogger()
     root.handlers[:] = [handler]

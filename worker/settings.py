@@ -12,11 +12,13 @@ import base64
 import ipaddress
 import os
 import tomllib
+from collections.abc import Callable, Set
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from dotenv import dotenv_values
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -34,12 +36,15 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from worker.config_names import NameReport, did_you_mean, scan_names
 from worker.errors import ConfigError
+from worker.logging import get_logger
 
 ENV_PREFIX = "BOOKYFLOW_"
 SECRETS_DIR = Path("/run/secrets")
 JOB_NAMES = ("properties", "ari", "reservations", "bookings")
 _URL_SCHEMES = ("http://", "https://")
+log = get_logger("worker.settings")
 
 
 class _Frozen(BaseModel):
@@ -443,29 +448,133 @@ def _env_name(loc: tuple[int | str, ...]) -> str:
     return ENV_PREFIX + "__".join(str(part) for part in loc).upper()
 
 
-def describe_validation_error(exc: ValidationError) -> str:
-    """All problems on one line: ``BOOKYFLOW_API_URL: Field required; ...``."""
-    problems = []
-    for error in exc.errors():
-        where = _env_name(error["loc"]) if error["loc"] else "settings"
-        message = str(error["msg"]).removeprefix("Value error, ")
-        problems.append(f"{where}: {message}")
+def describe_error(error: Any, name: Callable[[tuple[int | str, ...]], str] = _env_name) -> str:
+    """One problem as ``NAME: message``; an unknown key of a table says what was probably meant.
+
+    Only pydantic's wording and our own messages are used, never the input value.
+    """
+    loc: tuple[int | str, ...] = error["loc"]
+    where = name(loc) if loc else "settings"
+    if error["type"] == "extra_forbidden":
+        guess = did_you_mean(Settings, tuple(str(part) for part in loc))
+        return f"unknown setting {where}" + (f" (did you mean {name(guess)}?)" if guess else "")
+    return f"{where}: {str(error['msg']).removeprefix('Value error, ')}"
+
+
+def describe_validation_error(
+    exc: ValidationError, *, named: Set[tuple[str, ...]] = frozenset()
+) -> str:
+    """All problems on one line: ``BOOKYFLOW_API_URL: Field required; ...``.
+
+    ``named`` are key paths already reported by the name scan (``worker.config_names``).
+    """
+    problems = [
+        describe_error(error)
+        for error in exc.errors()
+        if not (error["type"] == "extra_forbidden" and tuple(map(str, error["loc"])) in named)
+    ]
     return "; ".join(problems)
 
 
-def load_settings(**overrides: Any) -> Settings:
-    """Build ``Settings`` from every source, or raise ``ConfigError`` with one readable line."""
-    config_file = os.environ.get(f"{ENV_PREFIX}CONFIG_FILE")
-    if config_file and not Path(config_file).is_file():
-        raise ConfigError(
-            f"invalid configuration: BOOKYFLOW_CONFIG_FILE {config_file} does not exist"
-        )
+def config_file() -> str | None:
+    """``BOOKYFLOW_CONFIG_FILE``, or a ``ConfigError`` when it names no file."""
+    path = os.environ.get(f"{ENV_PREFIX}CONFIG_FILE")
+    if path and not Path(path).is_file():
+        raise ConfigError(f"invalid configuration: BOOKYFLOW_CONFIG_FILE {path} does not exist")
+    return path or None
+
+
+def read_toml(path: str | None) -> dict[str, Any] | None:
+    """The TOML document named by ``BOOKYFLOW_CONFIG_FILE``, or a ``ConfigError``."""
+    if not path:
+        return None
     try:
-        return Settings(**overrides)
+        with open(path, "rb") as file:
+            return tomllib.load(file)
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as exc:
+        raise ConfigError(
+            f"invalid configuration: cannot read BOOKYFLOW_CONFIG_FILE {path}: {exc}"
+        ) from None
+
+
+def scan_setting_names(*, also_top: frozenset[str] = frozenset()) -> NameReport:
+    """Unknown names in the environment, ``.env`` and the TOML file (``worker.config_names``)."""
+    path = config_file()
+    env_file = Path(str(Settings.model_config.get("env_file") or ".env"))
+    dotenv = dotenv_values(env_file) if env_file.is_file() else {}
+    return scan_names(
+        Settings,
+        environ=os.environ,
+        dotenv=dotenv,
+        toml=read_toml(path),
+        toml_name=path or "",
+        also_top=also_top,
+    )
+
+
+def warn_unknown(report: NameReport) -> None:
+    """Unknown names that resemble no setting: one warning each, the worker goes on."""
+    for message in report.warnings:
+        log.warning("config.unknown_setting", error=message)
+
+
+def load_settings(*, check_names: bool = True, **overrides: Any) -> Settings:
+    """Build ``Settings`` from every source, or raise ``ConfigError`` with one readable line.
+
+    ``check_names`` refuses misspelt setting names and warns about other unknown ones first.
+    """
+    path = config_file()
+    names = scan_setting_names() if check_names else NameReport()
+    try:
+        settings = Settings(**overrides)
     except ValidationError as exc:
-        raise ConfigError(f"invalid configuration: {describe_validation_error(exc)}") from None
+        problems = [*names.refused, describe_validation_error(exc, named=names.paths)]
+        raise ConfigError(f"invalid configuration: {'; '.join(filter(None, problems))}") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as exc:
         # A malformed or unreadable TOML file fails inside the settings source, before
         # validation; it is still bad configuration (exit 78), not a crash. Found by tests/fuzz.
-        source = f"BOOKYFLOW_CONFIG_FILE {config_file}" if config_file else "a .env or secret file"
+        source = f"BOOKYFLOW_CONFIG_FILE {path}" if path else "a .env or secret file"
         raise ConfigError(f"invalid configuration: cannot read {source}: {exc}") from None
+    if names.refused:
+        raise ConfigError(f"invalid configuration: {'; '.join(names.refused)}")
+    warn_unknown(names)
+    return settings
+
+
+class StateLocation(BaseSettings):
+    """Only where the state lives, from the same sources as ``Settings`` (``healthcheck``).
+
+    A healthcheck must not fail on a setting it does not need (a missing secret, a typo).
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter="__",
+        env_file=".env",
+        extra="ignore",
+        frozen=True,
+        case_sensitive=False,
+    )
+
+    state_dir: Path = Path("state")
+    shard_count: int = Field(1, ge=1)
+    shard_index: int = Field(0, ge=0)
+
+    @field_validator("shard_index", mode="before")
+    @classmethod
+    def _shard_ordinal(cls, value: Any) -> Any:
+        """As ``Settings``: the index may be a pod name such as ``worker-3``."""
+        return Settings._shard_ordinal(value)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return Settings.settings_customise_sources(
+            settings_cls, init_settings, env_settings, dotenv_settings, file_secret_settings
+        )

@@ -18,10 +18,10 @@ Every problem of every site is reported at once, on one line, with the site's in
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import os
 import re
-import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,8 +29,17 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from worker.config_names import CUTOFF, NameReport
 from worker.errors import ConfigError
-from worker.settings import ENV_PREFIX, Settings, load_settings
+from worker.settings import (
+    ENV_PREFIX,
+    Settings,
+    describe_error,
+    load_settings,
+    read_toml,
+    scan_setting_names,
+    warn_unknown,
+)
 from worker.sharding import ShardFilter, shard_index_from
 
 __all__ = ["Deployment", "SiteSettings", "load_deployment", "shard_root", "site_label"]
@@ -97,28 +106,35 @@ def _sites_table(config_file: str | None) -> list[Any] | None:
     """The raw ``sites`` list of the TOML file, or None when there is none."""
     if not config_file or not Path(config_file).is_file():
         return None  # load_settings reports a missing file
-    try:
-        with open(config_file, "rb") as file:
-            document = tomllib.load(file)
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as exc:
-        raise ConfigError(
-            f"invalid configuration: cannot read BOOKYFLOW_CONFIG_FILE {config_file}: {exc}"
-        ) from None
-    sites = document.get("sites")
+    sites = (read_toml(config_file) or {}).get("sites")
     if sites is None:
         return None
     return sites if isinstance(sites, list) else [sites]
 
 
-def load_deployment(**overrides: Any) -> Deployment:
-    """The process's sites (this shard's), or a ``ConfigError`` naming every problem."""
+def load_deployment(*, check_names: bool = True, **overrides: Any) -> Deployment:
+    """The process's sites (this shard's), or a ``ConfigError`` naming every problem.
+
+    ``check_names``: misspelt setting names are refused, other unknown ones warned about
+    (``worker.config_names``); the ``[[sites]]`` tables' own keys are checked here.
+    """
     tables = _sites_table(os.environ.get(f"{ENV_PREFIX}CONFIG_FILE"))
     if tables is None:
-        settings = load_settings(**overrides)
+        settings = load_settings(check_names=check_names, **overrides)
         root = shard_root(settings.state_dir, settings.shard_count, settings.shard_index)
         single = settings.model_copy(update={"state_dir": root})
         return Deployment(single, (SiteSettings("default", single),), multi=False)
-    sites = expand_sites(tables, overrides)
+    names = scan_setting_names(also_top=frozenset({"sites"})) if check_names else NameReport()
+    try:
+        sites = expand_sites(tables, overrides)
+    except ConfigError as exc:
+        if not names.refused:
+            raise
+        detail = str(exc).removeprefix("invalid configuration: ")
+        raise ConfigError(f"invalid configuration: {'; '.join([*names.refused, detail])}") from None
+    if names.refused:
+        raise ConfigError(f"invalid configuration: {'; '.join(names.refused)}")
+    warn_unknown(names)
     process = sites[0].settings
     root = shard_root(process.state_dir, process.shard_count, process.shard_index)
     shard = ShardFilter.from_settings(process)
@@ -182,18 +198,18 @@ def _expand_one(
 def _why_not(key: str) -> str:
     if key in Settings.model_fields:
         return "is process-wide; set it at the top level"
-    return "is not a site setting"
+    guess = difflib.get_close_matches(key, SITE_KEYS, n=1, cutoff=CUTOFF)
+    return "is not a site setting" + (f" (did you mean {guess[0]}?)" if guess else "")
 
 
 def _describe(where: str, table: Mapping[str, Any], error: Any) -> str:
     """A site's own key is named ``sites[i].key``; an inherited one by its top-level name."""
     loc: tuple[int | str, ...] = error["loc"]
-    message = str(error["msg"]).removeprefix("Value error, ")
+    if loc and (loc[0] in table or error["type"] == "missing"):
+        return describe_error(error, lambda path: f"{where}.{'.'.join(map(str, path))}")
     if not loc:
-        return f"{where}: {message}"
-    if loc[0] in table or error["type"] == "missing":
-        return f"{where}.{'.'.join(str(part) for part in loc)}: {message}"
-    return f"{ENV_PREFIX}{'__'.join(str(part) for part in loc).upper()}: {message}"
+        return f"{where}: {str(error['msg']).removeprefix('Value error, ')}"
+    return describe_error(error)
 
 
 def _check_distinct(sites: Mapping[int, SiteSettings], problems: list[str]) -> None:
