@@ -15,8 +15,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -31,7 +32,14 @@ from worker.settings import Settings, load_settings
 from worker.signals import SignalStop
 from worker.sync.publishing import short_reason
 
-__all__ = ["DEMO_CHANNEL", "demo_settings", "find_example_inventory", "render_table", "run_demo"]
+__all__ = [
+    "DEMO_CHANNEL",
+    "demo_root",
+    "demo_settings",
+    "find_example_inventory",
+    "render_table",
+    "run_demo",
+]
 
 log = get_logger("worker.demo")
 DEMO_CHANNEL = "demo-channel"
@@ -69,12 +77,26 @@ def demo_settings(api_url: str, inventory: Path, state_dir: Path) -> Settings:
     )
 
 
+def demo_root(environ: Mapping[str, str] = os.environ) -> Path | None:
+    """Where a demo without ``--state-dir`` keeps its throw-away state.
+
+    ``BOOKYFLOW_STATE_DIR`` when it is set and a writable directory (the image's state volume: a
+    container with a read-only root and no ``/tmp`` still runs the demo), else ``None``, the
+    system's temporary directory. The demo's own directory in it is removed when the demo ends.
+    """
+    configured = environ.get("BOOKYFLOW_STATE_DIR")
+    if not configured:
+        return None
+    root = Path(configured)
+    return root if root.is_dir() and os.access(root, os.W_OK | os.X_OK) else None
+
+
 @contextlib.contextmanager
 def _state_dir(given: Path | None) -> Iterator[Path]:
     if given is not None:
         yield given
         return
-    with tempfile.TemporaryDirectory(prefix="bookyflow-demo-") as temp:
+    with tempfile.TemporaryDirectory(prefix="bookyflow-demo-", dir=demo_root()) as temp:
         yield Path(temp) / "state"
 
 
