@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
 import json
 import os
 import sys
@@ -30,7 +31,7 @@ from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import Any, TextIO, TypeVar
 
-from worker import __version__
+from worker import __version__, summary
 from worker.errors import (
     BookyFlowError,
     ConfigError,
@@ -43,9 +44,9 @@ from worker.inventory.document import InventorySnapshot
 from worker.lock import StateDirLock
 from worker.logging import configure_logging, get_logger
 from worker.service import Worker, default_jobs
-from worker.settings import JOB_NAMES
+from worker.settings import JOB_NAMES, Settings
 from worker.signals import SignalStop
-from worker.sites import Deployment, SiteSettings, env_shard_root, load_deployment
+from worker.sites import Deployment, SiteSettings, deployment_from, load_deployment, state_root
 from worker.supervisor import Supervisor
 from worker.sync.context import JobResult
 
@@ -70,8 +71,10 @@ def _client_spec(value: str) -> tuple[str, str, tuple[str, ...]]:
 
 def _add_sandbox_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     sandbox = commands.add_parser("sandbox", help="run the embedded BookyFlow sandbox server alone")
-    sandbox.add_argument("--host", default="127.0.0.1")
-    sandbox.add_argument("--port", type=int, default=8080)
+    sandbox.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
+    sandbox.add_argument(
+        "--port", type=int, default=8080, help="port to listen on (8080; 0 = any free port)"
+    )
     sandbox.add_argument(
         "--client",
         dest="clients",
@@ -110,9 +113,23 @@ def add_worker_parsers(commands: argparse._SubParsersAction[argparse.ArgumentPar
     run = commands.add_parser("run", help="the daemon: scheduled jobs until SIGTERM/SIGINT")
     run.set_defaults(command=_cmd_run)
     demo = commands.add_parser("demo", help="sync config/inventory.example.json to a sandbox")
-    demo.add_argument("--seconds", type=float, default=20.0, metavar="N")
-    demo.add_argument("--inventory", type=Path, default=None, metavar="PATH")
-    demo.add_argument("--state-dir", type=Path, default=None, metavar="DIR")
+    demo.add_argument(
+        "--seconds", type=float, default=20.0, metavar="N", help="how long to run (20)"
+    )
+    demo.add_argument(
+        "--inventory",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help="inventory to sync (config/inventory.example.json)",
+    )
+    demo.add_argument(
+        "--state-dir",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="where the demo keeps its state (a temporary directory)",
+    )
     demo.set_defaults(command=_cmd_demo)
     check = commands.add_parser("check", help="validate config, token, scopes, announce, owned")
     check.add_argument("--json", action="store_true", help="print the report as JSON")
@@ -121,12 +138,18 @@ def add_worker_parsers(commands: argparse._SubParsersAction[argparse.ArgumentPar
     schema = commands.add_parser("schema", help="print the inventory's JSON Schema")
     schema.set_defaults(command=_cmd_schema)
     sync = commands.add_parser("sync", help="run every enabled job (or one) once and exit")
-    sync.add_argument("--once", action="store_true", required=True)
-    sync.add_argument("--job", choices=JOB_NAMES, default=None)
+    sync.add_argument(
+        "--once", action="store_true", required=True, help="run once and exit (required)"
+    )
+    sync.add_argument("--job", choices=JOB_NAMES, default=None, help="only this job")
     sync.add_argument(
         "--dry-run", action="store_true", help="plan against the live site; send no write"
     )
-    sync.add_argument("--json", action="store_true", help="with --dry-run: the plan as JSON")
+    sync.add_argument(
+        "--json",
+        action="store_true",
+        help="with --dry-run: the plan as JSON; without: no summary at the end",
+    )
     sync.set_defaults(command=_cmd_sync)
     status = commands.add_parser(
         "status", help="per site and property: published, last pushes, pending, held (no request)"
@@ -134,8 +157,16 @@ def add_worker_parsers(commands: argparse._SubParsersAction[argparse.ArgumentPar
     status.add_argument("--json", action="store_true", help="print the report as JSON")
     status.add_argument("--site", default=None, metavar="LABEL", help="one of several [[sites]]")
     status.set_defaults(command=_cmd_status)
-    health = commands.add_parser("healthcheck", help="exit 0 if the heartbeat is fresh, else 1")
-    health.add_argument("--state-dir", type=Path, default=None, metavar="DIR")
+    health = commands.add_parser(
+        "healthcheck", help="exit 0 if the running worker's heartbeat is fresh, else 1"
+    )
+    health.add_argument(
+        "--state-dir",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="the worker's state directory (default: from its configuration, as `run` reads it)",
+    )
     health.set_defaults(command=_cmd_healthcheck)
     _add_webhooks_parser(commands)
 
@@ -152,30 +183,77 @@ def _add_webhooks_parser(commands: argparse._SubParsersAction[argparse.ArgumentP
     redrive.set_defaults(command=_cmd_webhooks_redrive)
 
 
+LOG_FORMATS = ("json", "console")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+def _add_global_options(parser: argparse.ArgumentParser, default: Any) -> None:
+    """``--log-format`` and ``--log-level``, before the command or after it (any case)."""
+    parser.add_argument(
+        "--log-format",
+        type=str.lower,
+        choices=LOG_FORMATS,
+        default=default,
+        help="json (one object per line, the default) or console (key=value for people)",
+    )
+    parser.add_argument(
+        "--log-level",
+        type=str.upper,
+        choices=LOG_LEVELS,
+        default=default,
+        help="least severe level logged (INFO); overrides BOOKYFLOW_LOG_LEVEL",
+    )
+
+
+def _subparsers(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
+    """Every command's parser, nested ones (``webhooks redrive``) included."""
+    found = []
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in dict.fromkeys(action.choices.values()):
+                found += [sub, *_subparsers(sub)]
+    return found
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="bookyflow-worker", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    parser.add_argument("--log-format", choices=("json", "console"), default=None)
-    parser.add_argument("--log-level", default=None)
+    _add_global_options(parser, None)
     commands = parser.add_subparsers(dest="command_name", required=True, metavar="COMMAND")
     _add_sandbox_parser(commands)
     add_worker_parsers(commands)
+    for sub in _subparsers(parser):
+        # After the command too; SUPPRESS leaves the value given before it (or None) alone.
+        _add_global_options(sub, argparse.SUPPRESS)
     return parser
+
+
+# A listening socket that cannot be had: the operator's to fix (another port or host), not a bug.
+_LISTEN_ERRORS = frozenset({errno.EADDRINUSE, errno.EADDRNOTAVAIL, errno.EACCES})
 
 
 async def _cmd_sandbox(args: argparse.Namespace) -> int:
     from worker.sandbox.server import serve_forever
 
-    await serve_forever(
-        host=args.host,
-        port=args.port,
-        clients=args.clients,
-        token_ttl_s=args.token_ttl,
-        legacy=args.legacy,
-        engine_auth=args.engine_auth,
-        db_path=args.db,
-        admin_token=args.admin_token,
-    )
+    try:
+        await serve_forever(
+            host=args.host,
+            port=args.port,
+            clients=args.clients,
+            token_ttl_s=args.token_ttl,
+            legacy=args.legacy,
+            engine_auth=args.engine_auth,
+            db_path=args.db,
+            admin_token=args.admin_token,
+        )
+    except OSError as exc:
+        if exc.errno not in _LISTEN_ERRORS:
+            raise
+        reason = os.strerror(exc.errno).lower()
+        raise ConfigError(
+            f"invalid configuration: the sandbox cannot listen on {args.host}:{args.port}: "
+            f"{reason} (choose another --port or --host)"
+        ) from None
     return EXIT_OK
 
 
@@ -247,19 +325,83 @@ async def _cmd_sync(args: argparse.Namespace) -> int:
     if args.dry_run:
         return await _dry_run(args, deployment, jobs)
     if deployment.multi:
-        with await _process_lock(deployment):
-            supervisor = Supervisor(deployment.process, deployment.sites, jobs=jobs)
-            outcomes = await _until_stopped(supervisor, supervisor.run_once)
-        return EXIT_OK if outcomes is None or all(outcomes.values()) else EXIT_FAILURE
-    worker = Worker(deployment.sites[0].settings, jobs=jobs)
+        return await _sync_sites(args, deployment, jobs)
+    settings = deployment.sites[0].settings
+    worker = Worker(settings, jobs=jobs)
 
     async def once() -> tuple[list[JobResult], InventorySnapshot]:
         results = await worker.run_once()
         assert worker.ctx is not None
         return results, await worker.ctx.source.load()  # unchanged: no re-read, no re-parse
 
+    started = time.perf_counter()
     outcome = await _until_stopped(worker, once)
-    return EXIT_OK if outcome is None else sync_exit_code(*outcome)
+    if outcome is None:
+        return EXIT_OK
+    code = sync_exit_code(*outcome)
+    if not args.json:
+        duration_s = time.perf_counter() - started
+        results, snapshot = outcome
+        site = await summary.collect(
+            settings.base_url, settings, results, writes=_writes(worker), duration_s=duration_s
+        )
+        problems = [str(problem) for problem in snapshot.problems]
+        print(summary.render([site], exit_code=code, duration_s=duration_s, problems=problems))
+    return code
+
+
+class _OnceWorker(Worker):
+    """A site's worker in ``sync --once`` with ``[[sites]]``: keeps its results for the summary."""
+
+    def __init__(self, settings: Settings, **kwargs: Any) -> None:
+        super().__init__(settings, **kwargs)
+        self.results: list[JobResult] = []
+        self.duration_s = 0.0
+
+    async def run_once(self, names: Sequence[str] | None = None) -> list[JobResult]:
+        started = time.perf_counter()
+        self.results = await super().run_once(names)
+        self.duration_s = time.perf_counter() - started
+        return self.results
+
+
+def _writes(worker: Worker) -> dict[str, int]:
+    """Writes the worker's client sent, by route template."""
+    return dict(worker.client.stats.writes_by_route) if worker.client is not None else {}
+
+
+async def _sync_sites(args: argparse.Namespace, deployment: Deployment, jobs: Any) -> int:
+    """``sync --once`` of every ``[[sites]]`` side by side; a summary row per site and job."""
+    started = time.perf_counter()
+    with await _process_lock(deployment):
+        supervisor = Supervisor(
+            deployment.process,
+            deployment.sites,
+            new_worker=lambda s: _OnceWorker(s, jobs=jobs, heartbeat=False),
+        )
+        outcomes = await _until_stopped(supervisor, supervisor.run_once)
+    code = EXIT_OK if outcomes is None or all(outcomes.values()) else EXIT_FAILURE
+    if outcomes is None or args.json:
+        return code
+    sites, problems = [], []
+    for label, run in supervisor.runs.items():
+        worker = run.worker
+        assert isinstance(worker, _OnceWorker)
+        failed = None if outcomes[label] or worker.results else run.last_error_type or "failed"
+        site = await summary.collect(
+            label,
+            run.site.settings,
+            worker.results,
+            writes=_writes(worker),
+            duration_s=worker.duration_s,
+            error=failed,
+        )
+        sites.append(site)
+        snapshot = worker.inventory
+        problems += [f"{label}: {p}" for p in (snapshot.problems if snapshot else [])]
+    duration_s = time.perf_counter() - started
+    print(summary.render(sites, exit_code=code, duration_s=duration_s, problems=problems))
+    return code
 
 
 def sync_exit_code(results: Sequence[JobResult], snapshot: InventorySnapshot) -> int:
@@ -408,12 +550,29 @@ async def _cmd_webhooks_redrive(args: argparse.Namespace) -> int:
 
 
 async def _cmd_healthcheck(args: argparse.Namespace) -> int:
-    state_dir = args.state_dir or env_shard_root(
-        Path(os.environ.get("BOOKYFLOW_STATE_DIR", "state"))
+    """One line naming the heartbeat file and the verdict; exit 0 healthy, else 1."""
+    path = heartbeat_path(args.state_dir)
+    verdict = evaluate_heartbeat(read_heartbeat(path), time.time())
+    (log.info if verdict.ok else log.error)(
+        "health.checked", ok=verdict.ok, reason=verdict.reason, heartbeat_file=str(path)
     )
-    verdict = evaluate_heartbeat(read_heartbeat(state_dir / HEARTBEAT_FILE), time.time())
-    (log.info if verdict.ok else log.error)("health.checked", ok=verdict.ok, reason=verdict.reason)
     return EXIT_OK if verdict.ok else EXIT_FAILURE
+
+
+def heartbeat_path(state_dir: Path | None) -> Path:
+    """The file ``run`` writes: its state root from the same configuration (TOML included).
+
+    When the whole configuration does not load (a secret only the daemon's environment has, a
+    setting the healthcheck does not need), only the state root is read, from the same sources:
+    the Docker HEALTHCHECK never fails on an unrelated setting.
+    """
+    if state_dir is not None:
+        return state_dir / HEARTBEAT_FILE
+    try:
+        root = deployment_from({}, check_names=False).process.state_dir
+    except ConfigError:
+        root = state_root()
+    return root / HEARTBEAT_FILE
 
 
 async def _cmd_demo(args: argparse.Namespace) -> int:
@@ -422,11 +581,20 @@ async def _cmd_demo(args: argparse.Namespace) -> int:
     return await run_demo(seconds=args.seconds, inventory=args.inventory, state_dir=args.state_dir)
 
 
+def _early(args: argparse.Namespace, name: str, choices: Sequence[str], default: str) -> str:
+    """Logging before the configuration is read: the option, else a valid variable's value."""
+    value: str | None = getattr(args, name)
+    if value is None:
+        value = os.environ.get(f"BOOKYFLOW_{name.upper()}", "")
+        value = value.lower() if name == "log_format" else value.upper()
+    return value if value in choices else default
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     configure_logging(
-        log_format=args.log_format or "json",
-        level=(args.log_level or "INFO").upper(),
+        log_format=_early(args, "log_format", LOG_FORMATS, "json"),
+        level=_early(args, "log_level", LOG_LEVELS, "INFO"),
         stream=log_stream(args),
     )
     command: Command = args.command

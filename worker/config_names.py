@@ -63,14 +63,15 @@ def did_you_mean(model: type[BaseModel], path: Path_) -> Path_ | None:
 
 @dataclass
 class NameReport:
-    """What the scan found: ``refused`` problems (one phrase each) and ``warnings``.
+    """What the scan found: ``refused`` problems (one phrase each) and ``warnings`` (the name
+    and where it was: ``environment``, ``.env`` or the TOML file's path).
 
     ``paths`` are the key paths named in ``refused``, so that pydantic's own "extra inputs"
     error for the same key is not reported twice.
     """
 
     refused: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[tuple[str, str]] = field(default_factory=list)
     paths: set[Path_] = field(default_factory=set)
 
 
@@ -86,7 +87,7 @@ def scan_names(
     """Check the names of every source; ``also_top`` are extra TOML top-level keys (``sites``)."""
     report = NameReport()
     known = set(known_paths(model))
-    for source, names in (("", environ), (" in .env", dotenv)):
+    for source, names in (("environment", environ), (".env", dotenv)):
         for name, value in sorted(names.items()):
             if name.upper().startswith(PREFIX):
                 _check_env(model, known, name, value or "", source, report)
@@ -112,7 +113,9 @@ def _check_env(
     guess = did_you_mean(model, path)
     hint = f" (did you mean {PREFIX}{'__'.join(guess).upper()}?)" if guess else ""
     nested = len(path) > 1 and path[:1] in known  # a table's key: its model forbids extras
-    _found(report, path, f"unknown setting {name}{source}{hint}", fatal=bool(guess) or nested)
+    where = " in .env" if source == ".env" else ""
+    message = f"unknown setting {name}{where}{hint}"
+    _found(report, path, message, (name, source), fatal=bool(guess) or nested)
 
 
 def _not_ours(rest: str, value: str) -> bool:
@@ -139,14 +142,17 @@ def _check_table(
             guess = did_you_mean(model, path)
             hint = f" (did you mean {'.'.join(guess)}?)" if guess else ""
             message = f"unknown setting {'.'.join(path)} in {where}{hint}"
-            _found(report, path, message, fatal=bool(guess) or bool(parent))
+            name = (".".join(path), where)
+            _found(report, path, message, name, fatal=bool(guess) or bool(parent))
         elif isinstance(value, Mapping):
             _check_table(model, known, value, path, where, also_top, report)
 
 
-def _found(report: NameReport, path: Path_, message: str, *, fatal: bool) -> None:
+def _found(
+    report: NameReport, path: Path_, message: str, name: tuple[str, str], *, fatal: bool
+) -> None:
     if fatal:
         report.refused.append(message)
         report.paths.add(path)
     else:
-        report.warnings.append(message)
+        report.warnings.append(name)

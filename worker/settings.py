@@ -12,7 +12,7 @@ import base64
 import ipaddress
 import os
 import tomllib
-from collections.abc import Callable, Set
+from collections.abc import Callable, Mapping, Set
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -514,15 +514,20 @@ def scan_setting_names(*, also_top: frozenset[str] = frozenset()) -> NameReport:
 
 def warn_unknown(report: NameReport) -> None:
     """Unknown names that resemble no setting: one warning each, the worker goes on."""
-    for message in report.warnings:
-        log.warning("config.unknown_setting", error=message)
+    for name, source in report.warnings:
+        log.warning("config.unknown_setting", setting=name, source=source, action="ignored")
 
 
-def load_settings(*, check_names: bool = True, **overrides: Any) -> Settings:
+def load_settings(**overrides: Any) -> Settings:
     """Build ``Settings`` from every source, or raise ``ConfigError`` with one readable line.
 
-    ``check_names`` refuses misspelt setting names and warns about other unknown ones first.
+    Misspelt setting names are refused and other unknown ones warned about first.
     """
+    return settings_from(overrides)
+
+
+def settings_from(overrides: Mapping[str, Any], *, check_names: bool = True) -> Settings:
+    """``load_settings``; without ``check_names`` unknown names are not looked for."""
     path = config_file()
     names = scan_setting_names() if check_names else NameReport()
     try:

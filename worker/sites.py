@@ -22,6 +22,7 @@ import difflib
 import hashlib
 import os
 import re
+import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,15 +35,25 @@ from worker.errors import ConfigError
 from worker.settings import (
     ENV_PREFIX,
     Settings,
+    StateLocation,
     describe_error,
-    load_settings,
+    describe_validation_error,
     read_toml,
     scan_setting_names,
+    settings_from,
     warn_unknown,
 )
 from worker.sharding import ShardFilter, shard_index_from
 
-__all__ = ["Deployment", "SiteSettings", "load_deployment", "shard_root", "site_label"]
+__all__ = [
+    "Deployment",
+    "SiteSettings",
+    "deployment_from",
+    "load_deployment",
+    "shard_root",
+    "site_label",
+    "state_root",
+]
 
 # Keys a [[sites]] table may set; the rest of Settings is process-wide.
 SITE_KEYS = frozenset(
@@ -96,6 +107,17 @@ def env_shard_root(state_dir: Path, environ: Mapping[str, str] = os.environ) -> 
     return shard_root(state_dir, count, index)
 
 
+def state_root() -> Path:
+    """This shard's state root alone, from the same sources as ``Settings`` (``healthcheck``)."""
+    try:
+        where = StateLocation()
+    except ValidationError as exc:
+        raise ConfigError(f"invalid configuration: {describe_validation_error(exc)}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as exc:
+        raise ConfigError(f"invalid configuration: cannot read the configuration: {exc}") from None
+    return shard_root(where.state_dir, where.shard_count, where.shard_index)
+
+
 def site_label(api_url: str) -> str:
     """The label of a site without a ``name``: stable across processes and releases."""
     digest = hashlib.blake2b(api_url.rstrip("/").encode(), digest_size=5).hexdigest()
@@ -112,15 +134,20 @@ def _sites_table(config_file: str | None) -> list[Any] | None:
     return sites if isinstance(sites, list) else [sites]
 
 
-def load_deployment(*, check_names: bool = True, **overrides: Any) -> Deployment:
+def load_deployment(**overrides: Any) -> Deployment:
     """The process's sites (this shard's), or a ``ConfigError`` naming every problem.
 
-    ``check_names``: misspelt setting names are refused, other unknown ones warned about
+    Misspelt setting names are refused, other unknown ones warned about
     (``worker.config_names``); the ``[[sites]]`` tables' own keys are checked here.
     """
+    return deployment_from(overrides)
+
+
+def deployment_from(overrides: Mapping[str, Any], *, check_names: bool = True) -> Deployment:
+    """``load_deployment``; without ``check_names`` unknown names are not looked for."""
     tables = _sites_table(os.environ.get(f"{ENV_PREFIX}CONFIG_FILE"))
     if tables is None:
-        settings = load_settings(check_names=check_names, **overrides)
+        settings = settings_from(overrides, check_names=check_names)
         root = shard_root(settings.state_dir, settings.shard_count, settings.shard_index)
         single = settings.model_copy(update={"state_dir": root})
         return Deployment(single, (SiteSettings("default", single),), multi=False)
