@@ -13,6 +13,7 @@ import pytest
 from structlog.testing import capture_logs
 
 from tests.conftest import SandboxFactory
+from tests.metrics_support import Scrape
 from worker.errors import (
     ConfigError,
     CredentialsRejected,
@@ -20,7 +21,6 @@ from worker.errors import (
     ServerError,
     StateLocked,
 )
-from worker.health import HealthServer
 from worker.sandbox import Sandbox
 from worker.sandbox.store import ClientSpec
 from worker.service import Worker
@@ -374,14 +374,15 @@ async def test_refusals_stay_fatal_at_start_up_even_with_retry_start(
 async def test_ready_is_false_while_the_breaker_is_open(
     sandbox: Sandbox, inventory: Path, tmp_path: Path
 ) -> None:
-    """A site that stopped answering opens the breaker: /readyz 503, bookyflow_ready 0 and
-    bookyflow_breaker_open 1, until a probe succeeds again."""
+    """A site that stopped answering opens the breaker: not ready, bookyflow_site_ready 0 and
+    bookyflow_breaker_state 2 (open), until a probe succeeds again."""
     retry = RetrySettings(max_attempts=1, breaker_failure_threshold=1, breaker_reset_s=0.05)
     settings = settings_for(sandbox, inventory, tmp_path, retry=retry)
     async with Worker(settings, jobs={}) as worker:
-        health = HealthServer(worker.snapshot)
         assert worker.ctx is not None
-        assert health.answer("GET", "/readyz")[0] == 200
+        assert worker.telemetry is not None
+        assert worker.ready
+        scrape = lambda: Scrape(worker.telemetry.render())  # noqa: E731
         sandbox.faults.fail_next(503, times=3, path="cmf/versions")
         for _ in range(3):
             with pytest.raises(ServerError):
@@ -389,12 +390,10 @@ async def test_ready_is_false_while_the_breaker_is_open(
         assert worker.client is not None
         assert worker.client.breaker.state == "open"
         assert not worker.ready
-        assert health.answer("GET", "/readyz")[0] == 503
-        metrics = health.answer("GET", "/metrics")[2]
-        assert "bookyflow_ready 0" in metrics
-        assert "bookyflow_breaker_open 1" in metrics
+        assert scrape().value("bookyflow_site_ready", site="default") == 0
+        assert scrape().value("bookyflow_breaker_state", site="default") == 2
         await _until(lambda: worker.client is not None and worker.client.breaker.state != "open")
         assert not worker.ready  # half-open: not back until a probe succeeded
         await worker.ctx.cmf.versions()
         assert worker.ready
-        assert "bookyflow_breaker_open 0" in health.answer("GET", "/metrics")[2]
+        assert scrape().value("bookyflow_breaker_state", site="default") == 0

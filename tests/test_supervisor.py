@@ -17,9 +17,8 @@ import structlog
 from structlog.testing import capture_logs
 
 from tests.conftest import SandboxFactory
+from tests.metrics_support import Scrape
 from worker.api.clock import FakeClock
-from worker.health import HealthServer
-from worker.metrics import render_prometheus
 from worker.sandbox import ClientSpec, Sandbox
 from worker.settings import Settings
 from worker.signals import SignalStop
@@ -142,17 +141,16 @@ async def test_sync_once_reports_each_site(sandbox3: Sandbox, tmp_path: Path) ->
 async def test_health_is_one_process_view_with_site_labels(
     sandbox3: Sandbox, tmp_path: Path
 ) -> None:
-    """``/readyz`` is ready with one ready site; ``/metrics`` labels every sample by site."""
+    """``/readyz`` is ready with one ready site; ``/metrics`` labels per-site series by site."""
     supervisor = Supervisor(_process(sandbox3, tmp_path), _sites(sandbox3, tmp_path),
                             clock=FakeClock())  # fmt: skip
-    health = HealthServer(supervisor.snapshot)
-    assert health.answer("GET", "/readyz")[0] == 503
+    assert not supervisor.ready
     async with running(supervisor):
         await _until(lambda: supervisor.runs["alpha"].ready and supervisor.runs["charlie"].failures)
-        assert health.answer("GET", "/readyz")[0] == 200
-        text = render_prometheus(supervisor.snapshot())
-        assert 'bookyflow_ready{site="alpha"} 1' in text
-        assert 'bookyflow_ready{site="charlie"} 0' in text
+        assert supervisor.ready
+        scrape = Scrape(supervisor.telemetry.render())
+        assert scrape.value("bookyflow_site_ready", site="alpha") == 1
+        assert scrape.value("bookyflow_site_ready", site="charlie") == 0
         snapshot = supervisor.snapshot()
         assert (snapshot["sites_total"], snapshot["sites_ready"]) == (3, 2)
         assert snapshot["sites"]["charlie"]["state"] == "failed"

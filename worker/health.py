@@ -1,14 +1,18 @@
-"""Health: the heartbeat file, the ``worker.heartbeat`` log line and ``/healthz /readyz /metrics``.
+"""Health: the heartbeat file, the ``worker.heartbeat`` log line, and starting the endpoints.
 
 The running worker rewrites ``<STATE_DIR>/heartbeat.json`` every ``file_interval_s`` (atomically,
-mode 0600) with the metrics snapshot. ``bookyflow-worker healthcheck`` (Docker's HEALTHCHECK)
-reads only that file: healthy when it is younger than three write intervals and no job has been
-running for longer than its stall bound. Every ``log_interval_s`` the same counters go to the
-log, so operators can alert from logs alone.
+mode 0600) with the metrics snapshot and who wrote it: its pid, that process's start time
+(``/proc/<pid>/stat`` field 22) and the host name. On a clean stop the last write says
+``stopped``. ``bookyflow-worker healthcheck`` (Docker's HEALTHCHECK) reads only that file
+(``check_heartbeat``): unhealthy at once when the worker stopped or its process is gone (no such
+pid, another process under it, or the checking process itself: in a new container the check
+may be pid 1, as the dead worker was); otherwise healthy while the file is younger than three
+write intervals and no job has been running for longer than its stall bound. Every
+``log_interval_s`` the same counters go to the log, so operators can alert from logs alone.
 
-The optional HTTP endpoints are served by a minimal HTTP/1.0-style responder on
-``asyncio.start_server`` (house rule: only the sandbox imports ``aiohttp.web``); three GET routes
-with ``Connection: close`` need nothing more.
+``start_health`` starts the heartbeat loop and, when a port is set, the ``aiohttp.web`` server
+of ``/healthz /readyz /metrics`` (``worker.health_server``), for the single-site worker and the
+many-sites supervisor alike.
 """
 
 from __future__ import annotations
@@ -17,23 +21,32 @@ import asyncio
 import contextlib
 import json
 import os
+import socket
 import tempfile
 from collections.abc import Callable, Mapping
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from worker.api.clock import Clock
+from worker.health_server import HealthServer
 from worker.logging import get_logger
-from worker.metrics import render_prometheus
+
+if TYPE_CHECKING:
+    from worker.settings import Settings
+    from worker.telemetry import Telemetry
 
 __all__ = [
     "HEARTBEAT_FILE",
     "HealthServer",
+    "HealthSources",
     "HeartbeatLoop",
+    "ProcessInfo",
     "Verdict",
+    "check_heartbeat",
     "evaluate_heartbeat",
+    "probe_process",
     "read_heartbeat",
     "stall_bound_s",
     "start_health",
@@ -80,6 +93,45 @@ class Verdict:
     reason: str
 
 
+@dataclass(frozen=True)
+class ProcessInfo:
+    """What this host says of a pid: whether it runs, and its start time when /proc tells."""
+
+    exists: bool
+    started: str | None = None  # /proc/<pid>/stat field 22: clock ticks after boot
+
+
+def probe_process(pid: int) -> ProcessInfo:
+    """Does ``pid`` run here, and since when (Linux's /proc; elsewhere only whether it runs)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
+    except FileNotFoundError:
+        if Path("/proc/self/stat").exists():
+            return ProcessInfo(exists=False)
+        return ProcessInfo(exists=_signalable(pid))  # no /proc (macOS): ask the kernel
+    except OSError:
+        return ProcessInfo(exists=True)  # there, but unreadable: assume it is the one
+    # The command name (field 2) is in parentheses and may hold spaces: count after the last ")".
+    fields = stat.rpartition(")")[2].split()
+    return ProcessInfo(exists=True, started=fields[19] if len(fields) > 19 else None)
+
+
+def _signalable(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process, but it exists
+    return True
+
+
+def this_process() -> dict[str, Any]:
+    """Who writes the heartbeat: pid, its start time and the host name."""
+    pid = os.getpid()
+    return {"pid": pid, "pid_started": probe_process(pid).started, "host": socket.gethostname()}
+
+
 def stall_bound_s(interval_s: float) -> float:
     """How long one run of a job with this interval may take before it counts as stalled."""
     return max(STALL_INTERVALS * interval_s, STALL_FLOOR_S)
@@ -94,10 +146,45 @@ def _stalled_jobs(data: Mapping[str, Any], now: float) -> list[str]:
     return stalled
 
 
-def evaluate_heartbeat(data: Mapping[str, Any] | None, now: float) -> Verdict:
-    """Pure: is a worker that wrote ``data`` alive and unstuck at wall time ``now``?"""
+def _gone(
+    data: Mapping[str, Any], probe: Callable[[int], ProcessInfo], self_pid: int, host: str
+) -> str | None:
+    """Why the writer is not running any more, or None when it may be."""
+    if data.get("stopped"):
+        return "the worker stopped (clean shutdown)"
+    pid, recorded_host = data.get("pid"), data.get("host")
+    if not isinstance(pid, int) or (recorded_host is not None and recorded_host != host):
+        return None  # no pid, or written on another host: only the file's age can tell
+    if pid == self_pid:
+        return f"the worker's pid {pid} is this check itself: the worker is gone"
+    found = probe(pid)
+    if not found.exists:
+        return f"the worker's pid {pid} is not running"
+    recorded = data.get("pid_started")
+    if recorded is not None and found.started is not None and str(recorded) != found.started:
+        return f"the worker's pid {pid} is another process now"
+    return None
+
+
+def evaluate_heartbeat(
+    data: Mapping[str, Any] | None,
+    now: float,
+    *,
+    probe: Callable[[int], ProcessInfo] = probe_process,
+    self_pid: int | None = None,
+    host: str | None = None,
+) -> Verdict:
+    """Is a worker that wrote ``data`` alive and unstuck at wall time ``now``?
+
+    Pure but for ``probe`` (the process table); ``self_pid`` and ``host`` default to the
+    checking process's own.
+    """
     if data is None:
         return Verdict(False, "no heartbeat file")
+    self_pid = os.getpid() if self_pid is None else self_pid
+    gone = _gone(data, probe, self_pid, socket.gethostname() if host is None else host)
+    if gone is not None:
+        return Verdict(False, gone)
     try:
         age_s = now - float(data["written_at"])
         limit_s = FRESH_INTERVALS * float(data["file_interval_s"])
@@ -109,6 +196,12 @@ def evaluate_heartbeat(data: Mapping[str, Any] | None, now: float) -> Verdict:
     if stalled:
         return Verdict(False, f"stalled job(s): {', '.join(sorted(stalled))}")
     return Verdict(True, f"heartbeat {age_s:.0f} s old")
+
+
+def check_heartbeat(path: Path, now: float) -> Verdict:
+    """Read and judge the heartbeat file at ``path``; the reason names the file."""
+    verdict = evaluate_heartbeat(read_heartbeat(path), now)
+    return Verdict(verdict.ok, f"{verdict.reason} ({path})")
 
 
 class HeartbeatLoop:
@@ -129,17 +222,33 @@ class HeartbeatLoop:
         self.file_interval_s = file_interval_s
         self.log_interval_s = log_interval_s
         self._next_log_at = clock.now() + log_interval_s
+        self._writer = this_process()
 
-    async def beat(self) -> None:
-        """Write the file now (and log, when a log interval has passed)."""
-        data = {**self._snapshot(), "file_interval_s": self.file_interval_s, "pid": os.getpid()}
+    def _document(self, *, stopped: bool = False) -> dict[str, Any]:
+        return {
+            **self._snapshot(),
+            "file_interval_s": self.file_interval_s,
+            **self._writer,
+            "stopped": stopped,
+        }
+
+    async def _write(self, data: Mapping[str, Any]) -> None:
         try:
             await asyncio.to_thread(write_heartbeat, self.path, data)
         except OSError as exc:
             log.error("heartbeat.write_failed", path=str(self.path), error=exc.strerror)
+
+    async def beat(self) -> None:
+        """Write the file now (and log, when a log interval has passed)."""
+        data = self._document()
+        await self._write(data)
         if self._clock.now() >= self._next_log_at:
             self._next_log_at = self._clock.now() + self.log_interval_s
             log.info("worker.heartbeat", **_log_fields(data))
+
+    async def stopped(self) -> None:
+        """The last write: the worker stopped, so ``healthcheck`` fails at once."""
+        await self._write(self._document(stopped=True))
 
     async def run(self) -> None:
         """Beat until cancelled."""
@@ -162,100 +271,55 @@ def _log_fields(data: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-_REASONS = {200: "OK", 404: "Not Found", 405: "Method Not Allowed", 503: "Service Unavailable"}
-_READ_TIMEOUT_S = 5.0
-# In a container the probe comes from outside (kubelet, compose): listen on every interface.
-ALL_INTERFACES = "0.0.0.0"  # noqa: S104
+@dataclass(frozen=True)
+class HealthSources:
+    """What the endpoints and the heartbeat read: the snapshot, readiness, the metrics."""
+
+    snapshot: Snapshot
+    ready: Callable[[], bool]
+    telemetry: Telemetry
 
 
 async def start_health(
     stack: AsyncExitStack,
-    state_dir: Path,
-    snapshot: Snapshot,
+    settings: Settings,
+    sources: HealthSources,
     clock: Clock,
     *,
     file_interval_s: float,
     log_interval_s: float,
-    port: int,
 ) -> HealthServer | None:
-    """Start the heartbeat loop, and the HTTP server when ``port``; ``stack`` stops both."""
+    """Start the heartbeat loop, and the HTTP server when ``settings.health_port``.
+
+    ``stack`` stops both; closing it writes the heartbeat a last time, marked stopped. A port
+    already in use raises ``ConfigError`` (the heartbeat is not started then).
+    """
+    state_dir = Path(settings.state_dir)
+    await asyncio.to_thread(state_dir.mkdir, mode=0o700, parents=True, exist_ok=True)
+    server = None
+    if settings.health_port:
+        server = HealthServer(
+            sources.ready,
+            sources.telemetry.render,
+            host=settings.health_host,
+            port=settings.health_port,
+        )
+        await server.start()
     heartbeat = HeartbeatLoop(
         state_dir / HEARTBEAT_FILE,
-        snapshot,
+        sources.snapshot,
         clock,
         file_interval_s=file_interval_s,
         log_interval_s=log_interval_s,
     )
     task = asyncio.get_running_loop().create_task(heartbeat.run(), name="heartbeat")
-    stack.push_async_callback(_cancel_and_wait, task)
-    if not port:
-        return None
-    server = HealthServer(snapshot, port=port)
-    await server.start()
-    stack.push_async_callback(server.close)
+    stack.push_async_callback(_stop_heartbeat, task, heartbeat)
+    if server is not None:
+        stack.push_async_callback(server.close)
     return server
 
 
-async def _cancel_and_wait(task: asyncio.Task[None]) -> None:
+async def _stop_heartbeat(task: asyncio.Task[None], heartbeat: HeartbeatLoop) -> None:
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)
-
-
-class HealthServer:
-    """``GET /healthz`` (alive), ``/readyz`` (the snapshot's ``ready``), ``/metrics``.
-
-    A worker is ready once started, with a valid token and its site's breaker closed
-    (``Worker.ready``); while a site is down at start-up, or its breaker is open, ``/readyz``
-    answers 503 and ``/healthz`` 200: the process is alive, it is the site that is not.
-    """
-
-    def __init__(self, snapshot: Snapshot, *, host: str = ALL_INTERFACES, port: int = 0) -> None:
-        self._snapshot = snapshot
-        self.host, self.port = host, port
-        self._server: asyncio.Server | None = None
-
-    async def start(self) -> None:
-        self._server = await asyncio.start_server(self._serve, self.host, self.port)
-        self.port = int(self._server.sockets[0].getsockname()[1])
-        log.info("health.listening", host=self.host, port=self.port)
-
-    async def close(self) -> None:
-        server, self._server = self._server, None
-        if server is not None:
-            server.close()
-            await server.wait_closed()
-
-    def answer(self, method: str, path: str) -> tuple[int, str, str]:
-        """Pure routing: ``(status, content type, body)`` for one request line."""
-        if path not in ("/healthz", "/readyz", "/metrics"):
-            return 404, "text/plain", "not found\n"
-        if method not in ("GET", "HEAD"):
-            return 405, "text/plain", "method not allowed\n"
-        snapshot = self._snapshot()
-        if path == "/metrics":
-            return 200, "text/plain; version=0.0.4; charset=utf-8", render_prometheus(snapshot)
-        if path == "/readyz" and not snapshot.get("ready"):
-            return 503, "text/plain", "not ready\n"
-        return 200, "text/plain", "ok\n"
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            async with asyncio.timeout(_READ_TIMEOUT_S):
-                request_line = (await reader.readline()).decode("latin-1").split()
-                while (await reader.readline()).strip():  # skip the headers
-                    pass
-            method, path = ([*request_line, "", ""])[:2]
-            status, content_type, body = self.answer(method, path.split("?")[0])
-            payload = b"" if method == "HEAD" else body.encode()
-            head = (
-                f"HTTP/1.1 {status} {_REASONS[status]}\r\nContent-Type: {content_type}\r\n"
-                f"Content-Length: {len(body.encode())}\r\nConnection: close\r\n\r\n"
-            )
-            writer.write(head.encode() + payload)
-            await writer.drain()
-        except (TimeoutError, ConnectionError):
-            pass
-        finally:
-            writer.close()
-            with contextlib.suppress(ConnectionError):
-                await writer.wait_closed()
+    await heartbeat.stopped()

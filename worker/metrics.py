@@ -1,10 +1,18 @@
-"""What the running worker counts, as one JSON-able snapshot and as Prometheus text.
+"""What the running worker knows about itself, as one JSON-able snapshot.
 
-``WorkerMetrics`` is told when each job starts and finishes; ``snapshot()`` joins that with the
-API client's counters into the plain dict that the heartbeat file, the ``worker.heartbeat`` log
-line and ``/metrics`` all show, so operators see the same numbers wherever they look.
-``render_prometheus`` is a pure function of that dict (text format 0.0.4, rendered by hand: a
-handful of series does not justify a dependency).
+``WorkerMetrics`` is told when each job starts and finishes (and what it left held), and when
+the inventory was loaded; ``snapshot()`` joins that with the API client's counters into the
+plain dict that the heartbeat file, the ``worker.heartbeat`` log line and the gauges of
+``/metrics`` (``worker.telemetry.SnapshotCollector``) all show, so operators see the same numbers
+wherever they look. The live histograms and counters are ``worker.telemetry``'s.
+
+**Held items by reason.** Each job counts what its run left waiting (``JobResult.counts``); the
+reasons are ``HELD_REASONS``: ``held`` (inventory entries served from their last good version,
+or properties a refused prune left in place), ``incomplete`` (properties the site calls
+incomplete: not publishable), ``reservation`` (OTA reservations the site refused, or a
+cancellation that cannot be sent safely) and ``parked`` (site bookings that cannot be read).
+A reason's age is how long its count has stayed above zero without a break, measured from the
+run that first reported it (since start-up at most: the counts are not kept across restarts).
 """
 
 from __future__ import annotations
@@ -12,12 +20,42 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
 
 from worker.api.client import ClientStats
 
-__all__ = ["JobStatus", "WorkerMetrics", "combine_sites", "render_prometheus"]
+if TYPE_CHECKING:
+    from worker.inventory import InventorySnapshot
+    from worker.inventory.source import InventorySource
+
+__all__ = [
+    "HELD_REASONS",
+    "JobObserver",
+    "JobStatus",
+    "ObservedSource",
+    "WorkerMetrics",
+    "combine_sites",
+    "held_by_reason",
+]
+
+HELD_REASONS = ("held", "incomplete", "reservation", "parked")
+# Which reason a job's ``held`` count is; every other job's ``held`` is inventory-held.
+_HELD_AS = {"reservations": "reservation", "bookings": "parked"}
+
+
+def held_by_reason(job: str, counts: Mapping[str, int]) -> dict[str, int]:
+    """The items one run of ``job`` left waiting, by reason (see the module docstring)."""
+    held = {_HELD_AS.get(job, "held"): counts.get("held", 0)}
+    if counts.get("incomplete"):
+        held["incomplete"] = counts["incomplete"]
+    return held
+
+
+class JobObserver(Protocol):
+    """The live side (``telemetry.SiteTelemetry``): told of every finished run."""
+
+    def job_finished(self, job: str, *, ok: bool, duration_s: float) -> None: ...
 
 
 @dataclass
@@ -32,17 +70,21 @@ class JobStatus:
     last_ok: float | None = None
     failing_since: float | None = None  # first failure of the current run of failures
     held: int = 0  # properties the last run left held, incomplete or unpublishable
+    held_by_reason: dict[str, int] = field(default_factory=dict)
+    failed_items: int = 0  # what the last run could not do (``counts["failed"]``)
 
-    def as_dict(self, now: float) -> dict[str, Any]:
+    def as_dict(self, now: float, started_at: float) -> dict[str, Any]:
+        running = self.running_since
         return {
             "interval_s": self.interval_s,
             "runs": self.runs,
             "failures": self.failures,
-            "running_since": self.running_since,
+            "running_since": running,
+            "running_s": 0.0 if running is None else round(now - running, 3),
             "held": self.held,
             "last_ok": self.last_ok,
-            # Seconds since the job last succeeded; None before its first success.
-            "lag_s": None if self.last_ok is None else round(now - self.last_ok, 3),
+            # Seconds since the job last succeeded; before its first success, since start-up.
+            "lag_s": round(now - (self.last_ok or started_at), 3),
         }
 
 
@@ -56,15 +98,27 @@ class WorkerMetrics:
         self.started_at = wall()
         self.jobs = {name: JobStatus(interval) for name, interval in intervals.items()}
         # Set by the webhook sink (``OutboxStats.as_dict``): its outbox and attempt counters.
-        self.webhooks: Callable[[], Mapping[str, int]] | None = None
+        self.webhooks: Callable[[], Mapping[str, float]] | None = None
+        self.live: JobObserver | None = None  # the site's live instruments, once bound
+        self.inventory_errors: int | None = None  # None until the inventory was loaded
+        self._held_since: dict[str, float] = {}  # reason -> since when without a break
 
     def job_started(self, name: str) -> None:
         self.jobs[name].running_since = self.wall()
 
-    def job_finished(self, name: str, *, ok: bool, held: int = 0) -> None:
-        status, now = self.jobs[name], self.wall()
+    def job_finished(
+        self,
+        name: str,
+        *,
+        ok: bool,
+        counts: Mapping[str, int] | None = None,
+        duration_s: float = 0.0,
+    ) -> None:
+        status, now, counts = self.jobs[name], self.wall(), counts or {}
         status.runs += 1
-        status.held = held
+        status.held_by_reason = held_by_reason(name, counts)
+        status.held = counts.get("held", 0) + counts.get("incomplete", 0)
+        status.failed_items = counts.get("failed", 0)
         status.running_since = None
         status.last_finished = now
         if ok:
@@ -72,6 +126,37 @@ class WorkerMetrics:
         else:
             status.failures += 1
             status.failing_since = status.failing_since or now
+        self._track_held(now)
+        if self.live is not None:
+            self.live.job_finished(name, ok=ok, duration_s=duration_s)
+
+    def inventory_loaded(self, snapshot: InventorySnapshot) -> None:
+        self.inventory_errors = len(snapshot.problems)
+
+    def _held_items(self) -> dict[str, int]:
+        """Per reason, the most any job's last run reported (jobs see the same properties)."""
+        items = dict.fromkeys(HELD_REASONS, 0)
+        for status in self.jobs.values():
+            for reason, count in status.held_by_reason.items():
+                items[reason] = max(items.get(reason, 0), count)
+        return items
+
+    def _track_held(self, now: float) -> None:
+        for reason, count in self._held_items().items():
+            if count <= 0:
+                self._held_since.pop(reason, None)
+            else:
+                self._held_since.setdefault(reason, now)
+
+    def held(self, now: float) -> dict[str, dict[str, float]]:
+        """Per reason: items held, and for how long some have been (0 when none)."""
+        return {
+            reason: {
+                "items": count,
+                "oldest_age_s": round(now - self._held_since.get(reason, now), 3),
+            }
+            for reason, count in self._held_items().items()
+        }
 
     def oldest_undelivered_booking_s(self, now: float) -> float:
         """How long the bookings job has been failing (so pulled bookings may wait); 0 if not."""
@@ -80,23 +165,78 @@ class WorkerMetrics:
             return 0.0
         return round(now - status.failing_since, 3)
 
+    def bookings(self, now: float) -> dict[str, float]:
+        """Bookings not handed to the vendor: the webhook outbox, else the failing job's count.
+
+        With the webhook sink, the outbox's pending and dead-lettered entries and the age of its
+        oldest pending one. The file sink (or a plug-in) writes during the job: what a failed
+        run could not hand over is counted by property (its ``failed``), aged by the job's
+        failing streak.
+        """
+        webhooks = self.webhooks() if self.webhooks is not None else None
+        if webhooks is not None:
+            oldest_at = float(webhooks.get("oldest_pending_at") or 0.0)
+            return {
+                "undelivered": webhooks.get("pending", 0),
+                "dead_lettered": webhooks.get("dead_lettered", 0),
+                "oldest_undelivered_age_s": round(max(0.0, now - oldest_at), 3)
+                if oldest_at
+                else 0.0,
+            }
+        status = self.jobs.get("bookings")
+        failing = status is not None and status.failing_since is not None
+        return {
+            "undelivered": status.failed_items if failing and status is not None else 0,
+            "dead_lettered": 0,
+            "oldest_undelivered_age_s": self.oldest_undelivered_booking_s(now),
+        }
+
     def snapshot(
-        self, stats: ClientStats, *, ready: bool, breaker: str | None = None
+        self,
+        stats: ClientStats,
+        *,
+        ready: bool,
+        breaker: str | None = None,
+        token_expires_in_s: float | None = None,
     ) -> dict[str, Any]:
         """Everything the heartbeat reports, as plain JSON values (``breaker``: its state)."""
         now = self.wall()
-        return {
+        bookings = self.bookings(now)
+        snapshot: dict[str, Any] = {
             "written_at": now,
             "uptime_s": round(now - self.started_at, 3),
             "ready": ready,
             "breaker": breaker,
+            "token_expires_in_s": token_expires_in_s,
             "requests_by_status": dict(sorted(stats.requests_by_status.items())),
             "retries": stats.retries,
             "token_refreshes": stats.token_refreshes,
-            "jobs": {name: status.as_dict(now) for name, status in self.jobs.items()},
-            "oldest_undelivered_booking_s": self.oldest_undelivered_booking_s(now),
-            **({"webhooks": dict(self.webhooks())} if self.webhooks is not None else {}),
+            "token_failures": stats.token_failures,
+            "jobs": {name: s.as_dict(now, self.started_at) for name, s in self.jobs.items()},
+            "held": self.held(now),
+            "bookings": bookings,
+            "oldest_undelivered_booking_s": bookings["oldest_undelivered_age_s"],
         }
+        if self.inventory_errors is not None:
+            snapshot["inventory_errors"] = self.inventory_errors
+        if self.webhooks is not None:
+            snapshot["webhooks"] = dict(self.webhooks())
+        return snapshot
+
+
+class ObservedSource:
+    """An ``InventorySource`` that tells ``WorkerMetrics`` what each load found wrong."""
+
+    def __init__(self, source: InventorySource, metrics: WorkerMetrics) -> None:
+        self.source, self._metrics = source, metrics
+
+    async def load(self) -> InventorySnapshot:
+        snapshot = await self.source.load()
+        self._metrics.inventory_loaded(snapshot)
+        return snapshot
+
+    def __getattr__(self, name: str) -> Any:  # a plug-in's own extras stay reachable
+        return getattr(self.source, name)
 
 
 def combine_sites(
@@ -106,7 +246,7 @@ def combine_sites(
 
     Counters are summed, ``ready`` means at least one site is ready, and jobs are keyed
     ``<site>/<job>`` so the heartbeat's stall check sees every site's jobs. ``sites`` keeps each
-    site's own snapshot for ``/metrics`` (rendered with a ``site`` label).
+    site's own snapshot (the ``site``-labelled gauges of ``/metrics`` read them).
     """
     by_status: Counter[str] = Counter()
     jobs: dict[str, Any] = {}
@@ -129,104 +269,3 @@ def combine_sites(
         ),
         "sites": {label: dict(site) for label, site in sites.items()},
     }
-
-
-Samples = list[tuple[str, float]]  # (labels inside the braces, value)
-
-
-def _series(name: str, kind: str, help_text: str, samples: Samples) -> list[str]:
-    lines = [f"# HELP {name} {help_text}", f"# TYPE {name} {kind}"]
-    lines += [f"{name}{{{labels}}} {value:g}" if labels else f"{name} {value:g}"
-              for labels, value in samples]  # fmt: skip
-    return lines
-
-
-def _label_value(value: str) -> str:
-    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-
-
-def _by_job(key: str) -> Callable[[Mapping[str, Any]], Samples]:
-    def pick(snapshot: Mapping[str, Any]) -> Samples:
-        jobs: Mapping[str, Mapping[str, Any]] = snapshot.get("jobs", {})
-        return [
-            (f'job="{_label_value(name)}"', float(job[key]))
-            for name, job in jobs.items()
-            if job.get(key) is not None
-        ]
-
-    return pick
-
-
-def _scalar(key: str) -> Callable[[Mapping[str, Any]], Samples]:
-    return lambda snapshot: [("", float(snapshot.get(key) or 0))]
-
-
-def _by_status(snapshot: Mapping[str, Any]) -> Samples:
-    return [
-        (f'status="{_label_value(str(status))}"', float(count))
-        for status, count in snapshot.get("requests_by_status", {}).items()
-    ]
-
-
-def _webhooks(keys: Mapping[str, str], label: str) -> Callable[[Mapping[str, Any]], Samples]:
-    """Samples of the webhook sink's counters ``keys`` (snapshot key → label value)."""
-
-    def pick(snapshot: Mapping[str, Any]) -> Samples:
-        webhooks: Mapping[str, int] | None = snapshot.get("webhooks")
-        if webhooks is None:  # the file sink or a plug-in: no series samples
-            return []
-        return [(f'{label}="{value}"', float(webhooks.get(key, 0))) for key, value in keys.items()]
-
-    return pick
-
-
-# (name, type, help, samples of one site's snapshot)
-_SERIES: tuple[tuple[str, str, str, Callable[[Mapping[str, Any]], Samples]], ...] = (
-    ("bookyflow_requests_total", "counter", "API answers by status.", _by_status),
-    ("bookyflow_retries_total", "counter", "Retried attempts.", _scalar("retries")),
-    ("bookyflow_token_refreshes_total", "counter", "Tokens obtained.",
-     _scalar("token_refreshes")),
-    ("bookyflow_job_runs_total", "counter", "Job runs.", _by_job("runs")),
-    ("bookyflow_job_failures_total", "counter", "Failed runs.", _by_job("failures")),
-    ("bookyflow_sync_lag_seconds", "gauge", "Seconds since the job last succeeded.",
-     _by_job("lag_s")),
-    ("bookyflow_held_items", "gauge",
-     "Items the job's last run left waiting (incomplete properties, held entries).",
-     _by_job("held")),
-    ("bookyflow_oldest_undelivered_booking_seconds", "gauge",
-     "How long site bookings may have waited for delivery.",
-     _scalar("oldest_undelivered_booking_s")),
-    ("bookyflow_ready", "gauge", "Started, token valid and the site's breaker closed.",
-     lambda snapshot: [("", 1.0 if snapshot.get("ready") else 0.0)]),
-    ("bookyflow_breaker_open", "gauge",
-     "1 while the site's circuit breaker is open or half-open (the site stopped answering).",
-     lambda snapshot: [("", 1.0 if snapshot.get("breaker") in ("open", "half_open") else 0.0)]),
-    ("bookyflow_webhook_outbox", "gauge",
-     "Site bookings in the webhook outbox: pending delivery, or dead-lettered until re-driven.",
-     _webhooks({"pending": "pending", "dead_lettered": "dead_lettered"}, "state")),
-    ("bookyflow_webhook_attempts_total", "counter", "Webhook deliveries tried, by outcome.",
-     _webhooks({"delivered_total": "delivered", "failed_total": "failed",
-                "dead_lettered_total": "dead_lettered"}, "outcome")),
-)  # fmt: skip
-
-
-def render_prometheus(snapshot: Mapping[str, Any]) -> str:
-    """The snapshot as Prometheus text exposition format (names prefixed ``bookyflow_``).
-
-    A process serving many sites (a snapshot with ``sites``) labels every sample ``site="..."``.
-    """
-    sites: Mapping[str, Mapping[str, Any]] | None = snapshot.get("sites")
-    parts = (
-        [("", snapshot)]
-        if sites is None
-        else [(f'site="{_label_value(label)}"', site) for label, site in sites.items()]
-    )
-    lines: list[str] = []
-    for name, kind, help_text, pick in _SERIES:
-        samples = [
-            (",".join(label for label in (site_label, labels) if label), value)
-            for site_label, part in parts
-            for labels, value in pick(part)
-        ]
-        lines += _series(name, kind, help_text, samples)
-    return "\n".join(lines) + "\n"

@@ -1,8 +1,9 @@
 """When jobs run: APScheduler 3 wiring, and the runner that keeps each job to one run at a time.
 
 ``JobRunner.run(name)`` runs one job through ``run_job`` (one ``job.finished`` line, never
-raises), skips it when a run of the same job is still going, records metrics, and remembers its
-task so that shutdown can drain it. ``build_scheduler`` adds one interval job per enabled job,
+raises), skips it when a run of the same job is still going, records metrics (its outcome,
+duration on the injected clock and held items), and remembers its task so that shutdown can
+drain it. ``build_scheduler`` adds one interval job per enabled job,
 each with an explicit ``max_instances=1``, coalescing, a misfire grace and jitter, plus a
 one-off *first cycle* that runs every job once, in order, right after start-up (properties before
 ARI before reservations before bookings, so a fresh site converges in one cycle).
@@ -22,6 +23,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from worker.api.clock import Clock, SystemClock
 from worker.logging import get_logger
 from worker.metrics import WorkerMetrics
 from worker.sync.context import Job, JobResult, SyncContext, run_job
@@ -49,10 +51,18 @@ def misfire_grace_s(interval_s: float) -> int:
 class JobRunner:
     """Runs jobs by name: never two runs of one job at once; running tasks can be drained."""
 
-    def __init__(self, jobs: Mapping[str, Job], ctx: SyncContext, metrics: WorkerMetrics) -> None:
+    def __init__(
+        self,
+        jobs: Mapping[str, Job],
+        ctx: SyncContext,
+        metrics: WorkerMetrics,
+        *,
+        clock: Clock | None = None,
+    ) -> None:
         self.jobs = dict(jobs)
         self.ctx = ctx
         self.metrics = metrics
+        self.clock: Clock = clock or SystemClock()  # times each run for the duration histogram
         self._running: dict[str, asyncio.Task[object]] = {}
         self.stopping = False  # set at shutdown: no new run starts, the first cycle stops early
 
@@ -71,12 +81,13 @@ class JobRunner:
         assert task is not None  # always called from a coroutine
         self._running[name] = task
         self.metrics.job_started(name)
+        started = self.clock.now()
         try:
             result = await run_job(self.jobs[name], self.ctx)
         finally:
             del self._running[name]
-        held = result.counts["incomplete"] + result.counts["held"]
-        self.metrics.job_finished(name, ok=result.ok, held=held)
+        duration_s = self.clock.now() - started
+        self.metrics.job_finished(name, ok=result.ok, counts=result.counts, duration_s=duration_s)
         return result
 
     async def run_in_order(self, names: Sequence[str]) -> list[JobResult]:

@@ -33,7 +33,7 @@ many-sites supervisor does for each of its sites. The heartbeat and ``/healthz``
 fatal at once (exit 78). ``sync --once`` and ``check`` keep failing fast (exit 1): a one-shot
 command is retried by whoever runs it, and must not hang a cron job or a CI step.
 
-**Ready** (``/readyz``, ``bookyflow_ready``) means started, a valid token, and the site's
+**Ready** (``/readyz``, ``bookyflow_site_ready``) means started, a valid token, and the site's
 breaker closed: a site that stopped answering takes the worker out of rotation until a probe
 succeeds again.
 """
@@ -55,21 +55,23 @@ from worker.api.cmf import Cmf
 from worker.api.retry import is_transient
 from worker.dry_run import WriteRecorder
 from worker.errors import BookyFlowError, ConfigError
-from worker.health import HealthServer, start_health
+from worker.health import HealthServer, HealthSources, start_health
 from worker.inventory import InventorySnapshot
 from worker.inventory.sink import BookingSink, ReadOnlySink
 from worker.lock import StateDirLock
 from worker.logging import get_logger
-from worker.metrics import WorkerMetrics
+from worker.metrics import ObservedSource, WorkerMetrics
 from worker.ownership import OwnedProperties
 from worker.scheduler import JobRunner, build_scheduler
 from worker.settings import Settings
 from worker.state import StateStore
 from worker.sync.context import Job, JobResult, PropertyGates, SyncContext
 from worker.sync.jobs import JOBS
+from worker.telemetry import SiteTelemetry, Telemetry
 from worker.wiring import make_owned, make_sink, make_source, missing_scopes, today_in
 
 __all__ = [
+    "DEFAULT_SITE_LABEL",
     "START_RETRY_FIRST_S",
     "START_RETRY_MAX_S",
     "Worker",
@@ -83,6 +85,8 @@ log = get_logger("worker.service")
 # that blinked for two seconds should not cost a minute of sync.
 START_RETRY_FIRST_S = 1.0
 START_RETRY_MAX_S = 300.0
+# The ``site`` label of a single-site ``run``'s metrics.
+DEFAULT_SITE_LABEL = "default"
 
 
 def start_retry_delay_s(
@@ -133,6 +137,10 @@ class Worker:
         self.clock: Clock = clock or SystemClock()
         self.rng = rng or random.Random()
         self.metrics = WorkerMetrics(self.intervals, wall=wall)
+        # The process's metrics: this worker's own, unless a supervisor binds its shared ones.
+        self.telemetry: Telemetry | None = None
+        self.live: SiteTelemetry | None = None
+        self.site_label = DEFAULT_SITE_LABEL
         self.heartbeat_file_interval_s = heartbeat_file_interval_s
         self.heartbeat_log_interval_s = heartbeat_log_interval_s
         self.client: BookyFlowClient | None = None
@@ -151,6 +159,17 @@ class Worker:
 
     def __repr__(self) -> str:
         return f"Worker(site={self.settings.base_url!r}, channel={self.settings.channel_name!r})"
+
+    def bind_telemetry(self, live: SiteTelemetry) -> None:
+        """Report to a shared registry (the supervisor's) as ``live.site``; before ``start``."""
+        self.live, self.site_label = live, live.site
+        self.telemetry = live.telemetry
+
+    def _own_telemetry(self) -> SiteTelemetry:
+        if self.live is None:
+            self.telemetry = Telemetry(lambda: {self.site_label: self.snapshot()})
+            self.live = self.telemetry.site(self.site_label)
+        return self.live
 
     async def __aenter__(self) -> Self:
         await self.start()
@@ -187,7 +206,9 @@ class Worker:
         if self.exclusive:
             lock = await asyncio.to_thread(StateDirLock.acquire, settings.state_dir)
             self._stack.callback(lock.release)  # released last, after state and sink
-        source = make_source(settings)
+        live = self._own_telemetry()
+        self.metrics.live = live
+        source = ObservedSource(make_source(settings), self.metrics)
         self.inventory = await source.load()
         state = await StateStore.open(settings.state_dir)
         self._stack.push_async_callback(state.close)
@@ -195,7 +216,9 @@ class Worker:
         if self.exclusive:  # the webhook sink's delivery loop runs until the stack closes it
             sink = await make_sink(settings, state=state, clock=self.clock, metrics=self.metrics)
         self._stack.push_async_callback(sink.close)
-        client = await self._stack.enter_async_context(BookyFlowClient(settings, clock=self.clock))
+        client = await self._stack.enter_async_context(
+            BookyFlowClient(settings, clock=self.clock, observer=live)
+        )
         client.dry_run = self.dry_run
         self.client = client
         owned = make_owned(settings)  # this shard's properties only, when sharded
@@ -324,11 +347,13 @@ class Worker:
         client = self.client
         stats = client.stats if client is not None else ClientStats()
         breaker = client.breaker.state if client is not None else None
-        snapshot = self.metrics.snapshot(stats, ready=self.ready, breaker=breaker)
         token = client.tokens.current if client is not None else None
-        if token is not None:  # wall-clock expiry, for ``status`` (the token is monotonic)
-            left_s = token.expires_at - self.clock.now()
-            snapshot["token_expires_at"] = round(self.metrics.wall() + left_s, 3)
+        left_s = None if token is None else round(token.expires_at - self.clock.now(), 3)
+        snapshot = self.metrics.snapshot(
+            stats, ready=self.ready, breaker=breaker, token_expires_in_s=left_s
+        )
+        if left_s is not None:  # wall-clock expiry, for ``status`` (the token is monotonic)
+            snapshot["token_expires_at"] = round(snapshot["written_at"] + left_s, 3)
         return snapshot
 
     async def report(self) -> dict[str, Any]:
@@ -415,7 +440,7 @@ class Worker:
 
     async def run_once(self, names: Sequence[str] | None = None) -> list[JobResult]:
         """Every enabled job (or those named), once, in run order."""
-        runner = JobRunner(self.jobs, self._require_ctx(), self.metrics)
+        runner = JobRunner(self.jobs, self._require_ctx(), self.metrics, clock=self.clock)
         chosen = [name for name in self.jobs if names is None or name in names]
         return await runner.run_in_order(chosen)
 
@@ -426,7 +451,7 @@ class Worker:
         """
         if self.ctx is None and self._stop.is_set():
             return
-        runner = JobRunner(self.jobs, self._require_ctx(), self.metrics)
+        runner = JobRunner(self.jobs, self._require_ctx(), self.metrics, clock=self.clock)
         scheduler = build_scheduler(runner, self.intervals, rng=self.rng)
         await self._start_health()
         grace_s = self.settings.grace_s
@@ -448,14 +473,15 @@ class Worker:
         if not self.heartbeat or self._health_started:
             return
         self._health_started = True
+        live = self._own_telemetry()
+        sources = HealthSources(self.snapshot, lambda: self.ready, live.telemetry)
         self.health = await start_health(
             self._stack,
-            self.settings.state_dir,
-            self.snapshot,
+            self.settings,
+            sources,
             self.clock,
             file_interval_s=self.heartbeat_file_interval_s,
             log_interval_s=self.heartbeat_log_interval_s,
-            port=self.settings.health_port,
         )
 
     async def close(self) -> None:

@@ -12,7 +12,9 @@ site (with ``site``), plus one ``supervisor.reload`` line naming the sites reloa
 running (a site starting or waiting to retry opens and reads everything at its next start-up).
 
 The process has one heartbeat file (``<state root>/heartbeat.json``), one ``/healthz /readyz
-/metrics`` server (every sample labelled ``site="..."``) and one ``SignalStop``. ``/readyz``
+/metrics`` server and one ``SignalStop``. Its one metrics registry (``worker.telemetry``) is
+shared by every site's worker: counters and gauges carry ``site="<label>"``, the histograms
+carry no site (see ``docs/metrics.md``). ``/readyz``
 answers ready when at least one site is ready: the process is doing useful work, and one bad
 site must not take the others out of a load balancer or restart them. Every log line a site's
 tasks write carries ``site=<label>``.
@@ -31,13 +33,14 @@ from typing import Any, Literal, Self
 import structlog
 
 from worker.api.clock import Clock, SystemClock
-from worker.health import HealthServer, start_health
+from worker.health import HealthServer, HealthSources, start_health
 from worker.logging import get_logger
 from worker.metrics import combine_sites
 from worker.service import Worker
 from worker.settings import Settings
 from worker.sites import SiteSettings
 from worker.sync.context import Job
+from worker.telemetry import Telemetry
 
 __all__ = ["RETRY_FIRST_S", "RETRY_MAX_S", "SiteRun", "Supervisor", "retry_delay_s"]
 
@@ -109,6 +112,7 @@ class Supervisor:
         self.heartbeat_file_interval_s = heartbeat_file_interval_s
         self.heartbeat_log_interval_s = heartbeat_log_interval_s
         self.started_at = wall()
+        self.telemetry = Telemetry(self.site_snapshots)
         self.health: HealthServer | None = None
         self.running = False
         self.stop_reason: str | None = None
@@ -136,10 +140,19 @@ class Supervisor:
         """At least one site has a valid token and an announced channel (``/readyz``)."""
         return any(run.ready for run in self.runs.values())
 
+    def site_snapshots(self) -> dict[str, dict[str, Any]]:
+        """Each site's own snapshot, by label (the gauges of ``/metrics`` read these)."""
+        now = self.clock.now()
+        return {label: run.snapshot(now) for label, run in self.runs.items()}
+
     def snapshot(self) -> dict[str, Any]:
-        now = self.wall()
-        sites = {label: run.snapshot(self.clock.now()) for label, run in self.runs.items()}
-        return combine_sites(sites, now=now, started_at=self.started_at)
+        sites = self.site_snapshots()
+        return combine_sites(sites, now=self.wall(), started_at=self.started_at)
+
+    def _new_site_worker(self, run: SiteRun) -> Worker:
+        worker = self._new_worker(run.site.settings)
+        worker.bind_telemetry(self.telemetry.site(run.site.label))
+        return worker
 
     def request_stop(self, reason: str = "requested") -> None:
         """Stop every site (idempotent): running ones drain, starting or waiting ones end now."""
@@ -205,7 +218,7 @@ class Supervisor:
 
     async def _attempt(self, run: SiteRun) -> bool:
         """One start and run of a site; True when it ran until the stop, False if it failed."""
-        worker = self._new_worker(run.site.settings)
+        worker = self._new_site_worker(run)
         run.worker, run.state = worker, "starting"
         try:
             await worker.start()
@@ -243,7 +256,7 @@ class Supervisor:
 
     async def _once(self, run: SiteRun, names: Sequence[str] | None) -> bool:
         with structlog.contextvars.bound_contextvars(site=run.site.label):
-            worker = self._new_worker(run.site.settings)
+            worker = self._new_site_worker(run)
             run.worker = worker
             try:
                 async with worker:
@@ -256,16 +269,14 @@ class Supervisor:
             return all(result.ok for result in results)
 
     async def _start_health(self) -> None:
-        state_dir = self.process.state_dir
-        state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        sources = HealthSources(self.snapshot, lambda: self.ready, self.telemetry)
         self.health = await start_health(
             self._stack,
-            state_dir,
-            self.snapshot,
+            self.process,
+            sources,
             self.clock,
             file_interval_s=self.heartbeat_file_interval_s,
             log_interval_s=self.heartbeat_log_interval_s,
-            port=self.process.health_port,
         )
 
     async def close(self) -> None:

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from structlog.testing import capture_logs
 
+from tests.metrics_support import Scrape
 from tests.webhooks.support import SECRET, record, until, webhook_settings
 from worker.cli import build_parser
 from worker.inventory.webhook import WebhookSink
-from worker.metrics import render_prometheus
 from worker.sandbox import Sandbox
 from worker.sandbox.webhook_receiver import WebhookReceiver
 from worker.service import Worker
@@ -47,11 +47,12 @@ async def test_the_worker_owns_the_delivery_loop(
         assert await worker.ctx.sink.deliver(record(1))
         await until(lambda: worker.snapshot()["webhooks"]["delivered_total"] == 1)
         assert list(receiver.deliveries) == ["1:2026-12-01 10:00:00"]
-        text = render_prometheus(worker.snapshot())
+        assert worker.telemetry is not None
+        scrape = Scrape(worker.telemetry.render())
     assert outbox_tasks() == []
-    assert 'bookyflow_webhook_outbox{state="pending"} 0' in text
-    assert 'bookyflow_webhook_outbox{state="dead_lettered"} 0' in text
-    assert 'bookyflow_webhook_attempts_total{outcome="delivered"} 1' in text
+    assert scrape.value("bookyflow_bookings_undelivered", site="default") == 0
+    assert scrape.value("bookyflow_bookings_dead_lettered", site="default") == 0
+    assert scrape.value("bookyflow_webhook_attempts_total", outcome="delivered") == 1
     reader = Worker(settings_for(sandbox, receiver, tmp_path), jobs={}, exclusive=False)
     async with reader:
         assert outbox_tasks() == []
@@ -59,10 +60,12 @@ async def test_the_worker_owns_the_delivery_loop(
 
 
 def test_the_file_sink_renders_no_webhook_samples() -> None:
-    """Without the webhook sink the series are declared but carry no sample."""
-    text = render_prometheus({"jobs": {}, "requests_by_status": {}})
-    assert "# TYPE bookyflow_webhook_outbox gauge" in text
-    assert "bookyflow_webhook_outbox{" not in text
+    """Without the webhook sink the attempts series is declared but carries no sample."""
+    from worker.telemetry import Telemetry
+
+    scrape = Scrape(Telemetry(lambda: {"a": {"jobs": {}}}).render())
+    assert "bookyflow_webhook_attempts" in scrape.families
+    assert not scrape.find("bookyflow_webhook_attempts_total")
 
 
 async def test_a_failing_state_store_is_logged_and_the_loop_lives_on(

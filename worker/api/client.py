@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, NamedTuple, Self
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, Self
 from urllib.parse import unquote
 
 import aiohttp
@@ -54,7 +54,7 @@ from worker.errors import (
 from worker.logging import get_logger, redactor
 from worker.settings import Settings
 
-__all__ = ["CHANNEL_HEADER", "USER_AGENT", "BookyFlowClient", "ClientStats"]
+__all__ = ["CHANNEL_HEADER", "USER_AGENT", "BookyFlowClient", "ClientObserver", "ClientStats"]
 
 USER_AGENT = f"bookyflow-worker/{__version__}"
 CHANNEL_HEADER = "X-BOOKYFLOW-channel-name"
@@ -87,6 +87,30 @@ class ClientStats:
     auth_replays: int = 0
     token_refreshes: int = 0
     token_failures: int = 0
+
+
+class ClientObserver(Protocol):
+    """Told of every attempt, retry and token request (``telemetry.SiteTelemetry``)."""
+
+    def request_done(self, route: str, method: str, status: int | None, duration_s: float) -> None:
+        """One attempt ended: its answer's status, or None when none came."""
+
+    def retried(self) -> None: ...
+
+    def token_refreshed(self, *, ok: bool) -> None: ...
+
+
+class _Unobserved:
+    """The observer of a client nobody watches (``check``, tests, benchmarks)."""
+
+    def request_done(self, route: str, method: str, status: int | None, duration_s: float) -> None:
+        pass
+
+    def retried(self) -> None:
+        pass
+
+    def token_refreshed(self, *, ok: bool) -> None:
+        pass
 
 
 class _Call(NamedTuple):
@@ -123,9 +147,11 @@ class BookyFlowClient:
         clock: Clock | None = None,
         wall_clock: Callable[[], datetime] | None = None,
         rng: random.Random | None = None,
+        observer: ClientObserver | None = None,
     ) -> None:
         self.settings = settings
         self.clock: Clock = clock or SystemClock()
+        self.observer: ClientObserver = observer or _Unobserved()
         # ``sync --once --dry-run``: writes go to this recorder instead of the site.
         self.dry_run: WriteRecorder | None = None
         self._wall = wall_clock or partial(datetime.now, UTC)
@@ -398,15 +424,20 @@ class BookyFlowClient:
             "scope": " ".join(requested),
         }
         call = _Call(_request_id(), "POST", _TOKEN_PATH, _TOKEN_PATH, form, False, False, True)
-        return await call_with_retry(
-            partial(self._token_attempt, call, requested),
-            policy=self.policy,
-            budget=self._token_budget,
-            clock=self.clock,
-            idempotent=True,
-            rng=self._rng,
-            on_retry=partial(self._on_retry, call),
-        )
+        try:
+            return await call_with_retry(
+                partial(self._token_attempt, call, requested),
+                policy=self.policy,
+                budget=self._token_budget,
+                clock=self.clock,
+                idempotent=True,
+                rng=self._rng,
+                on_retry=partial(self._on_retry, call),
+            )
+        except Exception:
+            self.stats.token_failures += 1
+            self.observer.token_refreshed(ok=False)
+            raise
 
     async def _token_attempt(
         self, call: _Call, requested: tuple[str, ...], attempt: int
@@ -431,9 +462,11 @@ class BookyFlowClient:
 
     def _on_refresh(self, token: Token) -> None:
         self.stats.token_refreshes += 1  # the manager logs token.refreshed itself
+        self.observer.token_refreshed(ok=True)
 
     def _on_retry(self, call: _Call, attempt: int, exc: BaseException, delay_s: float) -> None:
         self.stats.retries += 1
+        self.observer.retried()
         log.warning(
             "http.retry_scheduled",
             request_id=call.request_id,
@@ -453,6 +486,8 @@ class BookyFlowClient:
         error: BaseException | None,
     ) -> None:
         self.stats.requests_by_status[str(status) if status is not None else "error"] += 1
+        duration_s = self.clock.now() - started
+        self.observer.request_done(call.route, call.method, status, duration_s)
         failed = error is not None or (status is not None and status >= 400)
         if not failed and not _debug_log.isEnabledFor(logging.DEBUG):
             return  # the hot path: structlog would build the event only to drop it
@@ -462,7 +497,7 @@ class BookyFlowClient:
             "path": call.path,
             "status": status,
             "attempt": attempt,
-            "duration_ms": round((self.clock.now() - started) * 1000, 1),
+            "duration_ms": round(duration_s * 1000, 1),
         }
         if error is not None:
             fields["error"] = _describe(error)

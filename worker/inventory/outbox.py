@@ -60,8 +60,9 @@ class OutboxStats:
     delivered_total: int = 0
     failed_total: int = 0
     dead_lettered_total: int = 0
+    oldest_pending_at: float = 0.0  # UNIX seconds the oldest pending entry was queued; 0: none
 
-    def as_dict(self) -> dict[str, int]:
+    def as_dict(self) -> dict[str, float]:
         return dict(self.__dict__)
 
 
@@ -209,6 +210,8 @@ class OutboxLoop:
     async def _refresh_counts(self) -> None:
         counts = await self.state.outbox_counts()
         self.stats.pending, self.stats.dead_lettered = counts.pending, counts.dead_lettered
+        oldest = counts.oldest_pending
+        self.stats.oldest_pending_at = 0.0 if oldest is None else oldest.timestamp()
 
     async def _idle_s(self) -> float:
         """Seconds until the gate opens or the next entry is due, at most ``poll_s``."""
