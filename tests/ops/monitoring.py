@@ -26,6 +26,8 @@ METRICS_DOC = REPO / "docs" / "metrics.md"
 # Series names: the worker's own, and `up`, which Prometheus records for every target.
 _METRIC = re.compile(r"\b(bookyflow_[a-z0-9_]+|up)\b(?!\s*\()")
 _VARIABLE = re.compile(r"\$\{?(\w+)\}?")
+_SELECTOR = re.compile(r"\b(bookyflow_[a-z0-9_]+|up)\s*\{([^}]*)\}")
+_MATCHER = re.compile(r'(\w+)\s*(=~|!~|!=|=)\s*"((?:[^"\\]|\\.)*)"')
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,7 @@ class PanelQuery:
 
     where: str  # "panel 'Retries' A" or "variable site"
     expr: str
+    legend: str = ""
 
 
 def load_yaml(path: Path) -> Any:
@@ -82,7 +85,11 @@ def panels(board: dict[str, Any]) -> list[dict[str, Any]]:
 
 def panel_queries(board: dict[str, Any]) -> list[PanelQuery]:
     queries = [
-        PanelQuery(f"panel {panel['title']!r} {target['refId']}", target["expr"])
+        PanelQuery(
+            f"panel {panel['title']!r} {target['refId']}",
+            target["expr"],
+            target.get("legendFormat", ""),
+        )
         for panel in panels(board)
         for target in panel["targets"]
     ]
@@ -114,3 +121,17 @@ def metric_names(expr: str) -> set[str]:
     """The series names ``expr`` selects (histograms by their ``_bucket``/``_count`` names)."""
     without_strings = re.sub(r'"(?:[^"\\]|\\.)*"', '""', expr)
     return set(_METRIC.findall(without_strings))
+
+
+def matchers(expr: str) -> list[tuple[str, str, str, str]]:
+    """Every label matcher of ``expr``'s selectors: (metric, label, operator, value)."""
+    return [
+        (metric, label, operator, value)
+        for metric, body in _SELECTOR.findall(expr)
+        for label, operator, value in _MATCHER.findall(body)
+    ]
+
+
+def legend_labels(legend: str) -> set[str]:
+    """The labels a Grafana legend format such as ``{{site}} {{job}}`` shows."""
+    return set(re.findall(r"\{\{\s*(\w+)\s*\}\}", legend))

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -37,6 +38,8 @@ from tests.ops.monitoring import (
     dashboard,
     expand,
     label_values,
+    legend_labels,
+    matchers,
     metric_names,
     panel_queries,
 )
@@ -132,6 +135,11 @@ class PrometheusAPI:
 
     async def names(self) -> set[str]:
         return set(await self.get("/api/v1/label/__name__/values"))
+
+    async def labels_of(self, metric: str) -> set[str]:
+        """Every label name the stored series of ``metric`` carry."""
+        series = await self.get("/api/v1/series", **{"match[]": metric})
+        return {label for one in series for label in one}
 
 
 @dataclass
@@ -305,7 +313,7 @@ async def test_every_dashboard_query_returns_series(stack: Stack) -> None:
     """Each panel query, variables substituted as Grafana would, runs and returns series."""
     exported = await stack.api.names()
     values = GRAFANA_VARIABLES | {"site": stack.site, "instance": ".*"}
-    empty = []
+    empty, unlabelled = [], []
     for query in panel_queries(dashboard()):
         assert metric_names(query.expr) <= exported, query
         variable = label_values(query.expr)
@@ -314,9 +322,29 @@ async def test_every_dashboard_query_returns_series(stack: Stack) -> None:
             found = await stack.api.get(f"/api/v1/label/{label}/values", **{"match[]": metric})
             assert found, query
             continue
-        if not await stack.api.query_range(expand(query.expr, values)):
+        series = await stack.api.query_range(expand(query.expr, values))
+        if not series:
             empty.append(query.where)
+        if any(legend_labels(query.legend) - one["metric"].keys() for one in series):
+            unlabelled.append(query.where)
     assert empty == []
+    assert unlabelled == []  # a legend naming a label its series do not carry
+
+
+async def test_every_label_the_expressions_name_is_exported(stack: Stack) -> None:
+    """Labels matched in selectors, and those an alert's text shows, are on the series read."""
+    exprs = [rule.expr for rule in alert_rules()]
+    exprs += [query.expr for query in panel_queries(dashboard())]
+    matched = {(metric, label) for expr in exprs for metric, label, _, _ in matchers(expr)}
+    assert matched, "no matcher found: the check would prove nothing"
+    missing = [
+        pair for pair in sorted(matched) if pair[1] not in await stack.api.labels_of(pair[0])
+    ]
+    assert missing == []
+    for rule in alert_rules():
+        shown = set(re.findall(r"\$labels\.(\w+)", " ".join(rule.annotations.values())))
+        carried = [await stack.api.labels_of(metric) for metric in metric_names(rule.expr)]
+        assert shown <= set.intersection(*carried), rule.name
 
 
 async def test_site_variable_lists_the_workers_site(stack: Stack) -> None:
