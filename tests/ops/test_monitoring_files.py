@@ -13,9 +13,11 @@ from collections import defaultdict
 
 from tests.ops.monitoring import (
     ALERTS_TEST,
+    METRICS_DOC,
     alert_rules,
     dashboard,
     load_yaml,
+    matchers,
     metric_names,
     panel_queries,
     panels,
@@ -93,3 +95,32 @@ def test_the_dashboard_covers_every_alert_metric() -> None:
     on_board = set().union(*(metric_names(query.expr) for query in panel_queries(dashboard())))
     in_alerts = set().union(*(metric_names(rule.expr) for rule in alert_rules())) - {"up"}
     assert in_alerts - on_board == set()
+
+
+def _used_exprs() -> list[str]:
+    return [rule.expr for rule in alert_rules()] + [q.expr for q in panel_queries(dashboard())]
+
+
+def test_every_metric_used_is_documented() -> None:
+    """Every series the rules and the dashboard read is listed in docs/metrics.md."""
+    documented = METRICS_DOC.read_text(encoding="utf-8")
+    used = set().union(*(metric_names(expr) for expr in _used_exprs())) - {"up"}
+    assert used, "no metric found: the extraction would prove nothing"
+    missing = sorted(
+        name for name in used if f"`{re.sub(r'_(bucket|count|sum)$', '', name)}`" not in documented
+    )
+    assert missing == []
+
+
+def test_every_label_value_matched_is_documented() -> None:
+    """Each value the expressions match a worker label against is one docs/metrics.md lists."""
+    documented = METRICS_DOC.read_text(encoding="utf-8")
+    values = {
+        (label, value)
+        for expr in _used_exprs()
+        for _, label, operator, pattern in matchers(expr)
+        if label in {"status_class", "outcome", "reason"} and operator in {"=", "=~"}
+        for value in pattern.split("|")
+    }
+    assert len(values) >= 5, "too few matchers found: the check would prove little"
+    assert sorted(v for v in values if f"`{v[1]}`" not in documented) == []
