@@ -1,9 +1,10 @@
-# One task runner: CI calls these targets verbatim (.ci/run), the Dockerfile repeats `install`.
+# One task runner: CI calls these targets verbatim (.ci/run), the Dockerfile runs the same
+# scripts/bootstrap.sh as `venv` (without the dev extra).
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: venv demo test live soak lint format bench clean lock audit
+.PHONY: venv demo test live soak lint format bench clean lock audit image container-test
 
 venv: $(VENV)/.installed
 
@@ -31,6 +32,17 @@ soak: venv
 	SOAK_S=$${SOAK_S:-30} $(BIN)/python -m tests.chaos.soak
 	SOAK_S=$${SOAK_S:-30} SOAK_LEGACY=1 $(BIN)/python -m tests.chaos.soak
 	SOAK_S=$${SOAK_S:-30} $(BIN)/python -m tests.chaos.many_sites
+
+# The container image (README, "Container image"): podman when installed, from a Debian base made
+# locally (scripts/make-base.sh, cached), else docker. IMAGE=registry/bookyflow-worker:1.2.3 names it.
+VERSION := $(shell sed -n 's/^version = "\(.*\)"$$/\1/p' pyproject.toml)
+IMAGE   ?= bookyflow-worker:$(VERSION)
+image:
+	IMAGE=$(IMAGE) scripts/build-image.sh
+
+# The image run as an operator runs it (read-only root, no /tmp, uid 10001): scripts/container-test.sh.
+container-test: image
+	IMAGE=$(IMAGE) scripts/container-test.sh
 
 lint: venv
 	$(BIN)/ruff check .

@@ -50,9 +50,11 @@ if [ "$engine" = podman ]; then
     base="${BASE_IMAGE:-$(scripts/make-base.sh)}"
     mapfile -t mounts < <(pip_mounts | sort -u)
     echo "image: podman build $image from $base; read-only mounts: ${mounts[*]#-v=}" >&2
+    # pip warns once per package a local file:// index of the host's configuration does not hold.
     podman build --quiet --format docker --network host --pull=never \
         --build-arg "BASE_IMAGE=$base" --build-arg "VERSION=$version" \
-        "${mounts[@]}" --tag "$image" . >/dev/null
+        "${mounts[@]}" --tag "$image" . \
+        2> >(grep -v "^WARNING: Location 'file://.*' is ignored" >&2) >/dev/null
     size="$(podman image inspect --format '{{.Size}}' "$image")"
 else
     echo "image: docker build $image from ${BASE_IMAGE:-python:3.11-slim}" >&2
