@@ -12,6 +12,7 @@ import socket
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -43,7 +44,7 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def site_settings(sandbox: Sandbox, tmp_path: Path, name: str, **extra: object) -> Settings:
+def site_settings(sandbox: Sandbox, tmp_path: Path, name: str, **extra: Any) -> Settings:
     inventory = tmp_path / f"{name}.json"
     shutil.copy(EXAMPLE, inventory)
     return Settings(
