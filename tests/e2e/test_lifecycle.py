@@ -34,7 +34,7 @@ def free_port() -> int:
 
 async def http_get(port: int, path: str) -> tuple[int, str]:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    writer.write(f"GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n".encode())
+    writer.write(f"GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n".encode())
     raw = await reader.read()
     writer.close()
     await writer.wait_closed()
@@ -52,8 +52,8 @@ async def test_running_daemon_reports_health(site: Site, spawn: Spawn) -> None:
     assert await http_get(port, "/readyz") == (200, "ok\n")
     status, metrics = await http_get(port, "/metrics")
     assert status == 200
-    assert 'bookyflow_requests_total{status="200"}' in metrics
-    assert 'bookyflow_job_runs_total{job="properties"}' in metrics
+    assert 'bookyflow_http_requests_total{method="GET",site="default",status_class="2xx"}' in metrics
+    assert 'bookyflow_job_runs_total{job="properties",outcome="ok",site="default"}' in metrics
     worker.proc.send_signal(signal.SIGINT)
     assert await worker.wait() == 0
 

@@ -18,7 +18,7 @@ after the whole property was handled, so a failing sink has the property read ag
 One poison booking never blocks the others (issue 11): text UTF-8 cannot encode is replaced and
 the line flagged (``sink.encodable``, ``booking.characters_replaced``); a booking the client
 cannot parse at all is **parked** — one ``booking.parked`` warning per revision, kept in state
-and counted as the job's ``held`` items (``bookyflow_held_items{job="bookings"}``) until the
+and counted as the job's ``held`` items (``bookyflow_held_items{reason="parked"}``) until the
 hotel's next change makes it readable — while the rest of the property is delivered.
 
 The job only reads the site, so it takes no write lock; a failing property still backs off.
