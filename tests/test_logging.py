@@ -118,3 +118,23 @@ def test_every_held_value_is_masked_whatever_their_shared_prefixes() -> None:
     for value in [*tokens, "prefix", "prefix-and-more", "prefix-other"]:
         assert bounded.redact_text(f"<{value}>") == f"<{REDACTED}>"
     assert bounded.redact_text("<prefi>") == "<prefi>"
+
+
+def test_messages_keep_their_words_while_values_are_masked() -> None:
+    """`BOOKYFLOW_CLIENT_SECRET: Field required` stays whole; `client_secret=v` forms are masked."""
+    bounded = Redactor()
+    for message in (
+        "BOOKYFLOW_CLIENT_SECRET: Field required",
+        "BOOKYFLOW_CLIENT_SECRET: Input should be a valid string",
+        "sites[0].client_secret: Field required",
+    ):
+        assert bounded.redact_text(message) == message
+    for leaked in (
+        "client_secret=abc&grant_type=x",
+        '{"client_secret": "abc"}',
+        "{'access_token': 'abc'}",
+        'client_secret = "abc"',
+        "access_token: abc123",
+        "access_token: abcdefghijklmnopqrstuvwxyz",
+    ):
+        assert "abc" not in bounded.redact_text(leaked), leaked

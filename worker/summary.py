@@ -142,7 +142,9 @@ def _why(sites: Sequence[SiteOutcome], exit_code: int, problems: Sequence[str]) 
     if exit_code == 0:
         return ""
     reasons = []
-    if any(s.error is not None or not all(r.ok for r in s.results) for s in sites):
+    if any(s.error is not None for s in sites):
+        reasons.append("a site did not start")
+    if any(not r.ok for s in sites for r in s.results):
         reasons.append("a job failed")
     if any(r.counts["held"] for s in sites for r in s.results):
         reasons.append("something was held")
