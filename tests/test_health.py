@@ -8,6 +8,7 @@ import socket
 import stat
 import subprocess
 import sys
+import time
 from contextlib import AsyncExitStack
 from functools import partial
 from pathlib import Path
@@ -224,6 +225,19 @@ def test_this_process_is_found_with_its_start_time() -> None:
     assert me.exists
     assert me.started is None or me.started.isdigit()
     assert not probe_process(2**22 + 12345).exists
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux's /proc")
+def test_an_exited_but_unreaped_process_is_not_running() -> None:
+    """A killed worker whose parent has not reaped it yet (a zombie) counts as gone."""
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    try:
+        stat_file = Path(f"/proc/{child.pid}/stat")
+        while stat_file.read_text().rpartition(")")[2].split()[0] != "Z":
+            time.sleep(0.01)  # it exits within moments; the test timeout bounds the wait
+        assert not probe_process(child.pid).exists
+    finally:
+        child.wait()
 
 
 def alive(written_at: float = 1000.0, **extra: Any) -> dict[str, Any]:

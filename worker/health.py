@@ -93,6 +93,10 @@ class Verdict:
     reason: str
 
 
+# /proc/<pid>/stat field 3 of a process that has exited: zombie, dead.
+_DEAD_STATES = frozenset({"Z", "X", "x"})
+
+
 @dataclass(frozen=True)
 class ProcessInfo:
     """What this host says of a pid: whether it runs, and its start time when /proc tells."""
@@ -113,6 +117,8 @@ def probe_process(pid: int) -> ProcessInfo:
         return ProcessInfo(exists=True)  # there, but unreadable: assume it is the one
     # The command name (field 2) is in parentheses and may hold spaces: count after the last ")".
     fields = stat.rpartition(")")[2].split()
+    if fields and fields[0] in _DEAD_STATES:
+        return ProcessInfo(exists=False)  # exited, not yet reaped by its parent
     return ProcessInfo(exists=True, started=fields[19] if len(fields) > 19 else None)
 
 
