@@ -9,10 +9,12 @@ wherever they look. The live histograms and counters are ``worker.telemetry``'s.
 **Held items by reason.** Each job counts what its run left waiting (``JobResult.counts``); the
 reasons are ``HELD_REASONS``: ``held`` (inventory entries served from their last good version,
 or properties a refused prune left in place), ``incomplete`` (properties the site calls
-incomplete: not publishable), ``reservation`` (OTA reservations the site refused, or a
-cancellation that cannot be sent safely) and ``parked`` (site bookings that cannot be read).
-A reason's age is how long its count has stayed above zero without a break, measured from the
-run that first reported it (since start-up at most: the counts are not kept across restarts).
+incomplete: not publishable) and ``parked`` (site bookings that cannot be read). A reason's age
+is how long its count has stayed above zero without a break, measured from the run that first
+reported it (since start-up at most: the counts are not kept across restarts). ``reservation``
+(OTA reservations the site refused, or whose cancellation cannot be sent safely) is read from
+the state store after each reservations run (``held_in_state``): a refused reservation is
+counted by its run only once, and the store knows when it was last updated, across restarts.
 """
 
 from __future__ import annotations
@@ -40,13 +42,16 @@ __all__ = [
 ]
 
 HELD_REASONS = ("held", "incomplete", "reservation", "parked")
-# Which reason a job's ``held`` count is; every other job's ``held`` is inventory-held.
-_HELD_AS = {"reservations": "reservation", "bookings": "parked"}
+# Which reason a job's ``held`` count is; every other job's ``held`` is inventory-held. The
+# reservations job's (held properties' reservations, held cancellations) is left out: the state
+# store's count is the ``reservation`` reason, and the properties job counts held properties.
+_HELD_AS: dict[str, str | None] = {"reservations": None, "bookings": "parked"}
 
 
 def held_by_reason(job: str, counts: Mapping[str, int]) -> dict[str, int]:
     """The items one run of ``job`` left waiting, by reason (see the module docstring)."""
-    held = {_HELD_AS.get(job, "held"): counts.get("held", 0)}
+    reason = _HELD_AS.get(job, "held")
+    held = {} if reason is None else {reason: counts.get("held", 0)}
     if counts.get("incomplete"):
         held["incomplete"] = counts["incomplete"]
     return held
@@ -102,6 +107,7 @@ class WorkerMetrics:
         self.live: JobObserver | None = None  # the site's live instruments, once bound
         self.inventory_errors: int | None = None  # None until the inventory was loaded
         self._held_since: dict[str, float] = {}  # reason -> since when without a break
+        self._state_held: dict[str, tuple[int, float | None]] = {}  # reason -> items, oldest
 
     def job_started(self, name: str) -> None:
         self.jobs[name].running_since = self.wall()
@@ -130,6 +136,10 @@ class WorkerMetrics:
         if self.live is not None:
             self.live.job_finished(name, ok=ok, duration_s=duration_s)
 
+    def held_in_state(self, reason: str, items: int, oldest_at: float | None) -> None:
+        """Items held for ``reason`` as the state store counts them, the oldest's UNIX time."""
+        self._state_held[reason] = (items, oldest_at)
+
     def inventory_loaded(self, snapshot: InventorySnapshot) -> None:
         self.inventory_errors = len(snapshot.problems)
 
@@ -150,13 +160,17 @@ class WorkerMetrics:
 
     def held(self, now: float) -> dict[str, dict[str, float]]:
         """Per reason: items held, and for how long some have been (0 when none)."""
-        return {
+        held = {
             reason: {
                 "items": count,
                 "oldest_age_s": round(now - self._held_since.get(reason, now), 3),
             }
             for reason, count in self._held_items().items()
         }
+        for reason, (items, oldest_at) in self._state_held.items():
+            since = now if oldest_at is None or not items else oldest_at
+            held[reason] = {"items": items, "oldest_age_s": round(max(0.0, now - since), 3)}
+        return held
 
     def oldest_undelivered_booking_s(self, now: float) -> float:
         """How long the bookings job has been failing (so pulled bookings may wait); 0 if not."""

@@ -32,6 +32,7 @@ __all__ = ["FIRST_CYCLE_ID", "JobRunner", "build_scheduler", "interval_jitter_s"
 
 log = get_logger("worker.scheduler")
 FIRST_CYCLE_ID = "first-cycle"
+RESERVATIONS_JOB = "reservations"  # its held items are counted in the state store
 # Jitter spreads a fleet of workers (and their jobs) over time: 10 % of the interval, capped.
 JITTER_FRACTION = 0.1
 JITTER_CAP_S = 30.0
@@ -87,8 +88,20 @@ class JobRunner:
         finally:
             del self._running[name]
         duration_s = self.clock.now() - started
+        if name == RESERVATIONS_JOB:
+            await self._count_held_reservations()
         self.metrics.job_finished(name, ok=result.ok, counts=result.counts, duration_s=duration_s)
         return result
+
+    async def _count_held_reservations(self) -> None:
+        """The state store's held reservations (a refused one is counted by one run only)."""
+        try:
+            items, oldest = await self.ctx.state.held_reservations()
+        except Exception as exc:  # a metric must never fail the run
+            log.warning("metrics.held_unavailable", error=type(exc).__name__)
+            return
+        oldest_at = None if oldest is None else oldest.timestamp()
+        self.metrics.held_in_state("reservation", items, oldest_at)
 
     async def run_in_order(self, names: Sequence[str]) -> list[JobResult]:
         """Each job once, one after the other (the first cycle and ``sync --once``)."""

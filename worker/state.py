@@ -597,6 +597,16 @@ class StateStore:
         )
         return [_reservation(row) for row in await self._all(sql, statuses)]
 
+    async def held_reservations(self) -> tuple[int, datetime | None]:
+        """Reservations held (the site refused them, or their cancellation cannot be sent
+        safely: what ``status`` lists as held), and when the oldest of them was last updated."""
+        row = await self._one(
+            "SELECT COUNT(*), MIN(updated_at) FROM reservations "
+            "WHERE status = 'failed' OR message LIKE 'cancel held%'"
+        )
+        count, oldest = row if row is not None else (0, None)
+        return int(count), None if oldest is None else datetime.fromisoformat(oldest)
+
     async def reservations_of(self, property_uid: int) -> list[ReservationRecord]:
         """Every reservation record of the property, by OTA id."""
         sql = (
