@@ -13,9 +13,14 @@ one site as the supervisor does for many. ``sync --once`` and ``check`` are one-
 still fail fast (exit 1): their caller (cron, CI, an operator) decides when to try again.
 
 ``sync --once`` also exits 1 when anything was held or the inventory document has problems
-(``sync_exit_code``). ``check``, ``status`` and ``schema`` print their report alone on stdout and
-log to stderr (``REPORT_COMMANDS``); ``check`` always prints one (``worker.check``), takes
-``--site LABEL`` with ``[[sites]]``, and ``schema`` prints the inventory's JSON Schema.
+(``sync_exit_code``) and ends with ``worker.summary``'s one screen on stdout (not with
+``--json``). Global options (``--log-format``, ``--log-level``) go before or after the command;
+any ``ConfigError`` of any command (a port in use included) is one line and exit 78.
+``healthcheck`` reads the state root as ``run`` does (``heartbeat_path``).
+
+``check``, ``status`` and ``schema`` print their report alone on stdout and log to stderr
+(``REPORT_COMMANDS``); ``check`` always prints one (``worker.check``), takes ``--site LABEL``
+with ``[[sites]]``, and ``schema`` prints the inventory's JSON Schema.
 """
 
 from __future__ import annotations
