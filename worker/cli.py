@@ -344,7 +344,7 @@ async def _cmd_sync(args: argparse.Namespace) -> int:
     if outcome is None:
         return EXIT_OK
     code = sync_exit_code(*outcome)
-    if not args.json:
+    if wants_summary(args, deployment):
         duration_s = time.perf_counter() - started
         results, snapshot = outcome
         site = await summary.collect(
@@ -353,6 +353,18 @@ async def _cmd_sync(args: argparse.Namespace) -> int:
         problems = [str(problem) for problem in snapshot.problems]
         print(summary.render([site], exit_code=code, duration_s=duration_s, problems=problems))
     return code
+
+
+def wants_summary(args: argparse.Namespace, deployment: Deployment) -> bool:
+    """The summary is for people: not with ``--json``, and not into a pipe of JSON log lines.
+
+    With JSON logs stdout is one JSON object per line (operator contract) unless it is a
+    terminal; ``sync.finished`` carries the outcome there. Console logs always get it.
+    """
+    if args.json:
+        return False
+    log_format = args.log_format or deployment.process.log_format
+    return log_format == "console" or sys.stdout.isatty()
 
 
 class _OnceWorker(Worker):
@@ -386,7 +398,7 @@ async def _sync_sites(args: argparse.Namespace, deployment: Deployment, jobs: An
         )
         outcomes = await _until_stopped(supervisor, supervisor.run_once)
     code = EXIT_OK if outcomes is None or all(outcomes.values()) else EXIT_FAILURE
-    if outcomes is None or args.json:
+    if outcomes is None or not wants_summary(args, deployment):
         return code
     sites, problems = [], []
     for label, run in supervisor.runs.items():
