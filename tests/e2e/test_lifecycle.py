@@ -52,7 +52,8 @@ async def test_running_daemon_reports_health(site: Site, spawn: Spawn) -> None:
     assert await http_get(port, "/readyz") == (200, "ok\n")
     status, metrics = await http_get(port, "/metrics")
     assert status == 200
-    assert 'bookyflow_http_requests_total{method="GET",site="default",status_class="2xx"}' in metrics
+    requests = 'bookyflow_http_requests_total{method="GET",site="default",status_class="2xx"}'
+    assert requests in metrics
     assert 'bookyflow_job_runs_total{job="properties",outcome="ok",site="default"}' in metrics
     worker.proc.send_signal(signal.SIGINT)
     assert await worker.wait() == 0
