@@ -34,9 +34,9 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from bench._support import SECRET, Meter, SandboxProcess, emit, peak_rss_mb
 from worker.api.client import BookyFlowClient
-from worker.api.clock import SystemClock
 from worker.api.cmf import Cmf
 from worker.api.models import MinStayRange, RateRange
+from worker.clock import SystemClock
 from worker.inventory.sink import JsonLinesBookingSink
 from worker.inventory.source import JsonFileInventorySource
 from worker.logging import configure_logging

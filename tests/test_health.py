@@ -19,7 +19,6 @@ from structlog.testing import capture_logs
 
 from tests.metrics_support import Scrape, http_get
 from worker.api.client import ClientStats
-from worker.api.clock import FakeClock
 from worker.errors import ConfigError
 from worker.health import (
     HEARTBEAT_FILE,
@@ -38,6 +37,7 @@ from worker.health import (
 from worker.metrics import WorkerMetrics
 from worker.settings import Settings
 from worker.telemetry import Telemetry
+from worker.testing import FakeClock
 
 
 def snapshot(*, ready: bool = True, wall: float = 1000.0) -> dict[str, Any]:

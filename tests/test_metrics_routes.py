@@ -6,9 +6,9 @@ import pytest
 
 from tests.api.client_support import announced, make_settings, without_refresh_loop
 from worker.api.client import BookyFlowClient
-from worker.api.clock import FakeClock
 from worker.api.routes import route_template
 from worker.sandbox import Sandbox
+from worker.testing import FakeClock
 
 
 @pytest.mark.parametrize(

@@ -18,12 +18,12 @@ from structlog.testing import capture_logs
 
 from tests.conftest import SandboxFactory
 from tests.metrics_support import Scrape
-from worker.api.clock import FakeClock
 from worker.sandbox import ClientSpec, Sandbox
 from worker.settings import Settings
 from worker.signals import SignalStop
 from worker.sites import SiteSettings
 from worker.supervisor import Supervisor, retry_delay_s
+from worker.testing import FakeClock
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "config" / "inventory.example.json"
 SCOPES = ("read", "write", "delete")

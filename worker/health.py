@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from worker.api.clock import Clock
+from worker.clock import Clock
 from worker.health_server import HealthServer
 from worker.logging import get_logger
 

@@ -23,7 +23,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from worker.api.clock import Clock, SystemClock
+from worker.clock import Clock, SystemClock
 from worker.logging import get_logger
 from worker.metrics import WorkerMetrics
 from worker.sync.context import Job, JobResult, SyncContext, run_job

@@ -50,9 +50,9 @@ from typing import Any, Self
 
 from worker import __version__
 from worker.api.client import BookyFlowClient, ClientStats
-from worker.api.clock import Clock, SystemClock
 from worker.api.cmf import Cmf
 from worker.api.retry import is_transient
+from worker.clock import Clock, SystemClock
 from worker.dry_run import WriteRecorder
 from worker.errors import BookyFlowError, ConfigError
 from worker.health import HealthServer, HealthSources, start_health

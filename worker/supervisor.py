@@ -32,7 +32,7 @@ from typing import Any, Literal, Self
 
 import structlog
 
-from worker.api.clock import Clock, SystemClock
+from worker.clock import Clock, SystemClock
 from worker.health import HealthServer, HealthSources, start_health
 from worker.logging import get_logger
 from worker.metrics import combine_sites

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from worker.api.clock import Clock
+from worker.clock import Clock
 from worker.errors import ConfigError
 from worker.inventory import (
     BookingSink,

@@ -19,7 +19,6 @@ from worker.api.auth import (
     retry_delay_s,
     token_state,
 )
-from worker.api.clock import FakeClock
 from worker.errors import (
     AuthError,
     CredentialsRejected,
@@ -29,6 +28,7 @@ from worker.errors import (
 )
 from worker.logging import REDACTED, redactor
 from worker.settings import TokenSettings
+from worker.testing import FakeClock
 
 SETTINGS = TokenSettings()
 

@@ -10,9 +10,9 @@ import pytest
 import structlog
 from structlog.testing import capture_logs
 
-from worker.api.clock import FakeClock
 from worker.api.retry import CircuitBreaker
 from worker.errors import CircuitOpen
+from worker.testing import FakeClock
 
 
 def _opened(clock: FakeClock, threshold: int = 3, reset_s: float = 30.0) -> CircuitBreaker:

@@ -9,9 +9,9 @@ import pytest
 from tests.api.client_support import announced, make_settings, without_refresh_loop
 from tests.conftest import SandboxFactory
 from worker.api.client import BookyFlowClient
-from worker.api.clock import FakeClock
 from worker.errors import AuthError, CredentialsRejected, ServerError, TokenUnavailable
 from worker.sandbox import Sandbox
+from worker.testing import FakeClock
 
 TOKEN_PATH = "/oauth/token"
 VERSIONS = "cmf/versions"

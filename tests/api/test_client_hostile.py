@@ -26,7 +26,6 @@ from tests.api.hostile_site import (
     token_answer,
 )
 from worker.api.client import BookyFlowClient
-from worker.api.clock import FakeClock
 from worker.errors import (
     AuthError,
     BookyFlowError,
@@ -37,6 +36,7 @@ from worker.errors import (
     TokenUnavailable,
 )
 from worker.settings import Settings
+from worker.testing import FakeClock
 
 
 def settings(site: HostileSite, *, max_response_bytes: int, max_attempts: int) -> Settings:

@@ -11,9 +11,9 @@ import structlog
 
 from tests.api.client_support import DEMO_SECRET, announced, make_settings, without_refresh_loop
 from worker.api.client import BookyFlowClient
-from worker.api.clock import FakeClock
 from worker.errors import BookyFlowError
 from worker.sandbox import Sandbox
+from worker.testing import FakeClock
 
 REQUEST_FIELDS = {"request_id", "method", "path", "status", "duration_ms", "attempt"}
 

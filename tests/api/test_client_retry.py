@@ -12,10 +12,10 @@ import pytest
 from tests.api.client_support import announced, make_settings, without_refresh_loop
 from tests.conftest import SandboxFactory
 from worker.api.client import BookyFlowClient
-from worker.api.clock import FakeClock
 from worker.errors import CircuitOpen, RateLimited, ScopeError, ServerError, TransportError
 from worker.sandbox import Sandbox
 from worker.sandbox.store import ClientSpec
+from worker.testing import FakeClock
 
 VERSIONS = "cmf/versions"
 WALL = datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)

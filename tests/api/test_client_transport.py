@@ -12,9 +12,9 @@ from aiohttp import web
 
 from tests.api.client_support import make_settings, without_refresh_loop
 from worker.api.client import USER_AGENT, BookyFlowClient
-from worker.api.clock import FakeClock
 from worker.errors import ClientRequestError, RequestTimeout, TransportError
 from worker.settings import HttpSettings
+from worker.testing import FakeClock
 
 TOKEN = "tiny-site-token-0123456789"
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]

@@ -6,7 +6,8 @@ import asyncio
 
 import pytest
 
-from worker.api.clock import Clock, FakeClock, SystemClock
+from worker.clock import Clock, SystemClock
+from worker.testing import FakeClock
 
 
 async def test_fake_clock_wakes_a_sleeper_only_when_its_deadline_passes() -> None:

@@ -6,10 +6,10 @@ import asyncio
 
 import pytest
 
-from worker.api.clock import FakeClock
 from worker.api.retry import RetryBudget, SiteGate
 from worker.errors import RequestTimeout, ServerError
 from worker.settings import RetrySettings
+from worker.testing import FakeClock
 
 
 def test_budget_charges_5_per_retry_10_per_timeout_and_refunds_1() -> None:

@@ -10,7 +10,6 @@ from email.utils import format_datetime
 import pytest
 from structlog.testing import capture_logs
 
-from worker.api.clock import FakeClock
 from worker.api.retry import (
     RetryBudget,
     RetryPolicy,
@@ -34,6 +33,7 @@ from worker.errors import (
     TransportError,
 )
 from worker.settings import RetrySettings
+from worker.testing import FakeClock
 
 NOW = datetime(2025, 3, 1, 12, 0, 0, tzinfo=UTC)
 POLICY = RetryPolicy.from_settings(RetrySettings())

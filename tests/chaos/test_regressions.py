@@ -6,11 +6,11 @@ import pytest
 
 from tests.api.client_support import announced, make_settings
 from worker.api.client import BookyFlowClient
-from worker.api.clock import FakeClock
 from worker.api.ratelimit import RetryBudget
 from worker.errors import CircuitOpen, ServerError, TokenUnavailable
 from worker.sandbox import Sandbox
 from worker.sync.context import PropertyGates
+from worker.testing import FakeClock
 
 TOKEN_PATH = "/oauth/token"
 

@@ -10,10 +10,10 @@ from structlog.testing import capture_logs
 
 from tests.inventory.conftest import PropertyFactory
 from tests.inventory.vendor_server import VendorServer
-from worker.api.clock import FakeClock
 from worker.errors import ConfigError
 from worker.inventory.http_source import HttpInventorySource, display_url
 from worker.settings import RetrySettings
+from worker.testing import FakeClock
 
 TOKEN = "vendor-token-5f1c9e"
 FAST = RetrySettings(max_attempts=3, base_delay_s=0.01, max_delay_s=0.02, max_total_s=5.0)

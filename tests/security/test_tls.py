@@ -12,9 +12,9 @@ import trustme
 from tests.api.client_support import FAST_HTTP, make_settings
 from tests.security import RecordingSite
 from worker.api.client import BookyFlowClient
-from worker.api.clock import FakeClock
 from worker.api.cmf import Cmf
 from worker.errors import BookyFlowError, TransportError
+from worker.testing import FakeClock
 
 StartSite = Callable[[trustme.CA, tuple[str, ...]], Awaitable[RecordingSite]]
 

@@ -16,7 +16,6 @@ from typing import Any
 
 from tests.api.client_support import DEMO_SECRET, FAST_HTTP
 from worker.api.client import BookyFlowClient
-from worker.api.clock import FakeClock
 from worker.api.cmf import Cmf
 from worker.inventory.sink import JsonLinesBookingSink
 from worker.inventory.source import JsonFileInventorySource
@@ -27,6 +26,7 @@ from worker.settings import RetrySettings, Settings
 from worker.state import StateStore
 from worker.sync.context import JobResult, PropertyGates, SyncContext, run_job
 from worker.sync.jobs import JOBS
+from worker.testing import FakeClock
 
 CHANNEL = "acme"
 WRITE_METHODS = frozenset({"POST", "PUT", "DELETE"})

@@ -12,9 +12,9 @@ from structlog.testing import capture_logs
 
 from tests.sync.conftest import HarnessFactory
 from tests.sync.support import FAST_RETRY, Harness, reservation, seaside
-from worker.api.clock import FakeClock
 from worker.sandbox import Sandbox
 from worker.sync.context import PropertyGates
+from worker.testing import FakeClock
 
 ADD = "reservations/add"
 WITHIN_SECONDS = 10.0  # what "retried within seconds" means here (PROPERTY_RETRY caps at 8)

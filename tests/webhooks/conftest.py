@@ -9,9 +9,9 @@ import pytest
 
 from tests.sync.conftest import harness, harness_for  # noqa: F401 - fixtures for the job test
 from tests.webhooks.support import SECRET
-from worker.api.clock import FakeClock
 from worker.sandbox.webhook_receiver import WebhookReceiver
 from worker.state import StateStore
+from worker.testing import FakeClock
 
 
 @pytest.fixture

@@ -9,9 +9,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from worker.api.clock import FakeClock
 from worker.inventory.sink import booking_record
 from worker.settings import WebhookSettings
+from worker.testing import FakeClock
 
 SECRET = "whsec_" + base64.b64encode(b"bookyflow-webhook-test-key-0001").decode()
 OTHER_SECRET = "whsec_" + base64.b64encode(b"somebody-else-entirely-key-0002").decode()

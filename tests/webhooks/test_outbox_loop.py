@@ -11,10 +11,10 @@ import pytest
 from structlog.testing import capture_logs
 
 from tests.webhooks.support import drive, record, wall_of, webhook_settings
-from worker.api.clock import FakeClock
 from worker.inventory.webhook import WebhookSink
 from worker.sandbox.webhook_receiver import WebhookReceiver
 from worker.state import StateStore
+from worker.testing import FakeClock
 
 
 class SinkFactory(Protocol):

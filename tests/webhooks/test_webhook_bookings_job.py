@@ -9,10 +9,10 @@ import pytest
 
 from tests.sync.support import Harness, day, seaside
 from tests.webhooks.support import drive, wall_of, webhook_settings
-from worker.api.clock import FakeClock
 from worker.inventory.webhook import WebhookSink
 from worker.sandbox.webhook_receiver import WebhookReceiver
 from worker.state import BookingRevision
+from worker.testing import FakeClock
 
 # Longer than the policy's longest wait (max_delay_s 8 in these suites, 60 by default).
 OUTAGE_S = 60.0

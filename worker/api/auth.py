@@ -17,7 +17,6 @@ from collections import deque
 from collections.abc import Callable
 from types import TracebackType
 
-from worker.api.clock import Clock
 from worker.api.tokens import (
     Token,
     TokenFetcher,
@@ -28,6 +27,7 @@ from worker.api.tokens import (
     retry_delay_s,
     token_state,
 )
+from worker.clock import Clock
 from worker.errors import AuthError, CredentialsRejected, ScopeRejected, TokenUnavailable
 from worker.logging import get_logger, redactor
 from worker.settings import TokenSettings

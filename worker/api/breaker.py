@@ -25,7 +25,7 @@ from typing import Any, Literal
 
 import structlog
 
-from worker.api.clock import Clock
+from worker.clock import Clock
 from worker.errors import CircuitOpen
 from worker.logging import get_logger
 

@@ -35,12 +35,12 @@ from yarl import URL
 
 from worker import __version__
 from worker.api.auth import Token, TokenGrant, TokenManager, TokenState, token_state
-from worker.api.clock import Clock, SystemClock
 from worker.api.forms import FORM_CONTENT_TYPE, encode_form
 from worker.api.models import TokenResponse
 from worker.api.responses import interpret, interpret_token
 from worker.api.retry import CircuitBreaker, RetryBudget, RetryPolicy, SiteGate, call_with_retry
 from worker.api.routes import route_template
+from worker.clock import Clock, SystemClock
 from worker.errors import (
     ApiError,
     BookyFlowError,

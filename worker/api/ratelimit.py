@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 
-from worker.api.clock import Clock
+from worker.clock import Clock
 from worker.errors import TokenUnavailable
 from worker.settings import RetrySettings
 

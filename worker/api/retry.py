@@ -20,8 +20,8 @@ from typing import Generic, TypeVar
 from tenacity import AsyncRetrying, RetryCallState
 
 from worker.api.breaker import CircuitBreaker
-from worker.api.clock import Clock
 from worker.api.ratelimit import RetryBudget, SiteGate
+from worker.clock import Clock
 from worker.errors import (
     ApiError,
     BookyFlowError,

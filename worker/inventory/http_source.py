@@ -40,9 +40,9 @@ from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
 
-from worker.api.clock import Clock, SystemClock
 from worker.api.ratelimit import RetryBudget
 from worker.api.retry import RetryPolicy, call_with_retry, parse_retry_after
+from worker.clock import Clock, SystemClock
 from worker.errors import (
     ApiError,
     AuthError,

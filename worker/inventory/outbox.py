@@ -32,8 +32,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from worker.api.clock import Clock
 from worker.api.retry import RetryPolicy
+from worker.clock import Clock
 from worker.errors import ApiError, BookyFlowError
 from worker.logging import get_logger
 from worker.state import OutboxEntry, StateStore

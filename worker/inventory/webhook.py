@@ -32,8 +32,8 @@ import aiohttp
 from standardwebhooks import Webhook
 
 from worker import __version__
-from worker.api.clock import Clock, SystemClock
 from worker.api.retry import RetryPolicy, parse_retry_after
+from worker.clock import Clock, SystemClock
 from worker.errors import (
     ApiError,
     ClientRequestError,

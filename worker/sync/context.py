@@ -31,9 +31,9 @@ from typing import Protocol
 
 import structlog
 
-from worker.api.clock import Clock
 from worker.api.cmf import Cmf
 from worker.api.retry import RetryPolicy, is_transient
+from worker.clock import Clock
 from worker.errors import BookyFlowError, CircuitOpen, TokenUnavailable
 from worker.inventory.sink import BookingSink
 from worker.inventory.source import InventorySource

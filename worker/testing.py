@@ -1,8 +1,8 @@
-"""Injected time: a monotonic ``now()`` and an awaitable ``sleep()``.
+"""Test doubles that production code accepts through its seams (never used by it).
 
-Everything in ``worker.api`` that depends on time (token expiry, backoff, rate limits, the
-breaker) takes a ``Clock`` so tests can drive it with ``FakeClock`` instead of real sleeps.
-``FakeClock.sleep`` fits tenacity's ``sleep=`` hook and background loops alike.
+``FakeClock`` is a ``worker.clock.Clock`` on virtual time: ``sleep(s)`` parks the caller until
+``advance``/``run_for`` moves time past its deadline, so retry, backoff, token and scheduling tests
+run without real sleeps and assert negatives ("nothing happened for 30 s") exactly.
 """
 
 from __future__ import annotations
@@ -11,32 +11,13 @@ import asyncio
 import heapq
 import itertools
 import time
-from typing import Protocol
 
-__all__ = ["Clock", "FakeClock", "SystemClock"]
+__all__ = ["FakeClock"]
 
 # Upper bound on loop turns in ``FakeClock.run_until_idle``: a chain of awaits longer than this
 # without sleeping on the clock is a bug in the code under test, not something to wait out.
 _MAX_IDLE_TURNS = 10_000
 _FALLBACK_TURNS = 100
-
-
-class Clock(Protocol):
-    """Monotonic seconds and a sleep on the same time line."""
-
-    def now(self) -> float: ...
-
-    async def sleep(self, seconds: float) -> None: ...
-
-
-class SystemClock:
-    """The real clock: ``time.monotonic`` and ``asyncio.sleep``."""
-
-    def now(self) -> float:
-        return time.monotonic()
-
-    async def sleep(self, seconds: float) -> None:
-        await asyncio.sleep(max(0.0, seconds))
 
 
 class FakeClock:
@@ -47,8 +28,14 @@ class FakeClock:
     ``run_for(s)`` steps from deadline to deadline, letting woken tasks run between steps.
     """
 
-    def __init__(self, start: float = 1000.0, *, auto_advance: bool = False) -> None:
+    def __init__(
+        self, start: float = 1000.0, *, auto_advance: bool = False, wall_start: float | None = None
+    ) -> None:
         self._now = start
+        self._start = start
+        # The wall clock moves with virtual time from the real time of construction (or
+        # ``wall_start``), so dates computed from it are today's.
+        self._wall_start = time.time() if wall_start is None else wall_start
         self.auto_advance = auto_advance
         self._sleepers: list[tuple[float, int, asyncio.Future[None]]] = []
         self._order = itertools.count()
@@ -56,6 +43,9 @@ class FakeClock:
 
     def now(self) -> float:
         return self._now
+
+    def wall(self) -> float:
+        return self._wall_start + (self._now - self._start)
 
     async def sleep(self, seconds: float) -> None:
         seconds = max(0.0, seconds)
