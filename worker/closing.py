@@ -14,12 +14,16 @@ __all__ = ["AsyncClosing"]
 
 
 class AsyncClosing:
-    """``async with obj:`` returns ``obj`` and awaits ``obj.close()`` on the way out."""
+    """``async with obj:`` awaits ``obj.open()``, returns ``obj``, and awaits ``obj.close()``."""
+
+    async def open(self) -> None:
+        """Acquire what ``close()`` releases (a session, a task); nothing by default."""
 
     async def close(self) -> None:
         raise NotImplementedError
 
     async def __aenter__(self) -> Self:
+        await self.open()
         return self
 
     async def __aexit__(
