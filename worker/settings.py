@@ -36,6 +36,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from worker.backoff import Backoff
 from worker.config_names import NameReport, did_you_mean, scan_names
 from worker.errors import ConfigError
 from worker.logging import get_logger
@@ -104,6 +105,40 @@ class RetrySettings(_Frozen):
     breaker_failure_threshold: int = Field(5, ge=1)
     breaker_reset_s: float = Field(30.0, gt=0)
 
+    def backoff(self) -> Backoff:
+        """Full jitter over ``base_delay_s`` doubling up to ``max_delay_s``."""
+        return Backoff(self.base_delay_s, max(self.base_delay_s, self.max_delay_s), jitter=1.0)
+
+
+class BackoffSettings(_Frozen):
+    """The waits that double with failures and are not one HTTP call's retries (``[backoff]``).
+
+    Each becomes a ``worker.backoff.Backoff``; the HTTP retries are ``RetrySettings.backoff()``
+    and the token endpoint's are ``TokenSettings.retry_backoff()``.
+    """
+
+    # A property's pause after an error of its own (a refusal, a bug): the peers' rule, a
+    # minute, then doubling.
+    property_first_s: float = Field(60.0, gt=0)
+    property_max_s: float = Field(3600.0, gt=0)
+    # A site's start-up (token, announce) after a failure, within one process.
+    start_first_s: float = Field(1.0, gt=0)
+    start_max_s: float = Field(300.0, gt=0)
+    # The many-sites supervisor's restart of a site whose start-up failed for good.
+    site_restart_first_s: float = Field(60.0, gt=0)
+    site_restart_max_s: float = Field(900.0, gt=0)
+
+    def property(self) -> Backoff:
+        return Backoff(self.property_first_s, max(self.property_first_s, self.property_max_s))
+
+    def start(self) -> Backoff:
+        return Backoff(self.start_first_s, max(self.start_first_s, self.start_max_s))
+
+    def site_restart(self) -> Backoff:
+        return Backoff(
+            self.site_restart_first_s, max(self.site_restart_first_s, self.site_restart_max_s)
+        )
+
 
 class TokenSettings(_Frozen):
     """When to refresh ahead of expiry, and how hard to push a failing token endpoint."""
@@ -112,6 +147,7 @@ class TokenSettings(_Frozen):
     refresh_max_fraction: float = Field(0.85, gt=0, lt=1)
     max_age_s: float = Field(12 * 3600, gt=0)
     retry_min_interval_s: float = Field(30.0, gt=0)
+    retry_max_interval_s: float = Field(300.0, gt=0)
     forced_refresh_cap: int = Field(5, ge=1)
     forced_refresh_window_s: float = Field(300.0, gt=0)
 
@@ -120,6 +156,11 @@ class TokenSettings(_Frozen):
         if self.refresh_min_fraction > self.refresh_max_fraction:
             raise ValueError("refresh_min_fraction must not exceed refresh_max_fraction")
         return self
+
+    def retry_backoff(self) -> Backoff:
+        """A failing token endpoint: full jitter, but never more than one request per interval."""
+        floor = self.retry_min_interval_s
+        return Backoff(floor, max(floor, self.retry_max_interval_s), jitter=1.0, min_s=floor)
 
 
 # Standard Webhooks secrets are ``whsec_`` and base64; fewer bytes than this is no real key.
@@ -259,6 +300,7 @@ class Settings(BaseSettings):
     http: HttpSettings = HttpSettings()
     retry: RetrySettings = RetrySettings()
     token: TokenSettings = TokenSettings()
+    backoff: BackoffSettings = BackoffSettings()
     webhook: WebhookSettings = WebhookSettings()
 
     @model_validator(mode="before")
