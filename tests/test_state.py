@@ -24,20 +24,23 @@ from worker.state import (
     MIGRATIONS,
     ClosureRecord,
     PushedCell,
+    RoomsSynced,
     StateCorrupt,
     StateStore,
 )
+from worker.testing import FakeClock
 
 NOW = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)
 
 
-def clock() -> datetime:
-    return NOW
+def clock() -> FakeClock:
+    """A clock whose wall reads ``NOW`` (it moves only when advanced)."""
+    return FakeClock(wall_start=NOW.timestamp())
 
 
 @pytest.fixture
 async def store(tmp_path: Path) -> AsyncIterator[StateStore]:
-    opened = await StateStore.open(tmp_path / "state", utcnow=clock)
+    opened = await StateStore.open(tmp_path / "state", clock=clock())
     yield opened
     await opened.close()
 
@@ -48,7 +51,7 @@ def mode(path: Path) -> int:
 
 async def test_files_are_private(tmp_path: Path, store: StateStore) -> None:
     """The state dir is 0700 and the database and its WAL files 0600."""
-    await store.set_meta("k", "v")
+    await store.record_property_intent("1001")
     state_dir = tmp_path / "state"
     assert mode(state_dir) == 0o700
     for name in (DB_NAME, f"{DB_NAME}-wal", f"{DB_NAME}-shm"):
@@ -115,12 +118,12 @@ async def test_record_pushed_is_one_transaction(store: StateStore) -> None:
     with pytest.raises(sqlite3.IntegrityError):
         await store.record_pushed(7, batch)
     assert await store.get_pushed(7) == good
-    await store.set_meta("after", "rollback")  # the store is usable afterwards
-    assert await store.get_meta("after") == "rollback"
+    await store.record_room(7, "after", 70)  # the store is usable afterwards
+    assert await store.get_rooms(7) == {"after": 70}
 
 
-async def test_reservations_cursor_and_meta_round_trip(store: StateStore) -> None:
-    """Reservation outcomes, the bookings cursor and meta values read back as written."""
+async def test_reservations_round_trip(store: StateStore) -> None:
+    """Reservation outcomes, the refused content and what was pushed read back as written."""
     await store.record_reservation("OTA-1", 7, "intent")
     await store.record_reservation("OTA-2", 7, "pushed", booking_ids=(41, 42))
     await store.record_reservation("OTA-3", 7, "failed", message="guest name not set")
@@ -129,41 +132,45 @@ async def test_reservations_cursor_and_meta_round_trip(store: StateStore) -> Non
     assert (pushed.booking_ids, pushed.updated_at) == ((41, 42), NOW)
     failed = await store.list_reservations("failed", "cancel_intent")
     assert [(r.remote_id, r.message) for r in failed] == [("OTA-3", "guest name not set")]
-    assert await store.get_bookings_cursor(7) is None
-    await store.set_bookings_cursor(7, "2026-11-30 10:00:00")
-    assert await store.get_bookings_cursor(7) == "2026-11-30 10:00:00"
-    await store.set_meta("last_reconciled_at", NOW.isoformat())
-    assert await store.get_meta("last_reconciled_at") == NOW.isoformat()
-    assert await store.get_meta("missing") is None
+    await store.record_reservation("OTA-3", 7, "failed", message="again", rejected_digest="d1")
+    await store.record_reservation("OTA-3", 7, "failed", message="still")  # digest kept
+    await store.remember_push("OTA-2", '{"fields": {}}')
+    await store.record_reservation("OTA-2", 7, "cancel_intent", booking_ids=(41, 42))
+    refused, cancelling = await store.get_reservation("OTA-3"), await store.get_reservation("OTA-2")
+    assert refused is not None
+    assert cancelling is not None
+    assert (refused.rejected_digest, refused.push_record) == ("d1", None)
+    assert (cancelling.push_record, cancelling.rejected_digest) == ('{"fields": {}}', None)
+
+
+async def test_per_property_progress_round_trip(store: StateStore) -> None:
+    """Reconciled day, base price, rooms synced and bookings read are typed and per property."""
+    assert await store.reconciled_on(7) is None
+    assert not await store.has_base_price(7)
+    assert await store.rooms_synced(7) is None
+    assert tuple(await store.bookings_read(7)) == (0, None)
+    await store.mark_reconciled(7, date(2026, 12, 1))
+    await store.mark_base_price(7)
+    await store.mark_rooms_synced(7, date(2026, 12, 1), "fp")
+    await store.mark_bookings_read(7, 12, date(2026, 12, 1))
+    await store.mark_reconciled(7, date(2026, 12, 2))  # one column written, the others kept
+    assert await store.reconciled_on(7) == date(2026, 12, 2)
+    assert await store.has_base_price(7)
+    assert await store.rooms_synced(7) == RoomsSynced(date(2026, 12, 1), "fp")
+    assert tuple(await store.bookings_read(7)) == (12, date(2026, 12, 1))
+    assert (await store.reconciled_on(8), await store.has_base_price(8)) == (None, False)
 
 
 async def test_intents_survive_reopen(tmp_path: Path) -> None:
     """What was committed before a crash is there after a restart."""
-    first = await StateStore.open(tmp_path, utcnow=clock)
+    first = await StateStore.open(tmp_path, clock=clock())
     await first.record_property_intent("1001")
     await first.record_reservation("OTA-1", 7, "cancel_intent")
     await first.close()
-    second = await StateStore.open(tmp_path, utcnow=clock)
+    second = await StateStore.open(tmp_path, clock=clock())
     assert [p.remote_uid for p in await second.list_properties("intent")] == ["1001"]
     assert [r.remote_id for r in await second.list_reservations("cancel_intent")] == ["OTA-1"]
     await second.close()
-
-
-async def test_forget_property_drops_everything_about_it(store: StateStore) -> None:
-    """Forgetting a property removes its rooms, cells, closures, reservations and cursor."""
-    await store.record_property_created("1001", 7)
-    await store.record_room(7, "A", 70)
-    await store.record_pushed(7, {date(2026, 12, 1): PushedCell(Decimal("1"), 1)})
-    await store.record_reservation("OTA-1", 7, "pushed")
-    await store.set_bookings_cursor(7, "x")
-    await store.record_property_created("2002", 8)
-    await store.record_room(8, "B", 80)
-    await store.forget_property("1001")
-    assert await store.get_property("1001") is None
-    assert (await store.get_rooms(7), await store.get_pushed(7)) == ({}, {})
-    assert await store.get_reservation("OTA-1") is None
-    assert await store.get_bookings_cursor(7) is None
-    assert await store.get_rooms(8) == {"B": 80}
 
 
 async def test_schema_version_is_recorded(store: StateStore) -> None:
@@ -194,7 +201,7 @@ async def test_corrupt_database_can_be_rebuilt(tmp_path: Path) -> None:
     garbage = b"not a database" * 512
     (tmp_path / DB_NAME).write_bytes(garbage)
     with capture_logs() as logs:
-        store = await StateStore.open(tmp_path, on_corrupt="rebuild", utcnow=clock)
+        store = await StateStore.open(tmp_path, on_corrupt="rebuild", clock=clock())
     moved = tmp_path / f"{DB_NAME}.corrupt-20261201T093000Z"
     assert moved.read_bytes() == garbage
     assert [entry["event"] for entry in logs] == ["state.rebuilt"]
@@ -208,7 +215,7 @@ async def test_close_is_idempotent_and_final(tmp_path: Path) -> None:
     await store.close()
     await store.close()
     with pytest.raises(RuntimeError, match="closed"):
-        await store.get_meta("k")
+        await store.get_property("k")
 
 
 # -- the state directory: one daemon, and writable ------------------------------------------

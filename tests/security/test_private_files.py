@@ -13,6 +13,7 @@ import pytest
 from worker.health import write_heartbeat
 from worker.inventory.sink import JsonLinesBookingSink, booking_record
 from worker.state import DB_NAME, StateStore
+from worker.testing import FakeClock
 
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
 BOOKING = {"booking_id": 41, "last_modified": "2026-11-30 10:00:00", "property_uid": 7}
@@ -49,7 +50,7 @@ async def test_booking_sink_is_private_and_tightens_an_existing_file(tmp_path: P
     path = tmp_path / "bookings.jsonl"
     path.write_text("", encoding="utf-8")
     path.chmod(0o644)
-    sink = await JsonLinesBookingSink.open(path, utcnow=lambda: NOW)
+    sink = await JsonLinesBookingSink.open(path, clock=FakeClock(wall_start=NOW.timestamp()))
     try:
         record = booking_record(
             BOOKING, site="s", channel="acme", property_remote_uid="r-1", event="created"

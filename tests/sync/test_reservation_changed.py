@@ -13,7 +13,6 @@ from worker.inventory.models import Reservation as VendorReservation
 from worker.sync.reservation_plan import (
     PushedRecord,
     field_digests,
-    pushed_key,
     read_pushed,
     report_change,
 )
@@ -64,7 +63,7 @@ async def test_a_push_without_a_record_takes_the_document_as_sent(harness: Harne
     harness.write_inventory(seaside("1001", reservations=[original]))
     assert (await harness.run("properties")).ok
     await run_reservations(harness, original)
-    await harness.state.set_meta(pushed_key("OTA-1"), "written by an older version")
+    await harness.state.remember_push("OTA-1", "written by an older version")
     edited = {**original, "guests": 1}
     assert await run_reservations(harness, edited) == []
     assert await run_reservations(harness, {**edited, "guests": 2}) == [["guests"]]

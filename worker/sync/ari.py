@@ -38,8 +38,9 @@ from worker.sync.ari_plan import (
     nights_from_tariffs,
 )
 from worker.sync.closures import sync_closures
-from worker.sync.context import JobResult, SyncContext
+from worker.sync.context import SyncContext
 from worker.sync.each import for_each_property, known_uid
+from worker.sync.job import JobResult
 from worker.sync.ranges import Span
 from worker.sync.tariff import has_base_price
 

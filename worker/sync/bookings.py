@@ -45,8 +45,9 @@ from worker.sync.booking_plan import (
     revision_of,
     serialise,
 )
-from worker.sync.context import JobResult, SyncContext
+from worker.sync.context import SyncContext
 from worker.sync.each import for_each_property
+from worker.sync.job import JobResult
 
 log = get_logger(__name__)
 

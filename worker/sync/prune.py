@@ -25,7 +25,8 @@ from collections.abc import Iterable
 from worker.errors import BookyFlowError
 from worker.inventory.document import InventorySnapshot
 from worker.logging import get_logger
-from worker.sync.context import JobResult, SyncContext
+from worker.sync.context import SyncContext
+from worker.sync.job import JobResult
 from worker.sync.prune_plan import PrunePlan, plan_prune, reservation_active
 from worker.sync.reservation_plan import is_active, pushed_key, read_pushed
 

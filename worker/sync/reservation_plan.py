@@ -183,8 +183,9 @@ def _confirmed(status: ReservationStatus | None, digest: str, rejected: str | No
 # BookyFlow has no call to modify a reservation, so a pushed one whose stay or prices change in
 # the vendor's document cannot be brought in line: it is reported instead, once per change. What
 # was pushed is kept as one short digest per compared field (no guest data in clear) with the
-# stay's last night (safe prune keeps a property whose pushed stay has not ended), in
-# ``meta["reservation.pushed:<OTA id>"]``; ``reported`` is the digest of the fields last reported.
+# stay's last night (safe prune keeps a property whose pushed stay has not ended), with the
+# reservation's record (``ReservationRecord.push_record``); ``reported`` is the digest of the
+# fields last reported.
 
 CHANGE_FIELDS = (
     "date_from",
@@ -196,10 +197,6 @@ CHANGE_FIELDS = (
     "already_paid",
     "guest",
 )
-
-
-def pushed_key(remote_id: str) -> str:
-    return f"reservation.pushed:{remote_id}"
 
 
 def field_digests(reservation: VendorReservation) -> dict[str, str]:
@@ -227,7 +224,7 @@ class PushedRecord:
 
 
 def read_pushed(value: str | None) -> PushedRecord | None:
-    """The record kept in meta, or None when there is none (or it cannot be read)."""
+    """The record kept in state, or None when there is none (or it cannot be read)."""
     if value is None:
         return None
     try:

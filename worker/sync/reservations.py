@@ -37,8 +37,9 @@ from worker.inventory.models import Property as VendorProperty
 from worker.inventory.models import Reservation as VendorReservation
 from worker.logging import get_logger
 from worker.state import ReservationRecord
-from worker.sync.context import JobResult, SyncContext
+from worker.sync.context import SyncContext
 from worker.sync.each import for_each_property, known_uid
+from worker.sync.job import JobResult
 from worker.sync.reservation_plan import (
     PushedRecord,
     Step,

@@ -6,7 +6,7 @@ state right after its answer; if that answer is lost, the next run adopts the ne
 
 The server's rooms are read only when something may have changed: a property whose rooms were
 brought in line today, with the same vendor rooms and room map since (``rooms_fingerprint``,
-kept in ``meta["rooms.synced:<uid>"]`` as ``<day> <fingerprint>``), is skipped without a request.
+kept in ``state.rooms_synced(uid)`` with the day), is skipped without a request.
 Edits made on the site itself are caught by the first run of each day.
 
 Rooms no vendor room claims are deleted only with ``BOOKYFLOW_PRUNE``, and not at all while the
@@ -26,20 +26,15 @@ from worker.sync.prune_plan import EMPTY_DOCUMENT
 log = get_logger(__name__)
 
 
-def _synced_key(uid: int) -> str:
-    return f"rooms.synced:{uid}"
-
-
 async def sync_rooms(ctx: SyncContext, prop: VendorProperty, uid: int) -> int:
     """Bring the property's rooms in line with the vendor's; returns the number of room writes."""
     mapped = await ctx.state.get_rooms(uid)
-    today = ctx.today().isoformat()
-    unchanged = f"{today} {rooms_fingerprint(prop.rooms, mapped)}"
-    if await ctx.state.get_meta(_synced_key(uid)) == unchanged:
+    today = ctx.today()
+    if await ctx.state.rooms_synced(uid) == (today, rooms_fingerprint(prop.rooms, mapped)):
         return 0  # in line today and nothing changed since: no need to ask the site
     writes = await _apply(ctx, prop, uid, mapped)
     synced = rooms_fingerprint(prop.rooms, await ctx.state.get_rooms(uid))
-    await ctx.state.set_meta(_synced_key(uid), f"{today} {synced}")
+    await ctx.state.mark_rooms_synced(uid, today, synced)
     return writes
 
 

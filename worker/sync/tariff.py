@@ -1,7 +1,7 @@
 """Whether a property has its base price (its tariff), and setting it exactly once.
 
 ``PUT base/price`` creates the tariff and is not idempotent: a repeat is refused with "already
-exists". So the fact is remembered in state (``meta["base_price:<uid>"]``); when state does not
+exists". So the fact is remembered in state (``state.has_base_price(uid)``); when state does not
 know (first run, or a lost state directory) one night of the calendar is read: a night without a
 tariff is priced ``0.00`` (the spec), or the calendar has no nights at all (the real engine's
 "There are no tariffs" answer). A night without a ``price`` (the real engine lists none) still
@@ -20,19 +20,15 @@ from worker.sync.context import SyncContext
 log = get_logger(__name__)
 
 
-def _meta_key(uid: int) -> str:
-    return f"base_price:{uid}"
-
-
 async def has_base_price(ctx: SyncContext, uid: int) -> bool:
     """True when the property has a tariff (state first, then one calendar night)."""
-    if await ctx.state.get_meta(_meta_key(uid)):
+    if await ctx.state.has_base_price(uid):
         return True
     today = ctx.today()
     night = (await ctx.cmf.calendar(uid, today, today)).get(today)
     if night is None or (night.price is not None and night.price <= 0):
         return False
-    await ctx.state.set_meta(_meta_key(uid), "1")
+    await ctx.state.mark_base_price(uid)
     return True
 
 
@@ -54,6 +50,6 @@ async def ensure_base_price(
         if not already_exists(exc):
             raise
         log.info("property.base_price_exists")
-        await ctx.state.set_meta(_meta_key(uid), "1")
+        await ctx.state.mark_base_price(uid)
     else:
         log.info("property.base_price_set", base_price=str(base_price))

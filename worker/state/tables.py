@@ -1,0 +1,77 @@
+"""What every table group of the state store shares: the connection, the write lock, the clock.
+
+Each group (``properties``, ``rooms``, ``ari``, ``progress``, ``reservations``, ``bookings``,
+``content``, ``outcomes``, ``outbox``) is a subclass of ``Tables`` holding its own SQL;
+``StateStore`` is all of them over one connection. Rows are read by column name
+(``sqlite3.Row``), and every statement names its columns, so a migration that adds a column
+breaks none of them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from worker.clock import Clock
+
+__all__ = ["Tables"]
+
+
+class Tables:
+    """The shared plumbing: every write is one transaction, committed before it returns, under
+    a lock (the connection is shared by every job of the process). The connection reads rows as
+    ``sqlite3.Row`` (``store.connect``)."""
+
+    def __init__(self, conn: aiosqlite.Connection, path: Path, clock: Clock) -> None:
+        self.path = path
+        self._conn: aiosqlite.Connection | None = conn
+        self._clock = clock
+        self._write_lock = asyncio.Lock()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({str(self.path)!r})"
+
+    def _now(self) -> str:
+        """The wall clock as the ISO UTC text the tables keep."""
+        return datetime.fromtimestamp(self._clock.wall(), UTC).isoformat()
+
+    def _connection(self) -> aiosqlite.Connection:
+        if self._conn is None:
+            raise RuntimeError(f"{self!r} is closed")
+        return self._conn
+
+    @asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        async with self._write_lock:
+            conn = self._connection()
+            await conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                await conn.execute("ROLLBACK")
+                raise
+            await conn.execute("COMMIT")
+
+    async def _write(self, sql: str, args: tuple[Any, ...]) -> None:
+        async with self._transaction() as conn:
+            await conn.execute(sql, args)
+
+    async def _write_many(self, sql: str, rows: Iterable[tuple[Any, ...]]) -> None:
+        async with self._transaction() as conn:
+            await conn.executemany(sql, rows)
+
+    async def _one(self, sql: str, args: tuple[Any, ...] = ()) -> sqlite3.Row | None:
+        async with self._connection().execute(sql, args) as cursor:
+            row: sqlite3.Row | None = await cursor.fetchone()
+            return row
+
+    async def _all(self, sql: str, args: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
+        async with self._connection().execute(sql, args) as cursor:
+            return list(await cursor.fetchall())
