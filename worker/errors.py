@@ -1,14 +1,19 @@
 """The worker's one exception tree.
 
 Every failure the worker can meet is one of these; nothing above ``worker.api.client`` sees an
-aiohttp exception. ``retryable`` tells the retry policy whether trying again can help::
+aiohttp exception. ``retryable`` is the one answer to "can trying again help?": the retry
+policy, ``retry.is_transient`` (start-up, the sync jobs' gates) and the circuit breaker all read
+it and nothing else. It is a class default below, except that an error made from an HTTP status
+takes it from ``worker.api.responses.RETRYABLE_STATUSES`` where it is made
+(``responses.server_error``), so a 501, 505 or 520 is a ``ServerError`` that is not retryable::
 
     BookyFlowError(retryable=False)
     ├── TransportError(OSError)            retryable: connection refused/reset, DNS, TLS
     │   └── RequestTimeout(TimeoutError)   retryable: connect/read/total timeout
     ├── ApiError(status, code, message)    the server answered, and said no
     │   ├── RateLimited(retry_after_s)     retryable: 429 (and 503 with Retry-After)
-    │   ├── ServerError                    retryable: 5xx, HTML error pages
+    │   ├── ServerError                    5xx, 408/425, HTML error pages; retryable when the
+    │   │                                  status is in the table (500, 502, 503, 504, 408, 425)
     │   ├── MalformedResponse              retryable: empty/truncated/non-JSON body, or a
     │   │                                  server value unfit for a header or a URL path
     │   ├── ResponseTooLarge               body over the cap (after decompression), never retried
@@ -21,7 +26,6 @@ aiohttp exception. ``retryable`` tells the retry policy whether trying again can
     │   └── ClientRequestError(ValueError) any other 4xx or endpoint error
     │       └── OperationFailed            ``{"success": false}`` inside a success envelope
     ├── CircuitOpen                        the site's breaker is open; not sent at all
-    ├── RetryBudgetExhausted               the process-wide retry budget is spent
     ├── TokenUnavailable                   no valid token and the token endpoint is failing
     └── ConfigError(ValueError)            bad settings or inventory path (exit code 78)
         ├── StateLocked                    another daemon holds the state directory (its pid)
@@ -48,7 +52,6 @@ __all__ = [
     "RateLimited",
     "RequestTimeout",
     "ResponseTooLarge",
-    "RetryBudgetExhausted",
     "ScopeError",
     "ScopeRejected",
     "ServerError",
@@ -122,7 +125,11 @@ class RateLimited(ApiError):
 
 
 class ServerError(ApiError):
-    """5xx, or an HTML error page from a proxy in front of the site."""
+    """5xx, or an HTML error page from a proxy in front of the site.
+
+    Made by ``worker.api.responses.server_error``, which sets ``retryable`` from the status
+    table; the class default (True) serves only one made without a status.
+    """
 
     retryable = True
 
@@ -193,10 +200,6 @@ class CircuitOpen(BookyFlowError):
     """The site's circuit breaker is open: the request was not sent."""
 
     retryable = True
-
-
-class RetryBudgetExhausted(BookyFlowError):
-    """The process-wide retry budget is spent; the failure is returned instead of retried."""
 
 
 class TokenUnavailable(BookyFlowError):

@@ -57,7 +57,7 @@ async def without_refresh_loop(client: BookyFlowClient) -> AsyncIterator[BookyFl
     try:
         yield client
     finally:
-        await client.aclose()
+        await client.close()
 
 
 async def announce(client: BookyFlowClient) -> None:

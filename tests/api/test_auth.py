@@ -16,7 +16,6 @@ from worker.api.auth import (
     TokenState,
     parse_granted_scopes,
     refresh_delay_s,
-    retry_delay_s,
     token_state,
 )
 from worker.errors import (
@@ -119,12 +118,14 @@ def test_refresh_lands_in_the_jitter_window_and_respects_max_age() -> None:
 
 
 def test_failed_refresh_backoff_is_jittered_but_never_below_the_interval() -> None:
-    """Retry delays never go under retry_min_interval_s and spread out as failures repeat."""
+    """Retry delays (the token settings' Backoff) never go under retry_min_interval_s, spread out
+    as failures repeat, and stay under retry_max_interval_s."""
     rng = random.Random(3)
-    delays = [retry_delay_s(n, SETTINGS, rng) for n in range(1, 200)]
+    backoff = SETTINGS.retry_backoff()
+    delays = [backoff.delay_s(n, rng) for n in range(1, 200)]
     assert min(delays) >= SETTINGS.retry_min_interval_s
     assert max(delays) > SETTINGS.retry_min_interval_s * 2
-    assert max(delays) <= 300.0
+    assert max(delays) <= SETTINGS.retry_max_interval_s
 
 
 async def test_200_concurrent_callers_on_a_cold_start_cause_one_token_request() -> None:
@@ -174,12 +175,12 @@ async def test_rejected_credentials_reach_every_waiter_and_are_never_retried() -
     manager = _manager(fetch)
     results = await asyncio.gather(*(manager.get() for _ in range(20)), return_exceptions=True)
     assert all(r is fetch.fail_with for r in results)
-    await manager.start()
+    await manager.open()
     await fetch.clock.run_for(3600)
     with pytest.raises(CredentialsRejected):
         await manager.get()
     assert fetch.calls == 1
-    await manager.aclose()
+    await manager.close()
 
 
 async def test_rejected_scope_is_final_too() -> None:
@@ -214,7 +215,7 @@ async def test_endpoint_down_before_expiry_keeps_the_token_and_retries_politely(
     manager = _manager(fetch)
     token = await manager.get()
     fetch.fail_with = TimeoutError("token endpoint timed out")
-    await manager.start()
+    await manager.open()
     with capture_logs() as logs:
         while fetch.clock.now() < token.expires_at - 0.5:
             assert (await manager.get()) is token
@@ -226,7 +227,7 @@ async def test_endpoint_down_before_expiry_keeps_the_token_and_retries_politely(
     failed = [e for e in logs if e["event"] == "token.refresh_failed"]
     assert failed[0]["error"] == "TimeoutError"
     assert failed[0]["retry_in_s"] >= SETTINGS.retry_min_interval_s
-    await manager.aclose()
+    await manager.close()
 
 
 async def test_at_hard_expiry_callers_are_refused_and_the_manager_is_not_ready() -> None:
@@ -251,21 +252,21 @@ async def test_without_a_valid_token_the_endpoint_is_asked_again_at_the_floor_ra
     token = await manager.get()
     fetch.fail_with = ServerError("down", status=502)
     fetch.clock.advance(token.expires_at - fetch.clock.now())
-    await manager.start()
+    await manager.open()
     await fetch.clock.run_for(600.0)
     gaps = [b - a for a, b in itertools.pairwise(fetch.sent[1:])]
     assert len(gaps) >= 10  # a growing backoff would allow only a handful in 10 minutes
     assert all(
         SETTINGS.retry_min_interval_s <= gap <= SETTINGS.retry_min_interval_s + 1 for gap in gaps
     )
-    await manager.aclose()
+    await manager.close()
 
 
 async def test_short_ttl_over_a_long_run_never_uses_an_expired_token() -> None:
     """5 s tokens with latency over 30 virtual seconds: every use is before server expiry."""
     fetch = FakeFetcher(FakeClock(), ttl_s=5.0, latency_s=0.4)
     manager = _manager(fetch)
-    await manager.start()
+    await manager.open()
     uses, late = 0, 0
 
     async def user() -> None:
@@ -279,7 +280,7 @@ async def test_short_ttl_over_a_long_run_never_uses_an_expired_token() -> None:
     traffic = asyncio.create_task(user())
     await fetch.clock.run_for(30.0)
     traffic.cancel()
-    await manager.aclose()
+    await manager.close()
     assert uses > 500
     assert late == 0
     assert 6 <= fetch.calls <= 10
@@ -354,12 +355,12 @@ async def test_expiry_is_measured_from_when_the_request_was_sent() -> None:
 
 
 async def test_close_is_idempotent_and_stops_the_loop() -> None:
-    """aclose twice is fine; afterwards a missing token is reported, not fetched."""
+    """close twice is fine; afterwards a missing token is reported, not fetched."""
     fetch = FakeFetcher(FakeClock())
     async with _manager(fetch) as manager:
         await fetch.clock.run_until_idle()
         assert manager.ready
-    await manager.aclose()
+    await manager.close()
     fetch.clock.advance(3600.0)
     with pytest.raises(TokenUnavailable, match="closed"):
         await manager.get()

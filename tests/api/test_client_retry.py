@@ -5,13 +5,16 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
+from functools import partial
 from typing import Any
 
+import aiohttp
 import pytest
 
 from tests.api.client_support import announced, make_settings, without_refresh_loop
 from tests.conftest import SandboxFactory
 from worker.api.client import BookyFlowClient
+from worker.api.transport import new_session
 from worker.errors import CircuitOpen, RateLimited, ScopeError, ServerError, TransportError
 from worker.sandbox import Sandbox
 from worker.sandbox.store import ClientSpec
@@ -21,9 +24,12 @@ VERSIONS = "cmf/versions"
 WALL = datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)
 
 
-def _client(sandbox: Sandbox, clock: FakeClock, **retry: Any) -> BookyFlowClient:
+def _client(
+    sandbox: Sandbox, clock: FakeClock, *, traced: aiohttp.TraceConfig | None = None, **retry: Any
+) -> BookyFlowClient:
     settings = make_settings(sandbox.api_url, **retry)
-    return BookyFlowClient(settings, clock=clock, wall_clock=lambda: WALL)
+    factory = partial(new_session, settings.http, trace_configs=[traced] if traced else ())
+    return BookyFlowClient(settings, clock=clock, session_factory=factory)
 
 
 def _sent(sandbox: Sandbox, path: str = VERSIONS) -> int:
@@ -51,7 +57,7 @@ async def test_missing_scope_is_scope_error_and_not_retried(
 async def test_429_retry_after_delays_the_next_attempt(sandbox: Sandbox, retry_after: str) -> None:
     """``Retry-After: 2`` (seconds or HTTP-date) makes the next attempt wait at least 2 s."""
     await announced(sandbox)
-    clock = FakeClock(auto_advance=True)
+    clock = FakeClock(auto_advance=True, wall_start=WALL.timestamp())
     sandbox.faults.rate_limit_next(retry_after=retry_after, path=VERSIONS)
     async with without_refresh_loop(_client(sandbox, clock)) as client:
         await client.request("GET", "cmf/list/countries")  # the token, before timing starts
@@ -124,17 +130,31 @@ async def test_lost_response_to_a_put_marked_unsafe_is_not_retried(sandbox: Sand
 
 
 async def test_cancellation_is_never_retried(sandbox: Sandbox) -> None:
-    """Cancelling a call in flight propagates ``CancelledError`` and schedules no retry."""
+    """Cancelling a call in flight propagates ``CancelledError``, and no retry is sent however
+    long the clock then runs (an hour of fake time: far past any backoff)."""
     await announced(sandbox)
     sandbox.faults.set_latency(1.0)
-    async with BookyFlowClient(make_settings(sandbox.api_url, max_attempts=5)) as client:
-        call = asyncio.create_task(client.request("GET", VERSIONS, auth=False))
-        await asyncio.sleep(0.1)  # let it reach the site; a slower start proves the same
+    on_the_wire = asyncio.Event()
+    sends: list[str] = []
+
+    async def sent(_: object, __: object, params: aiohttp.TraceRequestHeadersSentParams) -> None:
+        sends.append(params.url.path)
+        on_the_wire.set()
+
+    traced = aiohttp.TraceConfig()
+    traced.on_request_headers_sent.append(sent)
+    clock = FakeClock()
+    async with without_refresh_loop(_client(sandbox, clock, traced=traced, max_attempts=5)) as c:
+        call = asyncio.create_task(c.request("GET", VERSIONS, auth=False))
+        await on_the_wire.wait()  # the request has left: the site is working on it
         call.cancel()
         with pytest.raises(asyncio.CancelledError):
             await call
         sandbox.faults.set_latency(0.0)
-    assert client.stats.retries == 0
+        await clock.run_for(3600.0)
+    assert len(sends) == 1
+    assert sends[0].endswith(VERSIONS)
+    assert c.stats.retries == 0
 
 
 async def test_breaker_admits_one_probe_among_100_callers(sandbox: Sandbox) -> None:

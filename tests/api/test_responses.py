@@ -150,7 +150,7 @@ def test_401_is_auth_error_keyed_on_status_not_text() -> None:
 def test_429_carries_retry_after_in_seconds_or_http_date(value: str) -> None:
     """``Retry-After`` as seconds or as an HTTP-date both give 2 s from ``now_wall``."""
     with pytest.raises(RateLimited) as info:
-        interpret(429, {"Retry-After": value}, b"", wall=lambda: NOW)
+        interpret(429, {"Retry-After": value}, b"", wall=NOW.timestamp)
     assert info.value.retry_after_s == pytest.approx(2.0)
     assert info.value.retryable
 
@@ -158,7 +158,7 @@ def test_429_carries_retry_after_in_seconds_or_http_date(value: str) -> None:
 def test_503_with_retry_after_is_rate_limited_and_without_is_server_error() -> None:
     """A 503 that says when to come back is a rate limit; a bare 503 page a server error."""
     with pytest.raises(RateLimited):
-        interpret(503, {"Retry-After": "5"}, HTML, wall=lambda: NOW)
+        interpret(503, {"Retry-After": "5"}, HTML, wall=NOW.timestamp)
     with pytest.raises(ServerError, match="HTML") as info:
         interpret(503, {}, HTML)
     assert info.value.retryable

@@ -10,13 +10,14 @@ from email.utils import format_datetime
 import pytest
 from structlog.testing import capture_logs
 
+from worker.api.responses import parse_retry_after, server_error
 from worker.api.retry import (
     RetryBudget,
     RetryPolicy,
     call_with_retry,
     is_transient,
-    parse_retry_after,
 )
+from worker.backoff import Backoff
 from worker.errors import (
     AuthError,
     BookyFlowError,
@@ -27,7 +28,6 @@ from worker.errors import (
     RateLimited,
     RequestTimeout,
     ResponseTooLarge,
-    RetryBudgetExhausted,
     ServerError,
     TokenUnavailable,
     TransportError,
@@ -36,14 +36,21 @@ from worker.settings import RetrySettings
 from worker.testing import FakeClock
 
 NOW = datetime(2025, 3, 1, 12, 0, 0, tzinfo=UTC)
+NOW_WALL = NOW.timestamp()
 POLICY = RetryPolicy.from_settings(RetrySettings())
+
+
+def _policy(
+    attempts: int, total_s: float, first_s: float, max_s: float, cap_s: float
+) -> RetryPolicy:
+    return RetryPolicy(attempts, total_s, Backoff(first_s, max_s, jitter=1.0), cap_s)
 
 
 class ZeroJitter(random.Random):
     """Full jitter that always picks the shortest wait, so only Retry-After can delay."""
 
-    def uniform(self, a: float, b: float) -> float:
-        return a
+    def random(self) -> float:
+        return 1.0  # Backoff: ceiling * (1 - jitter * U) is then 0
 
 
 class Script:
@@ -101,14 +108,14 @@ def test_retry_after_accepts_seconds_and_http_dates(
     header: str | None, expected: float | None
 ) -> None:
     """Retry-After parses as seconds or HTTP-date; past dates and negatives clamp to 0."""
-    assert parse_retry_after(header, now_wall=NOW) == expected
+    assert parse_retry_after(header, now_wall=NOW_WALL) == expected
 
 
 def test_backoff_is_full_jitter_under_a_doubling_capped_ceiling() -> None:
-    """backoff_s(n) is uniform in [0, min(max_delay, base * 2**(n-1))], even for huge n."""
+    """wait_s(n) is uniform in (0, min(max_delay, base * 2**(n-1))], even for huge n."""
     rng = random.Random(11)
     for attempt, ceiling in ((1, 0.5), (3, 2.0), (7, 30.0), (10_000, 30.0)):
-        delays = [POLICY.backoff_s(attempt, rng) for _ in range(300)]
+        delays = [POLICY.wait_s(attempt, None, rng) for _ in range(300)]
         assert 0.0 <= min(delays) < ceiling / 4
         assert ceiling * 3 / 4 < max(delays) <= ceiling
 
@@ -123,12 +130,12 @@ def test_backoff_is_full_jitter_under_a_doubling_capped_ceiling() -> None:
         (RequestTimeout("read timeout"), False, False),
         (RequestTimeout("connect timeout", sent=False), False, True),
         (RateLimited("slow down", status=429), False, True),
-        (ServerError("bad gateway", status=502), True, True),
-        (ServerError("bad gateway", status=502), False, False),
-        (ServerError("not implemented", status=501), True, False),
+        (server_error("bad gateway", status=502), True, True),
+        (server_error("bad gateway", status=502), False, False),
+        (server_error("not implemented", status=501), True, False),
         (MalformedResponse("truncated", status=200), True, True),
-        (ClientRequestError("timeout", status=408), True, True),
-        (ClientRequestError("too early", status=425), True, True),
+        (server_error("timeout", status=408), True, True),
+        (server_error("too early", status=425), True, True),
         (ClientRequestError("bad", status=400), True, False),
         (AuthError("unauthorized", status=401), True, False),
         (TokenUnavailable("down"), False, True),
@@ -146,7 +153,7 @@ def test_should_retry_matrix(exc: BaseException, idempotent: bool, expected: boo
 async def test_retry_after_seconds_delays_the_next_attempt() -> None:
     """A 429 with Retry-After: 2 makes the next attempt start at least 2 s later."""
     clock = FakeClock(auto_advance=True)
-    wait = parse_retry_after("2", now_wall=NOW)
+    wait = parse_retry_after("2", now_wall=NOW_WALL)
     script = Script(clock, RateLimited("429", status=429, retry_after_s=wait))
     assert await _run(script, rng=ZeroJitter()) == "ok"
     assert script.started[1] - script.started[0] >= 2.0
@@ -157,7 +164,8 @@ async def test_retry_after_http_date_delays_the_next_attempt() -> None:
     clock = FakeClock(auto_advance=True)
     header = format_datetime(NOW + timedelta(seconds=2), usegmt=True)
     script = Script(
-        clock, RateLimited("429", status=429, retry_after_s=parse_retry_after(header, now_wall=NOW))
+        clock,
+        RateLimited("429", status=429, retry_after_s=parse_retry_after(header, now_wall=NOW_WALL)),
     )
     assert await _run(script, rng=ZeroJitter()) == "ok"
     assert script.started[1] - script.started[0] >= 2.0
@@ -166,7 +174,7 @@ async def test_retry_after_http_date_delays_the_next_attempt() -> None:
 async def test_retry_after_is_capped() -> None:
     """A huge Retry-After waits only retry_after_cap_s (here within max_total_s)."""
     clock = FakeClock(auto_advance=True)
-    policy = RetryPolicy(3, 1000.0, 0.5, 30.0, retry_after_cap_s=60.0)
+    policy = _policy(3, 1000.0, 0.5, 30.0, cap_s=60.0)
     script = Script(clock, RateLimited("429", status=429, retry_after_s=86400.0))
     assert await _run(script, policy=policy, rng=ZeroJitter()) == "ok"
     assert script.started[1] - script.started[0] == 60.0
@@ -208,7 +216,7 @@ async def test_attempts_are_bounded() -> None:
 async def test_total_time_is_bounded_on_the_injected_clock() -> None:
     """No sleep may end past max_total_s, measured on the fake clock."""
     clock = FakeClock(auto_advance=True)
-    policy = RetryPolicy(100, 10.0, 1.0, 4.0, 300.0)
+    policy = _policy(100, 10.0, 1.0, 4.0, 300.0)
     script = Script(clock, *[TransportError("reset") for _ in range(100)])
     with pytest.raises(TransportError):
         await _run(script, policy=policy, rng=random.Random(1))
@@ -289,17 +297,16 @@ async def test_on_retry_hook_sees_attempt_error_and_sleep() -> None:
 @pytest.mark.parametrize(
     ("error", "transient"),
     [
-        (ServerError("HTTP 503", status=503), True),
+        (server_error("HTTP 503", status=503), True),
         (RateLimited("HTTP 429", status=429), True),
         (TransportError("reset"), True),
         (MalformedResponse("not JSON", status=200), True),
         (CircuitOpen("open"), True),
         (TokenUnavailable("none"), True),
-        (RetryBudgetExhausted("spent"), True),
         (ClientRequestError("HTTP 400", status=400), False),
         (OperationFailed("success false", status=200), False),
         (AuthError("HTTP 401", status=401), False),
-        (ServerError("HTTP 501", status=501), False),
+        (server_error("HTTP 501", status=501), False),
         (ResponseTooLarge("too big", status=200, max_bytes=1, retryable=False), False),
         (KeyError("a bug"), False),
     ],

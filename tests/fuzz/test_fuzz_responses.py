@@ -26,8 +26,8 @@ NOW = datetime(2026, 1, 1, tzinfo=UTC)
 MAX_ERROR_TEXT = 600
 
 
-def _wall() -> datetime:
-    return NOW
+def _wall() -> float:
+    return NOW.timestamp()
 
 
 def _outcome(status: int, head: Mapping[str, str], body: bytes, idempotent: bool) -> Any:

@@ -20,6 +20,7 @@ from worker.inventory.sink import (
     JsonLinesBookingSink,
     booking_record,
 )
+from worker.testing import FakeClock
 
 NOW = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)
 
@@ -39,7 +40,7 @@ def record(booking_id: int = 41, last_modified: str = "2026-11-30 10:00:00") -> 
 
 
 async def open_sink(path: Path) -> JsonLinesBookingSink:
-    return await JsonLinesBookingSink.open(path, utcnow=lambda: NOW)
+    return await JsonLinesBookingSink.open(path, clock=FakeClock(wall_start=NOW.timestamp()))
 
 
 def lines(path: Path) -> list[dict[str, Any]]:

@@ -14,6 +14,7 @@ from worker.inventory.sink import (
     booking_record,
     encodable,
 )
+from worker.testing import FakeClock
 
 NOW = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)
 # What json.loads makes of a site's "Jo\ud800se": a lone surrogate, which UTF-8 cannot encode.
@@ -46,7 +47,7 @@ def lines(path: Path) -> list[dict[str, Any]]:
 async def test_a_lone_surrogate_is_written_replaced_and_flagged(tmp_path: Path) -> None:
     """The poisoned line is valid UTF-8 with U+FFFD and ``flags``; the next line is untouched."""
     path = tmp_path / "bookings.jsonl"
-    sink = await JsonLinesBookingSink.open(path, utcnow=lambda: NOW)
+    sink = await JsonLinesBookingSink.open(path, clock=FakeClock(wall_start=NOW.timestamp()))
     assert await sink.deliver(record(41, POISONED))
     assert await sink.deliver(record(42, "Rui"))
     await sink.close()
@@ -61,7 +62,7 @@ async def test_a_record_built_by_hand_is_made_encodable_too(tmp_path: Path) -> N
     """A record that bypassed ``booking_record`` (a plug-in, an older caller) cannot crash the
     sink: it is cleaned and flagged at encoding."""
     path = tmp_path / "bookings.jsonl"
-    sink = await JsonLinesBookingSink.open(path, utcnow=lambda: NOW)
+    sink = await JsonLinesBookingSink.open(path, clock=FakeClock(wall_start=NOW.timestamp()))
     raw = {**record(41, "Ana"), "booking": booking(41, POISONED)}
     assert await sink.deliver(raw)
     await sink.close()

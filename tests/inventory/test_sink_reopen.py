@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from worker.inventory.sink import JsonLinesBookingSink, booking_record
+from worker.testing import FakeClock
 
 NOW = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)
 
@@ -30,7 +31,7 @@ def ids(path: Path) -> list[int]:
 
 
 async def open_sink(path: Path) -> JsonLinesBookingSink:
-    return await JsonLinesBookingSink.open(path, utcnow=lambda: NOW)
+    return await JsonLinesBookingSink.open(path, clock=FakeClock(wall_start=NOW.timestamp()))
 
 
 async def test_renamed_file_is_followed_by_name(tmp_path: Path) -> None:

@@ -64,7 +64,7 @@ async def test_self_signed_site_is_refused_by_default(
         with pytest.raises(TransportError) as info:
             await client.request("GET", "cmf/versions", auth=False)
     finally:
-        await client.aclose()
+        await client.close()
     assert info.value.sent is False
     assert "Certificate" in str(info.value)
     assert site.received == []
@@ -94,7 +94,7 @@ async def test_a_bundle_of_another_ca_is_refused(
         with pytest.raises(BookyFlowError):
             await client.request("GET", "cmf/versions")
     finally:
-        await client.aclose()
+        await client.close()
     assert site.received == []
 
 
@@ -108,5 +108,5 @@ async def test_certificate_for_another_host_name_is_refused(
         with pytest.raises(TransportError):
             await client.request("GET", "cmf/versions", auth=False)
     finally:
-        await client.aclose()
+        await client.close()
     assert site.received == []

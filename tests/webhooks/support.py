@@ -1,11 +1,10 @@
-"""What the webhook suites share: a secret, records shaped like the bookings job's, a wall clock
-that moves with a ``FakeClock``, and a driver that steps that clock while real I/O runs."""
+"""What the webhook suites share: a secret, records shaped like the bookings job's, and a driver
+that steps a ``FakeClock`` (whose wall moves with it) while real I/O runs."""
 
 from __future__ import annotations
 
 import asyncio
 import base64
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -38,12 +37,6 @@ def record(booking_id: int, modified: str = "2026-12-01 10:00:00", uid: int = 7)
         booking, site="https://hotel.example/api", channel="acme", property_remote_uid="1001",
         event="created",
     )  # fmt: skip
-
-
-def wall_of(clock: FakeClock) -> Callable[[], float]:
-    """UNIX seconds that move with ``clock``, starting now (receivers check timestamps)."""
-    offset = time.time() - clock.now()
-    return lambda: offset + clock.now()
 
 
 async def drive(clock: FakeClock, done: Callable[[], bool]) -> None:

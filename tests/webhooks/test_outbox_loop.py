@@ -10,7 +10,7 @@ from typing import Any, Protocol
 import pytest
 from structlog.testing import capture_logs
 
-from tests.webhooks.support import drive, record, wall_of, webhook_settings
+from tests.webhooks.support import drive, record, webhook_settings
 from worker.inventory.webhook import WebhookSink
 from worker.sandbox.webhook_receiver import WebhookReceiver
 from worker.state import StateStore
@@ -29,7 +29,7 @@ async def open_sink(
 
     async def make(**settings: Any) -> WebhookSink:
         sink = await WebhookSink.open(
-            webhook_settings(receiver.url, **settings), state, clock=clock, wall=wall_of(clock)
+            webhook_settings(receiver.url, **settings), state, clock=clock
         )
         opened.append(sink)
         return sink
@@ -134,7 +134,7 @@ async def test_past_the_max_age_entries_are_dead_lettered_and_redriven(
     attempts = len(receiver.attempts)
     await clock.run_for(120)  # dead letters wait for the operator, polled or not
     assert len(receiver.attempts) == attempts
-    assert await state.redrive_webhooks(now=wall_of(clock)()) == 2
+    assert await state.redrive_webhooks(now=clock.wall()) == 2
     await drive(clock, has(receiver, 1, 2))
     assert (await state.outbox_counts()).dead_lettered == 0
 

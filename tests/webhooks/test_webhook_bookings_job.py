@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from tests.sync.support import Harness, day, seaside
-from tests.webhooks.support import drive, wall_of, webhook_settings
+from tests.webhooks.support import drive, webhook_settings
 from worker.inventory.webhook import WebhookSink
 from worker.sandbox.webhook_receiver import WebhookReceiver
 from worker.state import BookingRevision
@@ -24,9 +24,7 @@ async def webhooked(
 ) -> AsyncIterator[WebhookSink]:
     """The harness's context with the webhook sink in place of the JSON-lines file."""
     await harness.context.sink.close()
-    sink = await WebhookSink.open(
-        webhook_settings(receiver.url), harness.state, clock=clock, wall=wall_of(clock)
-    )
+    sink = await WebhookSink.open(webhook_settings(receiver.url), harness.state, clock=clock)
     harness.context.sink = sink
     yield sink
     await sink.close()  # before the harness closes the state store under its loop

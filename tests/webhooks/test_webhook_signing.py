@@ -18,6 +18,7 @@ from worker.inventory.webhook import WebhookSender, answer_error, webhook_body
 from worker.sandbox.webhook_receiver import WebhookReceiver
 from worker.settings import WebhookSettings
 from worker.state import OutboxEntry
+from worker.testing import FakeClock
 
 RECEIVED = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)
 
@@ -30,7 +31,9 @@ async def test_body_is_the_file_sinks_line(tmp_path: Path) -> None:
     """For the same record and time, the webhook body is byte for byte the JSON-lines line."""
     rec = record(41)
     rec["booking"]["guest_data"]["firstname"] = "Zo\ud800e"  # a lone surrogate: flagged
-    sink = await JsonLinesBookingSink.open(tmp_path / "b.jsonl", utcnow=lambda: RECEIVED)
+    sink = await JsonLinesBookingSink.open(
+        tmp_path / "b.jsonl", clock=FakeClock(wall_start=RECEIVED.timestamp())
+    )
     try:
         assert await sink.deliver(dict(rec))
     finally:
@@ -123,7 +126,7 @@ def test_answers_are_classified_for_the_retry_policy(
     status: int, retry_after: str | None, kind: type[Exception] | None, wait_s: float | None
 ) -> None:
     """2xx succeeds; 429/503 bring Retry-After; 5xx/408 are the receiver's, the rest the body's."""
-    error = answer_error(status, retry_after, now_wall=RECEIVED)
+    error = answer_error(status, retry_after, now_wall=RECEIVED.timestamp())
     if kind is None:
         assert error is None
         return

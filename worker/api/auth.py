@@ -15,7 +15,6 @@ import math
 import random
 from collections import deque
 from collections.abc import Callable
-from types import TracebackType
 
 from worker.api.tokens import (
     Token,
@@ -24,10 +23,10 @@ from worker.api.tokens import (
     TokenState,
     parse_granted_scopes,
     refresh_delay_s,
-    retry_delay_s,
     token_state,
 )
 from worker.clock import Clock
+from worker.closing import AsyncClosing
 from worker.errors import AuthError, CredentialsRejected, ScopeRejected, TokenUnavailable
 from worker.logging import get_logger, redactor
 from worker.settings import TokenSettings
@@ -40,7 +39,6 @@ __all__ = [
     "TokenState",
     "parse_granted_scopes",
     "refresh_delay_s",
-    "retry_delay_s",
     "token_state",
 ]
 
@@ -54,7 +52,7 @@ def _retrieve_exception(task: asyncio.Task[Token]) -> None:
         task.exception()
 
 
-class TokenManager:
+class TokenManager(AsyncClosing):
     """Holds the current token, refreshes it ahead of expiry, and shares one refresh among all.
 
     ``get()`` never waits while the token is fresh or stale; it waits only when no unexpired
@@ -76,6 +74,7 @@ class TokenManager:
         # Whose token slots in the redactor this manager's tokens take (the site, for a client).
         self._redaction_owner = redaction_owner or f"token-manager-{id(self)}"
         self._settings = settings
+        self._backoff = settings.retry_backoff()
         self._clock = clock
         self._rng = rng or random.Random()
         self._on_refresh = on_refresh
@@ -143,13 +142,13 @@ class TokenManager:
             self._token = None  # the server refused it: nobody else may send it again
         return await self.get()
 
-    async def start(self) -> None:
+    async def open(self) -> None:
         """Start the background refresh loop (idempotent)."""
         if self._loop_task is None and not self._closed:
             loop = asyncio.get_running_loop()
             self._loop_task = loop.create_task(self._refresh_loop(), name="token-refresh-loop")
 
-    async def aclose(self) -> None:
+    async def close(self) -> None:
         """Stop the loop and any refresh in flight; safe to call more than once."""
         self._closed = True
         tasks = [task for task in (self._loop_task, self._inflight) if task is not None]
@@ -157,18 +156,6 @@ class TokenManager:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-
-    async def __aenter__(self) -> TokenManager:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
     def _may_start_refresh(self) -> bool:
         idle = self._inflight is None or self._inflight.done()
@@ -243,7 +230,7 @@ class TokenManager:
             # request per retry_min_interval_s) instead of waiting up to minutes (chaos soak:
             # a legacy site stayed tokenless for 12 minutes after its endpoint recovered).
             delay_s = (
-                retry_delay_s(self._failures, self._settings, self._rng)
+                self._backoff.delay_s(self._failures, self._rng)
                 if self.ready
                 else self._settings.retry_min_interval_s
             )

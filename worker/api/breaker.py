@@ -16,6 +16,13 @@ Each outage is logged once per transition (issue 11), never per refused request:
 probe, ``breaker.closed`` (INFO, with ``open_s``) when a success ends it. The further probes and
 re-openings of a long outage are DEBUG lines. Each line names the site: ``site`` is the label a
 supervisor bound to the context, else the site's API URL.
+
+What counts (``site_failed``): a failure of the site itself, which is an error whose
+``retryable`` flag is set — no connection, a timeout, a status of ``RETRYABLE_STATUSES``, a
+spoilt body — except a rate limit (429, or 503 with ``Retry-After``: the site is up and asked us
+to wait; the rate gate holds it). Everything else the site answered (a 4xx, a 501, 505 or 520,
+an oversized body) proves it up and counts as a success. The flag is the same one the retry
+policy and ``retry.is_transient`` read, so the three agree on every status.
 """
 
 from __future__ import annotations
@@ -26,16 +33,23 @@ from typing import Any, Literal
 import structlog
 
 from worker.clock import Clock
-from worker.errors import CircuitOpen
+from worker.errors import ApiError, CircuitOpen, RateLimited, TransportError
 from worker.logging import get_logger
 
-__all__ = ["BreakerState", "CircuitBreaker"]
+__all__ = ["BreakerState", "CircuitBreaker", "site_failed"]
 
 BreakerState = Literal["closed", "open", "half_open"]
 
 log = get_logger(__name__)
 WINDOW_PER_THRESHOLD = 4  # outcomes remembered per unit of the threshold
 TRIP_FRACTION = 0.75  # the share of them that must have failed
+
+
+def site_failed(exc: BaseException) -> bool:
+    """Whether ``exc`` counts against the site (module doc): retryable, and not a rate limit."""
+    if isinstance(exc, RateLimited) or not isinstance(exc, TransportError | ApiError):
+        return False
+    return exc.retryable
 
 
 class CircuitBreaker:
@@ -103,6 +117,13 @@ class CircuitBreaker:
             self._log("info", "breaker.closed", open_s=open_s, probes=self._probes)
             self._outage_at, self._probes = None, 0
         self._opened_at = self._probe_at = None
+
+    def record(self, exc: BaseException | None) -> None:
+        """Record one attempt's outcome: ``exc`` (None: a success) as ``site_failed`` judges it."""
+        if exc is not None and site_failed(exc):
+            self.record_failure()
+        else:  # the site answered: it is up, whatever it said
+            self.record_success()
 
     def record_failure(self) -> None:
         self._failures += 1

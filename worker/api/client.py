@@ -1,8 +1,9 @@
 """``BookyFlowClient``: the one place that speaks HTTP to a BookyFlow site.
 
-One aiohttp session per site, with explicit timeouts, a per-host connection limit and the
-standard headers. Each logical call gets an ``X-Request-ID`` and runs through the retry policy
-(``retry.call_with_retry``); each attempt passes the site's circuit breaker and rate gate, carries
+One aiohttp session per site, made by the injected ``session_factory`` (``worker.api.transport``:
+by default explicit timeouts, a per-host connection limit and the standard headers). Each logical
+call gets an ``X-Request-ID`` and runs through the retry policy (``retry.call_with_retry``) on the
+site's own retry budget; each attempt passes the site's circuit breaker and rate gate, carries
 the current bearer token, and is replayed once with a new token after a 401. aiohttp exceptions
 are translated to ours in exactly one place (``_send``); everything else reads plain values.
 
@@ -19,14 +20,11 @@ import logging
 import os
 import random
 import re
-import ssl
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from functools import partial
-from types import TracebackType
-from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, Self
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 from urllib.parse import unquote
 
 import aiohttp
@@ -40,9 +38,10 @@ from worker.api.models import TokenResponse
 from worker.api.responses import interpret, interpret_token
 from worker.api.retry import CircuitBreaker, RetryBudget, RetryPolicy, SiteGate, call_with_retry
 from worker.api.routes import route_template
+from worker.api.transport import SessionFactory, new_session, without_hidden_retries
 from worker.clock import Clock, SystemClock
+from worker.closing import AsyncClosing
 from worker.errors import (
-    ApiError,
     BookyFlowError,
     ClientRequestError,
     MalformedResponse,
@@ -57,6 +56,7 @@ from worker.settings import Settings
 __all__ = ["CHANNEL_HEADER", "USER_AGENT", "BookyFlowClient", "ClientObserver", "ClientStats"]
 
 USER_AGENT = f"bookyflow-worker/{__version__}"
+_STANDARD_HEADERS = {"User-Agent": USER_AGENT, "Accept": "application/json"}
 CHANNEL_HEADER = "X-BOOKYFLOW-channel-name"
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _MAX_REDIRECTS = 5
@@ -137,24 +137,32 @@ class _Answer:
     body: bytes
 
 
-class BookyFlowClient:
-    """HTTP client of one BookyFlow site; use as ``async with BookyFlowClient(settings) as c``."""
+class BookyFlowClient(AsyncClosing):
+    """HTTP client of one BookyFlow site; use as ``async with BookyFlowClient(settings) as c``.
+
+    ``clock`` is the one clock of its worker (monotonic time for the breaker, gate, tokens and
+    retries; wall time for a ``Retry-After`` date). ``session_factory`` makes the aiohttp session
+    (``worker.api.transport``: by default ``new_session`` with the standard headers). The retry
+    budget is the site's own (``worker.api.retry`` says why it is not shared).
+    """
 
     def __init__(
         self,
         settings: Settings,
         *,
         clock: Clock | None = None,
-        wall_clock: Callable[[], datetime] | None = None,
         rng: random.Random | None = None,
         observer: ClientObserver | None = None,
+        session_factory: SessionFactory | None = None,
     ) -> None:
         self.settings = settings
         self.clock: Clock = clock or SystemClock()
         self.observer: ClientObserver = observer or _Unobserved()
         # ``sync --once --dry-run``: writes go to this recorder instead of the site.
         self.dry_run: WriteRecorder | None = None
-        self._wall = wall_clock or partial(datetime.now, UTC)
+        self._session_factory = session_factory or partial(
+            new_session, settings.http, headers=_STANDARD_HEADERS
+        )
         self._rng = rng or random.Random()
         retry = settings.retry
         self.policy = RetryPolicy.from_settings(retry)
@@ -186,27 +194,15 @@ class BookyFlowClient:
         self._closed = False
         redactor.add_secret(settings.client_secret.get_secret_value())
 
-    async def __aenter__(self) -> Self:
-        await self.open()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
-
     async def open(self) -> None:
         """Create the session and start the background token refresh."""
         self._ensure_session()
-        await self.tokens.start()
+        await self.tokens.open()
 
-    async def aclose(self) -> None:
+    async def close(self) -> None:
         """Stop refreshing and close the session; safe to call twice."""
         self._closed = True
-        await self.tokens.aclose()
+        await self.tokens.close()
         if self._session is not None:
             session, self._session = self._session, None
             await session.close()
@@ -262,13 +258,7 @@ class BookyFlowClient:
 
     def _record_failure(self, exc: BookyFlowError) -> None:
         self._hold_if_asked(exc)
-        site_failed = isinstance(exc, TransportError) or (
-            isinstance(exc, ApiError) and exc.retryable and not isinstance(exc, RateLimited)
-        )
-        if site_failed:
-            self.breaker.record_failure()
-        else:  # the site answered: it is up, whatever it said
-            self.breaker.record_success()
+        self.breaker.record(exc)  # what counts against the site: breaker.site_failed
 
     def _hold_if_asked(self, exc: BaseException) -> None:
         """A Retry-After holds the whole site: nothing more is sent until it has passed."""
@@ -289,7 +279,7 @@ class BookyFlowClient:
             answer.headers,
             answer.body,
             idempotent=call.idempotent,
-            wall=self._wall,
+            wall=self.clock.wall,
         )
 
     async def _exchange(
@@ -380,32 +370,8 @@ class BookyFlowClient:
         if self._closed:
             raise RuntimeError("the BookyFlow client is closed")
         if self._session is None:
-            self._session = self._new_session()
+            self._session = without_hidden_retries(self._session_factory())
         return self._session
-
-    def _new_session(self) -> aiohttp.ClientSession:
-        http = self.settings.http
-        context = ssl.create_default_context(cafile=http.ca_bundle) if http.ca_bundle else True
-        # sock_connect, not connect: waiting for a pooled connection must not count as connecting
-        timeout = aiohttp.ClientTimeout(
-            total=http.total_timeout_s,
-            sock_connect=http.connect_timeout_s,
-            sock_read=http.read_timeout_s,
-        )
-        session = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(
-                limit_per_host=http.max_connections_per_host, ssl=context
-            ),
-            timeout=timeout,
-            headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
-            cookie_jar=aiohttp.DummyCookieJar(),
-        )
-        # aiohttp silently re-sends GET/PUT/DELETE once when a kept-alive connection drops. A PUT
-        # of reservations/add re-sent that way duplicates bookings, and a hidden retry escapes
-        # our budget and logs, so every retry must go through call_with_retry. There is no
-        # public switch; aiohttp's own test client flips the same attribute.
-        session._retry_connection = False
-        return session
 
     async def _fetch_token(self) -> TokenGrant:
         """The ``TokenFetcher``: one client-credentials call, parsed leniently.
@@ -444,7 +410,9 @@ class BookyFlowClient:
     ) -> TokenGrant:
         answer, _ = await self._exchange(call, attempt, None)
         try:
-            document = interpret_token(answer.status, answer.headers, answer.body)
+            document = interpret_token(
+                answer.status, answer.headers, answer.body, wall=self.clock.wall
+            )
         except RateLimited as exc:
             self._hold_if_asked(exc)
             raise

@@ -1,10 +1,13 @@
-"""How much we may send: the process-wide retry budget and the per-site rate gate.
+"""How much we may send to one site: its retry budget and its rate gate.
 
 ``RetryBudget`` follows the AWS SDK "standard" retry mode: a bucket of 500 tokens; a retry
 costs 5 (10 after a timeout); a success refunds 1, or what its own retry cost. When the
 bucket is empty failures are returned instead of retried, so a sick site cannot turn every
-call into a retry storm. ``SiteGate`` is a token bucket per site plus a site-wide hold: a proxy's
-``Retry-After`` limits the whole client, so nothing more is sent until it has passed.
+call into a retry storm. There is one budget per site (per client), never one per process: a
+site that is down spends its own tokens, not those of the healthy sites beside it
+(``worker.api.retry`` explains the choice). ``SiteGate`` is a token bucket per site plus a
+site-wide hold: a proxy's ``Retry-After`` limits the whole client, so nothing more is sent until
+it has passed.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ _EPSILON = 1e-9
 
 
 class RetryBudget:
-    """Process-wide retry tokens (single event loop: no lock needed)."""
+    """One site's retry tokens (single event loop: no lock needed)."""
 
     def __init__(
         self,

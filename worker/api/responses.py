@@ -4,17 +4,26 @@ Every shape the spec lists is decided here, with no I/O, so it can be unit-teste
 values: the modern and legacy envelopes, errors inside an HTTP 200, ``{"success": false}`` inside
 a success envelope, HTML pages from proxies, empty or truncated bodies, OAuth2 token errors.
 Messages carry only status codes, error codes and the server's error text (never a header value).
+
+Whether a status is worth another attempt is decided here, once: ``RETRYABLE_STATUSES`` is the
+table, and every error made from an HTTP status takes its ``retryable`` flag from it where it is
+made (``server_error``, ``RateLimited``), so the retry policy, ``retry.is_transient`` and the
+circuit breaker read ``exc.retryable`` and cannot disagree (501, 505 and 520 are not retried,
+not transient and not counted). The site's client, the vendor's inventory URL and the webhook
+receiver all build their status errors with these functions.
 """
 
 from __future__ import annotations
 
+import email.utils
 import json
+import math
 import re
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import Any
 
-from worker.api.retry import RETRYABLE_STATUSES, parse_retry_after
+from worker.clock import SystemClock
 from worker.errors import (
     ApiError,
     AuthError,
@@ -38,6 +47,55 @@ _WWW_AUTH_SCOPE = re.compile(r'scope="([^"]*)"')
 # limit), and ``\d`` would also match other scripts' digits. Found by tests/fuzz.
 _PROPERTY_UID = re.compile(r"access to property ([0-9]{1,18})(?![0-9])")
 _MAX_MESSAGE = 300
+_SYSTEM_WALL = SystemClock().wall
+
+__all__ = [
+    "RETRYABLE_STATUSES",
+    "classify_message",
+    "interpret",
+    "interpret_token",
+    "is_rate_limit",
+    "parse_retry_after",
+    "server_error",
+]
+
+# HTTP statuses worth another attempt; every other 4xx/5xx means "this request will not work".
+RETRYABLE_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
+
+
+def server_error(message: str, *, status: int, code: str | int | None = None) -> ServerError:
+    """A 5xx (or a 408/425): retryable exactly when ``RETRYABLE_STATUSES`` lists ``status``."""
+    return ServerError(message, status=status, code=code, retryable=status in RETRYABLE_STATUSES)
+
+
+def is_rate_limit(status: int, retry_after_s: float | None) -> bool:
+    """429, or a 503 that says when to come back: ``RateLimited`` (always in the table)."""
+    return status == 429 or (status == 503 and retry_after_s is not None)
+
+
+def parse_retry_after(value: str | None, *, now_wall: float) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header (seconds or HTTP-date); None if unusable.
+
+    ``now_wall`` is UNIX seconds (``Clock.wall()``), needed only for an HTTP-date.
+    """
+    if value is None or not value.strip():
+        return None
+    text = value.strip()
+    try:
+        seconds = float(text)
+    except ValueError:
+        return _seconds_until(text, now_wall)
+    return max(0.0, seconds) if math.isfinite(seconds) else None
+
+
+def _seconds_until(http_date: str, now_wall: float) -> float | None:
+    try:
+        when = email.utils.parsedate_to_datetime(http_date)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:  # RFC 9110 dates are GMT; "-0000" parses as naive
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, when.timestamp() - now_wall)
 
 
 def interpret(
@@ -46,11 +104,12 @@ def interpret(
     body: bytes,
     *,
     idempotent: bool = True,
-    wall: Callable[[], datetime] | None = None,
+    wall: Callable[[], float] = _SYSTEM_WALL,
 ) -> Any:
     """Return ``data.response`` of a successful answer, or raise the matching ``ApiError``.
 
-    ``wall`` reads the wall clock, needed only to turn a ``Retry-After`` HTTP-date into seconds.
+    ``wall`` (``Clock.wall``, UNIX seconds) is read only to turn a ``Retry-After`` HTTP-date into
+    seconds.
     """
     if status in (401, 403) or status in RETRYABLE_STATUSES or status >= 500:
         raise _status_error(status, headers, body, wall)
@@ -64,7 +123,7 @@ def interpret(
 
 
 def _status_error(
-    status: int, headers: Mapping[str, str], body: bytes, wall: Callable[[], datetime] | None
+    status: int, headers: Mapping[str, str], body: bytes, wall: Callable[[], float]
 ) -> ApiError:
     """Errors decided by the status line alone (the body is only a hint)."""
     document = _loads(body)
@@ -72,12 +131,13 @@ def _status_error(
         return AuthError("token rejected", status=401, code=_oauth_error(document))
     if status == 403:
         return _scope_error(headers, document)
-    retry_after = parse_retry_after(_header(headers, "Retry-After"), now_wall=_wall(wall))
-    if status == 429 or (status == 503 and retry_after is not None):
+    header = _header(headers, "Retry-After")
+    retry_after = None if header is None else parse_retry_after(header, now_wall=wall())
+    if is_rate_limit(status, retry_after):
         return RateLimited("rate limited", status=status, retry_after_s=retry_after)
     described = _error_message(document) if isinstance(document, dict) else None
     kind = "HTML error page" if _looks_html(body) else "server error"
-    return ServerError(_clip(described or kind), status=status, code=_error_code(document))
+    return server_error(_clip(described or kind), status=status, code=_error_code(document))
 
 
 def _scope_error(headers: Mapping[str, str], document: Any) -> ScopeError:
@@ -164,10 +224,16 @@ def _oauth_error(document: Any) -> str | None:
     return None
 
 
-def interpret_token(status: int, headers: Mapping[str, str], body: bytes) -> dict[str, Any]:
+def interpret_token(
+    status: int,
+    headers: Mapping[str, str],
+    body: bytes,
+    *,
+    wall: Callable[[], float] = _SYSTEM_WALL,
+) -> dict[str, Any]:
     """The token endpoint's JSON object, or the typed error of its RFC 6749 §5.2 answer."""
     if status == 429 or status >= 500:
-        raise _status_error(status, headers, body, None)
+        raise _status_error(status, headers, body, wall)
     document = _loads(body)
     if status in (401, 403) and not isinstance(document, dict):
         # A plain-text "401 Unauthorized" (a proxy, a PHP error page) is a refusal all the same.
@@ -229,10 +295,6 @@ def _header(headers: Mapping[str, str], name: str) -> str | None:
         lowered = name.lower()
         value = next((v for k, v in headers.items() if k.lower() == lowered), None)
     return value
-
-
-def _wall(wall: Callable[[], datetime] | None) -> datetime:
-    return wall() if wall is not None else datetime.now(UTC)
 
 
 def _clip(text: str) -> str:

@@ -1,33 +1,39 @@
 """Retry policy as data, and the one retry loop every API call goes through.
 
-Full-jitter exponential backoff bounded by attempts *and* total time (on the injected clock),
-``Retry-After`` honoured up to a cap, never a retry of cancellation or of an ordinary 4xx, and
-non-idempotent calls retried only when the request provably was not processed. A process-wide
-``RetryBudget`` stops retry storms; ``CircuitBreaker`` and ``SiteGate`` live next door and are
+Full-jitter exponential backoff (a ``worker.backoff.Backoff`` built from ``RetrySettings``)
+bounded by attempts *and* total time (on the injected clock), ``Retry-After`` honoured up to a
+cap, never a retry of cancellation, and non-idempotent calls retried only when the request
+provably was not processed. Whether a failure is worth another attempt is the error's own
+``retryable`` flag, set once where the error is made (``worker.api.responses`` holds the status
+table); this module only reads it.
+
+The retry budget (``RetryBudget``, AWS SDK standard mode) is **per site**, not per process: each
+``BookyFlowClient`` holds its own (and one more for its token requests), and the vendor's
+inventory URL has one of its own. A budget protects the server that is failing from our retry
+storm; shared by many sites in one process, one site that is down would spend it and leave every
+healthy site without retries for its passing blips. A spent budget is not an error of its own: the
+failure that could not be retried is raised unchanged (and ``retry.budget_exhausted`` logged),
+so callers see the site's real answer. ``CircuitBreaker`` and ``SiteGate`` live next door and are
 re-exported here so callers import all retry machinery from one place.
 """
 
 from __future__ import annotations
 
-import email.utils
-import math
 import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Generic, TypeVar
 
 from tenacity import AsyncRetrying, RetryCallState
 
 from worker.api.breaker import CircuitBreaker
 from worker.api.ratelimit import RetryBudget, SiteGate
+from worker.backoff import Backoff
 from worker.clock import Clock
 from worker.errors import (
-    ApiError,
     BookyFlowError,
     CircuitOpen,
     RateLimited,
-    RetryBudgetExhausted,
     TokenUnavailable,
     TransportError,
 )
@@ -35,14 +41,12 @@ from worker.logging import get_logger
 from worker.settings import RetrySettings
 
 __all__ = [
-    "RETRYABLE_STATUSES",
     "CircuitBreaker",
     "RetryBudget",
     "RetryPolicy",
     "SiteGate",
     "call_with_retry",
     "is_transient",
-    "parse_retry_after",
 ]
 
 T = TypeVar("T")
@@ -50,10 +54,6 @@ RetryHook = Callable[[int, BaseException, float], None]
 
 log = get_logger(__name__)
 
-# HTTP statuses worth another attempt; every other 4xx/5xx means "this request will not work".
-RETRYABLE_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
-# 2 ** 64 × any sane base delay is already far beyond max_delay_s; avoids float overflow.
-_MAX_EXPONENT = 64
 _JITTER = random.Random()
 
 
@@ -63,24 +63,22 @@ class RetryPolicy:
 
     max_attempts: int
     max_total_s: float
-    base_delay_s: float
-    max_delay_s: float
+    backoff: Backoff
     retry_after_cap_s: float
 
     @classmethod
     def from_settings(cls, s: RetrySettings) -> RetryPolicy:
-        return cls(
-            s.max_attempts, s.max_total_s, s.base_delay_s, s.max_delay_s, s.retry_after_cap_s
-        )
+        return cls(s.max_attempts, s.max_total_s, s.backoff(), s.retry_after_cap_s)
 
-    def backoff_s(self, attempt: int, rng: random.Random) -> float:
-        """Full jitter after failed attempt ``attempt`` (1-based): uniform(0, doubling ceiling)."""
-        exponent = min(max(0, attempt - 1), _MAX_EXPONENT)
-        return rng.uniform(0.0, min(self.max_delay_s, self.base_delay_s * 2**exponent))
+    @property
+    def max_delay_s(self) -> float:
+        """The longest backoff (without ``Retry-After``)."""
+        return self.backoff.max_s
 
     def wait_s(self, attempt: int, exc: BaseException | None, rng: random.Random) -> float:
-        """Backoff, but at least the server's ``Retry-After`` (capped) when it sent one."""
-        delay = self.backoff_s(attempt, rng)
+        """Backoff after failed attempt ``attempt`` (1-based), but at least the server's
+        ``Retry-After`` (capped) when it sent one."""
+        delay = self.backoff.delay_s(attempt, rng)
         if isinstance(exc, RateLimited) and exc.retry_after_s is not None:
             delay = max(delay, min(exc.retry_after_s, self.retry_after_cap_s))
         return delay
@@ -91,28 +89,21 @@ class RetryPolicy:
             # Cancellation and foreign exceptions are not failures to retry; an open breaker
             # means "fail fast", which retrying within the same call would defeat.
             return False
-        if not _retryable(exc):
+        if not exc.retryable:
             return False
         return idempotent or _provably_not_processed(exc)
-
-
-def _retryable(exc: BookyFlowError) -> bool:
-    if isinstance(exc, ApiError) and exc.status is not None and exc.status >= 400:
-        return exc.status in RETRYABLE_STATUSES
-    return exc.retryable
 
 
 def is_transient(exc: BaseException) -> bool:
     """Whether ``exc`` is the site's passing trouble rather than a fault of what we sent.
 
-    The one answer to "may trying again later help?": transport errors, 5xx, 429, a spoilt body,
-    an open breaker, no token for now, a spent retry budget. Start-up retries these, jobs log
-    them without a traceback, and they never pause a property (``sync.context``); everything
-    else (a refusal, a bad answer to a good request, a bug) would only repeat.
+    The one answer to "may trying again later help?", and it is the error's ``retryable`` flag:
+    transport errors, the statuses of ``responses.RETRYABLE_STATUSES``, a spoilt body, an open
+    breaker, no token for now. Start-up retries these, jobs log them without a traceback, and
+    they never pause a property (``sync``); everything else (a refusal, a bad answer to a good
+    request, a bug) would only repeat.
     """
-    if isinstance(exc, RetryBudgetExhausted):
-        return True
-    return isinstance(exc, BookyFlowError) and _retryable(exc)
+    return isinstance(exc, BookyFlowError) and exc.retryable
 
 
 def _provably_not_processed(exc: BookyFlowError) -> bool:
@@ -122,30 +113,6 @@ def _provably_not_processed(exc: BookyFlowError) -> bool:
     # 429 (and 503 with Retry-After) come from the proxy in front of the site, before PHP runs;
     # TokenUnavailable is raised before anything is sent.
     return isinstance(exc, RateLimited | TokenUnavailable)
-
-
-def parse_retry_after(value: str | None, *, now_wall: datetime) -> float | None:
-    """Seconds to wait from a ``Retry-After`` header (seconds or HTTP-date); None if unusable."""
-    if value is None or not value.strip():
-        return None
-    text = value.strip()
-    try:
-        seconds = float(text)
-    except ValueError:
-        return _seconds_until(text, now_wall)
-    return max(0.0, seconds) if math.isfinite(seconds) else None
-
-
-def _seconds_until(http_date: str, now_wall: datetime) -> float | None:
-    try:
-        when = email.utils.parsedate_to_datetime(http_date)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:  # RFC 9110 dates are GMT; "-0000" parses as naive
-        when = when.replace(tzinfo=UTC)
-    if now_wall.tzinfo is None:
-        now_wall = now_wall.replace(tzinfo=UTC)
-    return max(0.0, (when - now_wall).total_seconds())
 
 
 class _RetryRun(Generic[T]):

@@ -1,8 +1,10 @@
 """The pure token core: freshness, refresh timing and scope parsing, without any I/O.
 
 Times are seconds on the injected monotonic clock. A token's life is measured from when its
-request was *sent*, so latency can only make us refresh early. ``worker.api.auth`` builds the
-``TokenManager`` on top of these and re-exports them.
+request was *sent*, so latency can only make us refresh early. How long a failing token endpoint
+is left alone is ``TokenSettings.retry_backoff()`` (a ``worker.backoff.Backoff``: full jitter over
+a doubling ceiling, never sooner than one request per ``retry_min_interval_s``).
+``worker.api.auth`` builds the ``TokenManager`` on top of these and re-exports them.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import random
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 
+from worker.scopes import parse_scopes
 from worker.settings import TokenSettings
 
 __all__ = [
@@ -21,12 +24,8 @@ __all__ = [
     "TokenState",
     "parse_granted_scopes",
     "refresh_delay_s",
-    "retry_delay_s",
     "token_state",
 ]
-
-# Ceiling of the failing-endpoint backoff: keeps retrying often enough to recover before expiry.
-_MAX_RETRY_DELAY_S = 300.0
 
 
 class TokenState(enum.Enum):
@@ -72,19 +71,10 @@ def token_state(token: Token | None, now: float) -> TokenState:
 
 def parse_granted_scopes(raw: str | None, requested: Iterable[str]) -> frozenset[str]:
     """The granted set from a token response: space or comma separated; absent means requested."""
-    if raw is None or not raw.strip():
-        return frozenset(requested)
-    return frozenset(raw.replace(",", " ").split())
+    return frozenset(parse_scopes(raw) or requested)
 
 
 def refresh_delay_s(lifetime_s: float, settings: TokenSettings, rng: random.Random) -> float:
     """Refresh after a jittered fraction of the lifetime, and never later than ``max_age_s``."""
     fraction = rng.uniform(settings.refresh_min_fraction, settings.refresh_max_fraction)
     return min(lifetime_s * fraction, settings.max_age_s)
-
-
-def retry_delay_s(failures: int, settings: TokenSettings, rng: random.Random) -> float:
-    """Full jitter over a doubling ceiling, but never sooner than one request per interval."""
-    floor = settings.retry_min_interval_s
-    ceiling = min(max(_MAX_RETRY_DELAY_S, floor), floor * 2 ** max(0, failures - 1))
-    return max(floor, rng.uniform(0.0, ceiling))

@@ -32,16 +32,17 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import random
-import ssl
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
 
 from worker.api.ratelimit import RetryBudget
-from worker.api.retry import RetryPolicy, call_with_retry, parse_retry_after
+from worker.api.responses import RETRYABLE_STATUSES, is_rate_limit, parse_retry_after, server_error
+from worker.api.retry import RetryPolicy, call_with_retry
+from worker.api.transport import new_session, without_hidden_retries
 from worker.clock import Clock, SystemClock
 from worker.errors import (
     ApiError,
@@ -52,7 +53,6 @@ from worker.errors import (
     RateLimited,
     RequestTimeout,
     ResponseTooLarge,
-    ServerError,
     TransportError,
 )
 from worker.inventory.document import (
@@ -122,7 +122,9 @@ class HttpInventorySource:
         self._lock = asyncio.Lock()  # jobs loading at once share one GET
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> HttpInventorySource:
+    def from_settings(
+        cls, settings: Settings, *, clock: Clock | None = None
+    ) -> HttpInventorySource:
         assert settings.inventory_url is not None
         return cls(
             settings.inventory_url,
@@ -130,6 +132,7 @@ class HttpInventorySource:
             max_bytes=settings.inventory_max_bytes,
             http=settings.http,
             retry=settings.retry,
+            clock=clock,
         )
 
     def __repr__(self) -> str:
@@ -229,20 +232,8 @@ class HttpInventorySource:
         return token
 
     def _session(self) -> aiohttp.ClientSession:
-        http = self.http
-        context = ssl.create_default_context(cafile=http.ca_bundle) if http.ca_bundle else True
-        timeout = aiohttp.ClientTimeout(
-            total=http.total_timeout_s,
-            sock_connect=http.connect_timeout_s,
-            sock_read=http.read_timeout_s,
-        )
-        session = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(ssl=context),
-            timeout=timeout,
-            cookie_jar=aiohttp.DummyCookieJar(),
-        )
-        session._retry_connection = False  # every retry goes through call_with_retry (client.py)
-        return session
+        """The site client's kind of session (``worker.api.transport``), for this one load."""
+        return without_hidden_retries(new_session(self.http))
 
     async def _get(
         self, session: aiohttp.ClientSession, headers: dict[str, str], attempt: int
@@ -276,7 +267,7 @@ class HttpInventorySource:
             return _Answer(status, etag, None)
         if status == 200:
             return _Answer(status, etag, await _read_capped(response, self.max_bytes))
-        raise _status_error(status, response.headers.get("Retry-After"))
+        raise _status_error(status, response.headers.get("Retry-After"), now_wall=self.clock.wall)
 
     def _on_retry(self, attempt: int, exc: BaseException, delay_s: float) -> None:
         log.warning(
@@ -302,28 +293,26 @@ def _operators_to_fix(exc: BookyFlowError) -> bool:
     return isinstance(exc, ApiError) and not exc.retryable
 
 
-def _status_error(status: int, retry_after: str | None) -> ApiError:
-    """Our error for an answer that is neither 200 nor 304 (retried where the policy says)."""
+def _status_error(
+    status: int, retry_after: str | None, *, now_wall: Callable[[], float]
+) -> ApiError:
+    """Our error for an answer that is neither 200 nor 304 (``retryable`` from the status table
+    of ``worker.api.responses``); ``now_wall`` is read only for an HTTP-date ``Retry-After``."""
     if status in (401, 403):
         return AuthError(
             "the inventory URL refused the bearer token; check BOOKYFLOW_INVENTORY_TOKEN_FILE",
             status=status,
         )
-    wait_s = parse_retry_after(retry_after, now_wall=_wall_now())
-    if status == 429 or (status == 503 and wait_s is not None):
+    wait_s = None if retry_after is None else parse_retry_after(retry_after, now_wall=now_wall())
+    if is_rate_limit(status, wait_s):
         return RateLimited("the inventory URL asks to wait", status=status, retry_after_s=wait_s)
-    if status >= 500:
-        return ServerError("the inventory URL failed", status=status)
+    if status >= 500 or status in RETRYABLE_STATUSES:
+        return server_error("the inventory URL failed", status=status)
     if 300 <= status < 400:
         return ClientRequestError(
             "redirects are not followed; set BOOKYFLOW_INVENTORY to the final URL", status=status
         )
     return ClientRequestError("the inventory URL answered neither 200 nor 304", status=status)
-
-
-def _wall_now() -> datetime:
-    """The wall clock, read only to turn an HTTP-date ``Retry-After`` into seconds."""
-    return datetime.now(UTC)
 
 
 async def _read_capped(response: aiohttp.ClientResponse, max_bytes: int) -> bytes:

@@ -18,17 +18,17 @@ the HTTP. This module decides when to send what, and what a failure means, with 
 Delivery is at least once with a stable id: a row is deleted only after the 2xx, so a crash
 between the POST and that commit sends the same ``webhook-id`` again.
 
-Time: the loop sleeps on the injected ``Clock`` (the gate is on it too) and keeps ages and
-per-entry next attempts on the injected wall clock, since they must survive a restart; tests
-pass a ``FakeClock`` and a wall that moves with it. The idle loop looks at the outbox every
-``poll_s`` as well, for rows that ``webhooks redrive`` (another process) set pending again.
+Time: the loop sleeps on the injected ``Clock``'s monotonic time (the gate is on it too) and
+keeps ages and per-entry next attempts on the same clock's ``wall()``, since they must survive a
+restart; tests pass a ``FakeClock``, whose wall moves with its virtual time. The idle loop looks
+at the outbox every ``poll_s`` as well, for rows that ``webhooks redrive`` (another process) set
+pending again.
 """
 
 from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -85,12 +85,11 @@ class OutboxLoop:
         max_age_s: float,
         poll_s: float,
         clock: Clock,
-        wall: Callable[[], float],
         rng: random.Random | None = None,
     ) -> None:
         self.state, self.sender, self.policy = state, sender, policy
         self.max_age_s, self.poll_s = max_age_s, poll_s
-        self.clock, self.wall = clock, wall
+        self.clock = clock
         self.rng = rng or random.Random()
         self.stats = OutboxStats()
         self._failures = 0  # consecutive failures of the endpoint itself
@@ -140,7 +139,7 @@ class OutboxLoop:
         if self.clock.now() < self._gate_until:
             return 0
         stepped_s = self.policy.max_delay_s + self.policy.retry_after_cap_s
-        due = await self.state.due_webhooks(self.wall(), limit=BATCH, stepped_s=stepped_s)
+        due = await self.state.due_webhooks(self.clock.wall(), limit=BATCH, stepped_s=stepped_s)
         sent = 0
         for entry in due:
             if await self._attempt(entry):
@@ -152,7 +151,7 @@ class OutboxLoop:
     async def _attempt(self, entry: OutboxEntry) -> bool:
         started = self.clock.now()
         try:
-            status = await self.sender.send(entry, self.wall())
+            status = await self.sender.send(entry, self.clock.wall())
         except BookyFlowError as exc:
             await self._failed(entry, exc)
             return False
@@ -180,7 +179,7 @@ class OutboxLoop:
         delay_s = self.policy.wait_s(self._failures if endpoint else attempts, exc, self.rng)
         if endpoint:  # the gate holds every entry back; this one stays first in line
             self._gate_until = self.clock.now() + delay_s
-        next_at = self.wall() + (0.0 if endpoint else delay_s)
+        next_at = self.clock.wall() + (0.0 if endpoint else delay_s)
         await self.state.webhook_failed(entry.revision, error, next_at=next_at)
         if entry.revision in await self._expire(None if endpoint else entry.revision, error):
             return
@@ -196,7 +195,7 @@ class OutboxLoop:
     async def _expire(self, revision: str | None, error: str) -> list[str]:
         """Dead-letter what is past ``max_age_s``: every pending entry while the endpoint is
         failing (``revision`` None), else that one entry; the revisions parked."""
-        now = self.wall()
+        now = self.clock.wall()
         dead = await self.state.dead_letter_webhooks(
             queued_before=now - self.max_age_s, now=now, revision=revision
         )
@@ -221,7 +220,7 @@ class OutboxLoop:
         if gate_s > 0:
             return min(gate_s, self.poll_s)
         next_at = await self.state.next_webhook_at()
-        due_s = self.poll_s if next_at is None else next_at - self.wall()
+        due_s = self.poll_s if next_at is None else next_at - self.clock.wall()
         return max(0.0, min(due_s, self.poll_s))
 
     async def _wait(self, seconds: float) -> None:

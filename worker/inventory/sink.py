@@ -38,11 +38,12 @@ import fcntl
 import json
 import os
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, Protocol, runtime_checkable
 
+from worker.clock import Clock, SystemClock
 from worker.errors import BookyFlowError, ConfigError
 from worker.logging import get_logger
 
@@ -161,10 +162,6 @@ def _replace(value: Any, path: str, paths: list[str]) -> Any:
     return value
 
 
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 def _scan(fd: int) -> set[str]:
     """Revisions already in the file; cuts a torn last line off. Runs in a thread."""
     revisions: set[str] = set()
@@ -245,11 +242,14 @@ _MAX_REOPENS = 3
 
 
 class JsonLinesBookingSink:
-    """Appends booking revisions to a JSON-lines file (mode 0600), each exactly once."""
+    """Appends booking revisions to a JSON-lines file (mode 0600), each exactly once.
 
-    def __init__(self, path: Path, *, utcnow: Callable[[], datetime] = _utcnow) -> None:
+    ``received_at`` is stamped from ``clock.wall()`` (the worker's one clock).
+    """
+
+    def __init__(self, path: Path, *, clock: Clock | None = None) -> None:
         self.path = Path(path)
-        self._utcnow = utcnow
+        self._clock: Clock = clock or SystemClock()
         self._fd: int | None = None
         self._revisions: set[str] = set()
         self._lock = asyncio.Lock()
@@ -315,7 +315,8 @@ class JsonLinesBookingSink:
         return json.dumps(ordered, ensure_ascii=False, separators=(",", ":"), default=str)
 
     def _received_at(self) -> str:
-        return self._utcnow().astimezone(UTC).isoformat().replace("+00:00", "Z")
+        stamp = datetime.fromtimestamp(self._clock.wall(), UTC)
+        return stamp.isoformat().replace("+00:00", "Z")
 
     async def _append(self, fd: int, line: bytes) -> _Appended:
         try:

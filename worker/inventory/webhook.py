@@ -21,8 +21,7 @@ from __future__ import annotations
 import json
 import math
 import random
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -32,7 +31,9 @@ import aiohttp
 from standardwebhooks import Webhook
 
 from worker import __version__
-from worker.api.retry import RetryPolicy, parse_retry_after
+from worker.api.responses import RETRYABLE_STATUSES, is_rate_limit, parse_retry_after, server_error
+from worker.api.retry import RetryPolicy
+from worker.backoff import Backoff
 from worker.clock import Clock, SystemClock
 from worker.errors import (
     ApiError,
@@ -40,7 +41,6 @@ from worker.errors import (
     ConfigError,
     RateLimited,
     RequestTimeout,
-    ServerError,
     TransportError,
 )
 from worker.inventory.outbox import OutboxLoop, OutboxStats
@@ -62,12 +62,13 @@ log = get_logger("worker.inventory.webhook")
 
 
 def webhook_policy(settings: WebhookSettings) -> RetryPolicy:
-    """The shared retry maths with the webhook's figures; ``max_total_s`` is the max age."""
+    """The shared retry maths with the webhook's figures (full jitter from ``base_delay_s``
+    doubling to ``max_delay_s``); ``max_total_s`` is the max age."""
+    first_s = settings.base_delay_s
     return RetryPolicy(
         max_attempts=2**31,  # bounded by age, not by count
         max_total_s=settings.max_age_s,
-        base_delay_s=settings.base_delay_s,
-        max_delay_s=settings.max_delay_s,
+        backoff=Backoff(first_s, max(first_s, settings.max_delay_s), jitter=1.0),
         retry_after_cap_s=settings.retry_after_cap_s,
     )
 
@@ -90,20 +91,20 @@ def webhook_body(record: Mapping[str, Any], *, received_at: datetime) -> bytes:
     return text.encode("utf-8")
 
 
-def answer_error(status: int, retry_after: str | None, *, now_wall: datetime) -> ApiError | None:
-    """None for a 2xx; else the error the retry policy judges (pure).
+def answer_error(status: int, retry_after: str | None, *, now_wall: float) -> ApiError | None:
+    """None for a 2xx; else the error the retry policy judges (pure; ``now_wall`` UNIX seconds).
 
     429, and 503 with ``Retry-After``, wait at least that long; 5xx and 408/425 are server
-    errors (``RetryPolicy.should_retry`` tells which are the receiver's passing trouble);
-    anything else (3xx, 4xx) is an answer to this one body.
+    errors, retryable (the receiver's passing trouble) when ``responses.RETRYABLE_STATUSES``
+    lists them; anything else (3xx, 4xx) is an answer to this one body.
     """
     if 200 <= status < 300:
         return None
     wait_s = parse_retry_after(retry_after, now_wall=now_wall)
-    if status == 429 or (status == 503 and wait_s is not None):
+    if is_rate_limit(status, wait_s):
         return RateLimited("receiver asks to wait", status=status, retry_after_s=wait_s)
-    if status >= 500 or status in (408, 425):
-        return ServerError("receiver failed", status=status)
+    if status >= 500 or status in RETRYABLE_STATUSES:
+        return server_error("receiver failed", status=status)
     return ClientRequestError("receiver refused", status=status)
 
 
@@ -169,7 +170,7 @@ class WebhookSender:
             raise RequestTimeout("timed out waiting for the answer", sent=True) from exc
         except aiohttp.ClientError as exc:
             raise TransportError(f"connection lost: {type(exc).__name__}", sent=True) from exc
-        error = answer_error(status, retry_after, now_wall=datetime.fromtimestamp(timestamp, UTC))
+        error = answer_error(status, retry_after, now_wall=timestamp)
         if error is not None:
             raise error
         return status
@@ -184,12 +185,11 @@ class WebhookSink:
         state: StateStore,
         *,
         clock: Clock | None = None,
-        wall: Callable[[], float] = time.time,
         rng: random.Random | None = None,
     ) -> None:
         self.settings = settings
         self.state = state
-        self.wall = wall
+        self.clock: Clock = clock or SystemClock()
         self.sender = WebhookSender(settings)
         self.loop = OutboxLoop(
             state,
@@ -197,8 +197,7 @@ class WebhookSink:
             webhook_policy(settings),
             max_age_s=settings.max_age_s,
             poll_s=settings.poll_s,
-            clock=clock or SystemClock(),
-            wall=wall,
+            clock=self.clock,
             rng=rng,
         )
         self._closed = False
@@ -230,7 +229,7 @@ class WebhookSink:
 
         False when the revision is queued already.
         """
-        now = self.wall()
+        now = self.clock.wall()
         body = webhook_body(record, received_at=datetime.fromtimestamp(now, UTC))
         queued = await self.state.enqueue_webhook(
             record["revision"],
@@ -255,7 +254,7 @@ class WebhookSink:
 
 
 async def redrive(
-    state_dir: Path, revision: str | None = None, *, wall: Callable[[], float] = time.time
+    state_dir: Path, revision: str | None = None, *, clock: Clock | None = None
 ) -> int:
     """Dead-lettered entries (all, or ``revision``) of one state directory back to pending.
 
@@ -265,7 +264,7 @@ async def redrive(
     """
     state = await StateStore.open(state_dir)
     try:
-        count = await state.redrive_webhooks(revision, now=wall())
+        count = await state.redrive_webhooks(revision, now=(clock or SystemClock()).wall())
     finally:
         await state.close()
     log.info("webhook.redriven", state_dir=str(state_dir), revision=revision, redriven=count)
