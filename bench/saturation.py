@@ -37,7 +37,7 @@ from worker.api.cmf import Cmf, _json_list  # the identical form body on both si
 from worker.api.models import RateRange
 from worker.logging import configure_logging
 from worker.settings import HttpSettings, Settings
-from worker.sync.context import run_job
+from worker.sync.job import run_job
 from worker.sync.jobs import JOBS
 
 REQUESTS = int(os.environ.get("BENCH_REQUESTS", "2000"))

@@ -45,7 +45,9 @@ from worker.settings import HttpSettings, Settings
 from worker.state import StateStore
 from worker.sync.ari import MAX_RANGES_PER_CALL, desired_for
 from worker.sync.ari_plan import horizon
-from worker.sync.context import PropertyGates, SyncContext, run_job
+from worker.sync.context import SyncContext
+from worker.sync.gates import PropertyGates
+from worker.sync.job import run_job
 from worker.sync.jobs import JOBS
 from worker.sync.ranges import Span, compress
 
@@ -170,7 +172,7 @@ async def open_context(settings: Settings, client: BookyFlowClient, today: date)
         source=JsonFileInventorySource(settings.inventory),
         sink=await JsonLinesBookingSink.open(settings.bookings_path),
         owned=owned,
-        gates=PropertyGates(clock),
+        gates=PropertyGates.from_settings(settings, clock),
         clock=clock,
         today=lambda: today,
     )

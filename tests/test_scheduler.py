@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import random
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 from typing import Any, cast
 
 import pytest
@@ -19,7 +20,9 @@ from worker.scheduler import (
     interval_jitter_s,
     misfire_grace_s,
 )
-from worker.sync.context import Job, SyncContext
+from worker.sync.context import SyncContext
+from worker.sync.job import Job
+from worker.testing import FakeClock
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 INTERVALS = {"properties": 600.0, "ari": 300.0, "reservations": 60.0, "bookings": 2.0}
@@ -33,8 +36,8 @@ class NoJitter(random.Random):
 
 
 def runner_for(jobs: dict[str, StandInJob]) -> JobRunner:
-    # The stand-in jobs never read the context.
-    ctx = cast(SyncContext, object())
+    # The stand-in jobs never read the context; ``run_job`` reads only its clock.
+    ctx = cast(SyncContext, SimpleNamespace(clock=FakeClock()))
     metrics = WorkerMetrics({name: 60.0 for name in jobs}, wall=lambda: 1000.0)
     return JobRunner(cast(dict[str, Job], jobs), ctx, metrics)
 

@@ -14,6 +14,7 @@ from structlog.testing import capture_logs
 
 from tests.conftest import SandboxFactory
 from tests.metrics_support import Scrape
+from tests.polling import wait_until
 from worker.errors import (
     ConfigError,
     CredentialsRejected,
@@ -23,10 +24,11 @@ from worker.errors import (
 )
 from worker.sandbox import Sandbox
 from worker.sandbox.store import ClientSpec
+from worker.scopes import missing_scopes
 from worker.service import Worker
-from worker.settings import RetrySettings, Settings, TokenSettings
-from worker.sync.context import Job, JobResult, SyncContext
-from worker.wiring import missing_scopes
+from worker.settings import BackoffSettings, RetrySettings, Settings, TokenSettings
+from worker.sync.context import SyncContext
+from worker.sync.job import Job, JobResult
 
 CHANNEL = "svc-test"
 
@@ -299,24 +301,17 @@ QUICK = {
 }
 
 
-async def _until(condition: Any) -> None:
-    """Poll a condition (the test timeout bounds the wait; nothing asserts on time)."""
-    while True:
-        if condition():
-            return
-        await asyncio.sleep(0.01)
-
-
 async def test_start_up_waits_out_a_site_that_answers_503_and_html(
     sandbox: Sandbox, inventory: Path, tmp_path: Path
 ) -> None:
     """With retry_start, 503 pages (token endpoint included) and a PHP notice in place of JSON
     are tried again with backoff until start-up completes: one warning per failed attempt."""
-    settings = settings_for(sandbox, inventory, tmp_path, **QUICK)
+    quick_start = BackoffSettings(start_first_s=0.01)
+    settings = settings_for(sandbox, inventory, tmp_path, backoff=quick_start, **QUICK)
     sandbox.faults.fail_next(503, times=5)
     sandbox.faults.invalid_json_next(times=2, path="cmf/versions")
     with capture_logs() as logs:
-        async with Worker(settings, jobs={}, retry_start=True, start_retry_first_s=0.01) as worker:
+        async with Worker(settings, jobs={}, retry_start=True) as worker:
             assert worker.ready
             assert worker.versions
     failed = [entry for entry in logs if entry["event"] == "worker.start_failed"]
@@ -333,15 +328,15 @@ async def test_a_stop_while_the_site_is_down_ends_start_up_at_once(
 ) -> None:
     """While waiting to try again the worker is alive and not ready (heartbeat written);
     request_stop ends the wait, start-up returns and run() returns without scheduling."""
-    settings = settings_for(sandbox, inventory, tmp_path, **QUICK)
+    slow_start = BackoffSettings(start_first_s=3600, start_max_s=3600)
+    settings = settings_for(sandbox, inventory, tmp_path, backoff=slow_start, **QUICK)
     sandbox.faults.set_random_failure(1.0, statuses=(503,))
-    worker = Worker(settings, jobs={}, retry_start=True, start_retry_first_s=3600,
-                    heartbeat_file_interval_s=0.01)  # fmt: skip
+    worker = Worker(settings, jobs={}, retry_start=True, heartbeat_file_interval_s=0.01)
     with capture_logs() as logs:
         starting = asyncio.create_task(worker.start())
-        await _until(lambda: worker.running)  # waiting for the next attempt
+        await wait_until(lambda: worker.running, "the wait for the next attempt")
         heartbeat = tmp_path / "state" / "heartbeat.json"
-        await _until(heartbeat.is_file)
+        await wait_until(heartbeat.is_file, "the heartbeat file")
         assert json.loads(heartbeat.read_text())["ready"] is False
         assert not worker.ready
         worker.request_stop("SIGTERM")
@@ -392,7 +387,10 @@ async def test_ready_is_false_while_the_breaker_is_open(
         assert not worker.ready
         assert scrape().value("bookyflow_site_ready", site="default") == 0
         assert scrape().value("bookyflow_breaker_state", site="default") == 2
-        await _until(lambda: worker.client is not None and worker.client.breaker.state != "open")
+        await wait_until(
+            lambda: worker.client is not None and worker.client.breaker.state != "open",
+            "the breaker to let a probe through",
+        )
         assert not worker.ready  # half-open: not back until a probe succeeded
         await worker.ctx.cmf.versions()
         assert worker.ready

@@ -15,7 +15,7 @@ from worker.api.routes import route_template
 from worker.cli import main
 from worker.sandbox import Sandbox
 from worker.summary import SiteOutcome, render
-from worker.sync.context import JobResult
+from worker.sync.job import JobResult
 
 WRITES = frozenset({"POST", "PUT", "DELETE", "PATCH"})
 

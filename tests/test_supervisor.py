@@ -18,11 +18,12 @@ from structlog.testing import capture_logs
 
 from tests.conftest import SandboxFactory
 from tests.metrics_support import Scrape
+from tests.polling import wait_until
 from worker.sandbox import ClientSpec, Sandbox
 from worker.settings import Settings
 from worker.signals import SignalStop
 from worker.sites import SiteSettings
-from worker.supervisor import Supervisor, retry_delay_s
+from worker.supervisor import Supervisor
 from worker.testing import FakeClock
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "config" / "inventory.example.json"
@@ -70,18 +71,15 @@ async def running(supervisor: Supervisor) -> AsyncIterator[asyncio.Task[None]]:
         await supervisor.close()
 
 
-async def _until(condition: object) -> None:
-    """Poll a condition (the test timeout bounds the wait; nothing asserts on time)."""
-    assert callable(condition)
-    while True:
-        if condition():
-            return
-        await asyncio.sleep(0.02)
-
-
-def test_retry_delay_doubles_from_a_minute_to_a_quarter_hour() -> None:
+def test_restart_delay_doubles_from_a_minute_to_a_quarter_hour(tmp_path: Path) -> None:
     """A failing site is retried after 60 s, then 120, 240, 480, and never later than 900 s."""
-    assert [retry_delay_s(n) for n in range(1, 7)] == [60, 120, 240, 480, 900, 900]
+    process = Settings(
+        api_url="http://127.0.0.1:9", client_id="unused", client_secret="unused",
+        channel_name="acme", state_dir=tmp_path / "state",
+    )  # fmt: skip
+    supervisor = Supervisor(process, [])
+    delays = [supervisor.restart_backoff.delay_s(n) for n in range(1, 7)]
+    assert delays == [60, 120, 240, 480, 900, 900]
 
 
 async def test_a_rejected_site_does_not_stop_the_others(sandbox3: Sandbox, tmp_path: Path) -> None:
@@ -92,10 +90,11 @@ async def test_a_rejected_site_does_not_stop_the_others(sandbox3: Sandbox, tmp_p
     with capture_logs() as logs:
         async with running(supervisor):
             everything = ["1001", "2001", "3001"]
-            await _until(
-                lambda: _synced(sandbox3, "alpha") == _synced(sandbox3, "bravo") == everything
+            await wait_until(
+                lambda: _synced(sandbox3, "alpha") == _synced(sandbox3, "bravo") == everything,
+                "alpha and bravo synced",
             )
-            await _until(lambda: supervisor.runs["charlie"].state == "failed")
+            await wait_until(lambda: supervisor.runs["charlie"].state == "failed", "charlie failed")
             assert _synced(sandbox3, "alpha") == everything
             assert _synced(sandbox3, "charlie") == []
             charlie = supervisor.runs["charlie"]
@@ -119,15 +118,22 @@ async def test_a_failed_site_is_retried_on_the_slow_schedule(
                             heartbeat_file_interval_s=1e6)  # fmt: skip
     charlie = supervisor.runs["charlie"]
     async with running(supervisor):
-        await _until(lambda: charlie.failures == 1 and clock.next_deadline == 1060.0)
+        await wait_until(
+            lambda: charlie.failures == 1 and clock.next_deadline == 1060.0, "the first failure"
+        )
         clock.advance(59)
-        await asyncio.sleep(0.05)
+        await clock.run_until_idle()  # everything woken by 59 s has run and waits again
         assert charlie.failures == 1  # not before the minute is up
+        assert clock.next_deadline == 1060.0  # still parked on the restart
         clock.advance(1)
-        await _until(lambda: charlie.failures == 2 and clock.next_deadline == 1180.0)
+        await wait_until(
+            lambda: charlie.failures == 2 and clock.next_deadline == 1180.0, "the second failure"
+        )
         sandbox3.store.add_client(ClientSpec("charlie", "wrong-secret", SCOPES))  # the fix
         clock.advance(120)
-        await _until(lambda: _synced(sandbox3, "charlie") == ["1001", "2001", "3001"])
+        await wait_until(
+            lambda: _synced(sandbox3, "charlie") == ["1001", "2001", "3001"], "charlie synced"
+        )
         assert charlie.state == "running"
 
 
@@ -146,7 +152,10 @@ async def test_health_is_one_process_view_with_site_labels(
                             clock=FakeClock())  # fmt: skip
     assert not supervisor.ready
     async with running(supervisor):
-        await _until(lambda: supervisor.runs["alpha"].ready and supervisor.runs["charlie"].failures)
+        await wait_until(
+            lambda: supervisor.runs["alpha"].ready and supervisor.runs["charlie"].failures,
+            "alpha ready and charlie failed",
+        )
         assert supervisor.ready
         scrape = Scrape(supervisor.telemetry.render())
         assert scrape.value("bookyflow_site_ready", site="alpha") == 1
@@ -169,15 +178,18 @@ async def test_sighup_reloads_every_running_site(sandbox3: Sandbox, tmp_path: Pa
     inventory["properties"] = inventory["properties"][:1]
     with capture_logs(processors=[structlog.contextvars.merge_contextvars]) as logs:
         async with running(supervisor) as task:
-            await _until(lambda: supervisor.runs["alpha"].ready and supervisor.runs["bravo"].ready)
-            await _until(lambda: supervisor.runs["charlie"].state == "failed")
+            await wait_until(
+                lambda: supervisor.runs["alpha"].ready and supervisor.runs["bravo"].ready,
+                "alpha and bravo ready",
+            )
+            await wait_until(lambda: supervisor.runs["charlie"].state == "failed", "charlie failed")
             bookings["alpha"].unlink()  # logrotate moved it away
             assert sites[1].settings.inventory is not None
             sites[1].settings.inventory.write_text(json.dumps(inventory))
             with SignalStop(supervisor, task) as signals:
                 assert signals._installed  # the test runs in the main thread
                 os.kill(os.getpid(), signal.SIGHUP)
-                await _until(lambda: _reloaded(logs))
+                await wait_until(lambda: _reloaded(logs), "both sites' reloads")
             assert bookings["alpha"].is_file()
             bravo = supervisor.runs["bravo"].worker
             assert bravo is not None

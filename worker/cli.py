@@ -53,7 +53,7 @@ from worker.settings import JOB_NAMES, Settings
 from worker.signals import SignalStop
 from worker.sites import Deployment, SiteSettings, deployment_from, load_deployment, state_root
 from worker.supervisor import Supervisor
-from worker.sync.context import JobResult
+from worker.sync.job import JobResult
 
 EXIT_OK = 0
 EXIT_FAILURE = 1

@@ -2,9 +2,9 @@
 
 ``JobRunner.run(name)`` runs one job through ``run_job`` (one ``job.finished`` line, never
 raises), skips it when a run of the same job is still going, records metrics (its outcome,
-duration on the injected clock and held items), and remembers its task so that shutdown can
-drain it. ``build_scheduler`` adds one interval job per enabled job,
-each with an explicit ``max_instances=1``, coalescing, a misfire grace and jitter, plus a
+its duration as ``run_job`` measured it on the context's clock, and held items), and remembers
+its task so that shutdown can drain it. ``build_scheduler`` adds one interval job per enabled
+job, each with an explicit ``max_instances=1``, coalescing, a misfire grace and jitter, plus a
 one-off *first cycle* that runs every job once, in order, right after start-up (properties before
 ARI before reservations before bookings, so a fresh site converges in one cycle).
 
@@ -23,10 +23,10 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from worker.clock import Clock, SystemClock
 from worker.logging import get_logger
 from worker.metrics import WorkerMetrics
-from worker.sync.context import Job, JobResult, SyncContext, run_job
+from worker.sync.context import SyncContext
+from worker.sync.job import Job, JobResult, run_job
 
 __all__ = ["FIRST_CYCLE_ID", "JobRunner", "build_scheduler", "interval_jitter_s"]
 
@@ -57,13 +57,10 @@ class JobRunner:
         jobs: Mapping[str, Job],
         ctx: SyncContext,
         metrics: WorkerMetrics,
-        *,
-        clock: Clock | None = None,
     ) -> None:
         self.jobs = dict(jobs)
         self.ctx = ctx
         self.metrics = metrics
-        self.clock: Clock = clock or SystemClock()  # times each run for the duration histogram
         self._running: dict[str, asyncio.Task[object]] = {}
         self.stopping = False  # set at shutdown: no new run starts, the first cycle stops early
 
@@ -82,15 +79,15 @@ class JobRunner:
         assert task is not None  # always called from a coroutine
         self._running[name] = task
         self.metrics.job_started(name)
-        started = self.clock.now()
         try:
             result = await run_job(self.jobs[name], self.ctx)
         finally:
             del self._running[name]
-        duration_s = self.clock.now() - started
         if name == RESERVATIONS_JOB:
             await self._count_held_reservations()
-        self.metrics.job_finished(name, ok=result.ok, counts=result.counts, duration_s=duration_s)
+        self.metrics.job_finished(
+            name, ok=result.ok, counts=result.counts, duration_s=result.duration_s
+        )
         return result
 
     async def _count_held_reservations(self) -> None:
@@ -148,6 +145,7 @@ def build_scheduler(
 ) -> AsyncIOScheduler:
     """A scheduler (not started) with the first cycle and one interval job per entry."""
     rng = rng or random.Random()
+    # APScheduler fires on the real wall clock (it reads it itself), so its dates are in its terms.
     now = now or datetime.now(UTC)
     scheduler = AsyncIOScheduler(timezone=UTC)
     first_run = now + timedelta(seconds=rng.uniform(0, START_JITTER_CAP_S))

@@ -26,8 +26,8 @@ sending anything. A read-only worker (``check``) takes no lock and opens no book
 **A site that is down at start-up** (issue 11): with ``retry_start=True`` (``run``), steps 2-4
 are tried again while they fail transiently (``retry.is_transient``: 5xx and HTML pages, 429,
 refused connections, a failing token endpoint, an open breaker), one ``worker.start_failed``
-WARNING per attempt, after ``start_retry_delay_s`` (1 s doubling to 5 min, jittered, and never
-before the breaker admits a probe), until the site answers or a stop is requested — what the
+WARNING per attempt, after ``Settings.backoff.start()`` (1 s doubling to 5 min, jittered, and
+never before the breaker admits a probe), until the site answers or a stop is requested — what the
 many-sites supervisor does for each of its sites. The heartbeat and ``/healthz`` run meanwhile,
 ``/readyz`` says not ready. Rejected credentials, refused scopes and bad configuration stay
 fatal at once (exit 78). ``sync --once`` and ``check`` keep failing fast (exit 1): a one-shot
@@ -42,17 +42,16 @@ from __future__ import annotations
 
 import asyncio
 import random
-import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import AsyncExitStack
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 from worker import __version__
 from worker.api.client import BookyFlowClient, ClientStats
 from worker.api.cmf import Cmf
 from worker.api.retry import is_transient
 from worker.clock import Clock, SystemClock
+from worker.closing import AsyncClosing
 from worker.dry_run import WriteRecorder
 from worker.errors import BookyFlowError, ConfigError
 from worker.health import HealthServer, HealthSources, start_health
@@ -63,37 +62,22 @@ from worker.logging import get_logger
 from worker.metrics import ObservedSource, WorkerMetrics
 from worker.ownership import OwnedProperties
 from worker.scheduler import JobRunner, build_scheduler
+from worker.scopes import missing_scopes, needed_by, to_request
 from worker.settings import Settings
+from worker.site_day import today_in
 from worker.state import StateStore
-from worker.sync.context import Job, JobResult, PropertyGates, SyncContext
+from worker.sync.context import SyncContext
+from worker.sync.gates import PropertyGates
+from worker.sync.job import Job, JobResult
 from worker.sync.jobs import JOBS
 from worker.telemetry import SiteTelemetry, Telemetry
-from worker.wiring import make_owned, make_sink, make_source, missing_scopes, today_in
+from worker.vendor_io import make_owned, make_sink, make_source
 
-__all__ = [
-    "DEFAULT_SITE_LABEL",
-    "START_RETRY_FIRST_S",
-    "START_RETRY_MAX_S",
-    "Worker",
-    "default_jobs",
-    "start_retry_delay_s",
-]
+__all__ = ["DEFAULT_SITE_LABEL", "Worker", "default_jobs"]
 
 log = get_logger("worker.service")
-# A single site down at start-up (``run``): the first retry after 1 s, doubling to 5 minutes.
-# Faster than the supervisor's minute at first: one site has nothing else to do, and a site
-# that blinked for two seconds should not cost a minute of sync.
-START_RETRY_FIRST_S = 1.0
-START_RETRY_MAX_S = 300.0
 # The ``site`` label of a single-site ``run``'s metrics.
 DEFAULT_SITE_LABEL = "default"
-
-
-def start_retry_delay_s(
-    failures: int, *, first_s: float = START_RETRY_FIRST_S, max_s: float = START_RETRY_MAX_S
-) -> float:
-    """Seconds before start-up attempt ``failures + 1`` (before jitter and the breaker)."""
-    return min(max_s, first_s * 2.0 ** max(0, failures - 1))
 
 
 def default_jobs() -> dict[str, Job]:
@@ -101,8 +85,13 @@ def default_jobs() -> dict[str, Job]:
     return dict(JOBS)
 
 
-class Worker:
-    """One BookyFlow site: start-up, scheduled jobs, health, graceful stop."""
+class Worker(AsyncClosing):
+    """One BookyFlow site: start-up, scheduled jobs, health, graceful stop.
+
+    ``async with`` opens it with ``start()`` and closes it with ``close()``. The one ``clock``
+    (default: the system's) times everything: the client, the state store, the sink, the
+    metrics, the property gates, the job durations and "today".
+    """
 
     def __init__(
         self,
@@ -111,21 +100,17 @@ class Worker:
         jobs: Mapping[str, Job] | None = None,
         clock: Clock | None = None,
         rng: random.Random | None = None,
-        wall: Callable[[], float] = time.time,
         heartbeat_file_interval_s: float = 10.0,
         heartbeat_log_interval_s: float = 60.0,
         heartbeat: bool = True,
         exclusive: bool = True,
         retry_start: bool = False,
-        start_retry_first_s: float = START_RETRY_FIRST_S,
-        start_retry_max_s: float = START_RETRY_MAX_S,
     ) -> None:
-        self.settings = settings
         # False for read-only commands (check): no state directory lock, no bookings file.
         self.exclusive = exclusive
         # True for ``run``: a site down at start-up is tried again until it answers or a stop.
         self.retry_start = retry_start
-        self.start_retry_first_s, self.start_retry_max_s = start_retry_first_s, start_retry_max_s
+        self.start_backoff = settings.backoff.start()
         self.dry_run: WriteRecorder | None = None  # set by ``sync --once --dry-run``
         # False under a Supervisor, which keeps one heartbeat for the whole process.
         self.heartbeat = heartbeat
@@ -133,10 +118,14 @@ class Worker:
         self.jobs = {
             n: j for n, j in (default_jobs() if jobs is None else jobs).items() if n in enabled
         }
+        # Every enabled job's ``scopes`` (and prune's): what the token request asks for, unless
+        # BOOKYFLOW_SCOPES says otherwise, and what the preflight checks.
+        self.needed_scopes = needed_by(self.jobs.values(), prune=settings.prune)
+        self.settings = settings.requesting(to_request(self.needed_scopes))
         self.intervals = {name: getattr(settings.jobs, name).interval_s for name in self.jobs}
         self.clock: Clock = clock or SystemClock()
         self.rng = rng or random.Random()
-        self.metrics = WorkerMetrics(self.intervals, wall=wall)
+        self.metrics = WorkerMetrics(self.intervals, wall=self.clock.wall)
         # The process's metrics: this worker's own, unless a supervisor binds its shared ones.
         self.telemetry: Telemetry | None = None
         self.live: SiteTelemetry | None = None
@@ -171,19 +160,11 @@ class Worker:
             self.live = self.telemetry.site(self.site_label)
         return self.live
 
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
-
     # --- start-up --------------------------------------------------------------------------
+
+    async def open(self) -> None:
+        """``async with``: ``start()``."""
+        await self.start()
 
     async def start(self) -> None:
         """Everything up to a ready ``SyncContext``; on failure, what was opened is closed."""
@@ -229,7 +210,8 @@ class Worker:
             return  # stopped while the site was down: run() returns at once
         self.ctx = SyncContext(
             settings=settings, cmf=cmf, state=state, source=source, sink=sink, owned=owned,
-            gates=PropertyGates(self.clock), clock=self.clock, today=today_in(settings.timezone),
+            gates=PropertyGates.from_settings(settings, self.clock, rng=self.rng),
+            clock=self.clock, today=today_in(settings.timezone, self.clock),
         )  # fmt: skip
 
     async def _connect(self, cmf: Cmf, owned: OwnedProperties) -> bool:
@@ -267,12 +249,9 @@ class Worker:
         await self._reconcile(cmf, owned)
 
     def _start_retry_in_s(self, failures: int, client: BookyFlowClient) -> float:
-        """The doubling delay, jittered (replicas restarted together spread out), and at least
+        """``start_backoff``, jittered (replicas restarted together spread out), and at least
         until the breaker admits a probe: an attempt before that would fail without sending."""
-        base_s = start_retry_delay_s(
-            failures, first_s=self.start_retry_first_s, max_s=self.start_retry_max_s
-        )
-        delay_s = base_s * self.rng.uniform(0.5, 1.0)
+        delay_s = self.start_backoff.delay_s(failures, self.rng)
         return max(delay_s, client.breaker.retry_in_s())
 
     async def _stopped_within(self, seconds: float) -> bool:
@@ -292,13 +271,6 @@ class Worker:
                 waiting.cancel()
             await asyncio.gather(*waits, return_exceptions=True)
         return self._stop.is_set()
-
-    @property
-    def needed_scopes(self) -> tuple[str, ...]:
-        needed = [scope for job in self.jobs.values() for scope in job.scopes]
-        if self.settings.prune:
-            needed.append("delete")
-        return tuple(dict.fromkeys(needed))
 
     def _preflight(self, granted: frozenset[str]) -> None:
         missing = missing_scopes(self.needed_scopes, granted)
@@ -440,7 +412,7 @@ class Worker:
 
     async def run_once(self, names: Sequence[str] | None = None) -> list[JobResult]:
         """Every enabled job (or those named), once, in run order."""
-        runner = JobRunner(self.jobs, self._require_ctx(), self.metrics, clock=self.clock)
+        runner = JobRunner(self.jobs, self._require_ctx(), self.metrics)
         chosen = [name for name in self.jobs if names is None or name in names]
         return await runner.run_in_order(chosen)
 
@@ -451,7 +423,7 @@ class Worker:
         """
         if self.ctx is None and self._stop.is_set():
             return
-        runner = JobRunner(self.jobs, self._require_ctx(), self.metrics, clock=self.clock)
+        runner = JobRunner(self.jobs, self._require_ctx(), self.metrics)
         scheduler = build_scheduler(runner, self.intervals, rng=self.rng)
         await self._start_health()
         grace_s = self.settings.grace_s

@@ -12,7 +12,7 @@ import base64
 import ipaddress
 import os
 import tomllib
-from collections.abc import Callable, Mapping, Set
+from collections.abc import Callable, Mapping, Sequence, Set
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -40,6 +40,7 @@ from worker.backoff import Backoff
 from worker.config_names import NameReport, did_you_mean, scan_names
 from worker.errors import ConfigError
 from worker.logging import get_logger
+from worker.scopes import KNOWN_SCOPES, PRUNE_SCOPES, parse_scopes
 
 ENV_PREFIX = "BOOKYFLOW_"
 SECRETS_DIR = Path("/run/secrets")
@@ -132,7 +133,8 @@ class BackoffSettings(_Frozen):
         return Backoff(self.property_first_s, max(self.property_first_s, self.property_max_s))
 
     def start(self) -> Backoff:
-        return Backoff(self.start_first_s, max(self.start_first_s, self.start_max_s))
+        # Half jitter: replicas restarted together spread out, and none waits under half.
+        return Backoff(self.start_first_s, max(self.start_first_s, self.start_max_s), jitter=0.5)
 
     def site_restart(self) -> Backoff:
         return Backoff(
@@ -423,8 +425,8 @@ class Settings(BaseSettings):
                 "inventory uses plain http to a non-loopback host; use https "
                 "or set BOOKYFLOW_ALLOW_INSECURE_HTTP=true"
             )
-        if self.prune and "delete" not in self.requested_scopes:
-            raise ValueError("prune needs the delete scope in BOOKYFLOW_SCOPES")
+        if self.prune and not set(PRUNE_SCOPES) <= set(self.requested_scopes):
+            raise ValueError(f"prune needs the {' '.join(PRUNE_SCOPES)} scope in BOOKYFLOW_SCOPES")
         if self.shard_index >= self.shard_count:
             raise ValueError("shard_index must be below shard_count (indexes start at 0)")
         if self.prune and self.shard_count > 1:
@@ -449,10 +451,18 @@ class Settings(BaseSettings):
 
     @property
     def requested_scopes(self) -> tuple[str, ...]:
-        """Explicit ``BOOKYFLOW_SCOPES`` (space or comma separated), else what the jobs need."""
-        if self.scopes:
-            return tuple(dict.fromkeys(self.scopes.replace(",", " ").split()))
-        return needed_scopes(self.jobs.enabled(), prune=self.prune)
+        """``BOOKYFLOW_SCOPES`` (space or comma separated), else every scope the spec names.
+
+        A ``Worker`` fills an unset ``scopes`` with what its jobs need (``requesting``), so the
+        fallback is only for a client built without one.
+        """
+        return parse_scopes(self.scopes) or KNOWN_SCOPES
+
+    def requesting(self, needed: Sequence[str]) -> Settings:
+        """These settings, asking for ``needed`` unless ``BOOKYFLOW_SCOPES`` says otherwise."""
+        if parse_scopes(self.scopes):
+            return self
+        return self.model_copy(update={"scopes": " ".join(needed)})
 
     @property
     def bookings_path(self) -> Path:
@@ -474,16 +484,6 @@ class Settings(BaseSettings):
         if config_file:
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(config_file)))
         return tuple(sources)
-
-
-def needed_scopes(jobs: tuple[str, ...], *, prune: bool = False) -> tuple[str, ...]:
-    """Scopes the enabled jobs need: reads always, writes for any job, delete to reopen closures."""
-    scopes = ["read"]
-    if jobs:
-        scopes.append("write")
-    if "ari" in jobs or prune:
-        scopes.append("delete")
-    return tuple(scopes)
 
 
 def _env_name(loc: tuple[int | str, ...]) -> str:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from worker.demo import render_table
 from worker.settings import Settings
-from worker.sync.context import JobResult
+from worker.sync.job import JobResult
 
 __all__ = ["SiteOutcome", "collect", "render"]
 

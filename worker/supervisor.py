@@ -3,8 +3,9 @@
 Each site (``worker.sites.SiteSettings``) has its own ``Worker``, hence its own HTTP session,
 token manager, circuit breaker, rate gate, state store and scheduler. A site whose start-up fails
 (credentials or scopes refused, site down, bad inventory path, anything) is logged as
-``site.failed`` with its label and error class and tried again on a slow schedule (60 s doubling
-to 15 min) while the others run; it never stops them.
+``site.failed`` with its label and error class and tried again on a slow schedule
+(``Settings.backoff.site_restart()`` of the process settings: 60 s doubling to 15 min) while the
+others run; it never stops them.
 
 SIGHUP (``request_reload``) reloads every running site's worker as the single-site daemon does:
 its bookings file reopened by name and its inventory re-read now, one ``worker.reload`` line per
@@ -23,39 +24,29 @@ tasks write carries ``site=<label>``.
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
-from types import TracebackType
-from typing import Any, Literal, Self
+from typing import Any, Literal
 
 import structlog
 
 from worker.clock import Clock, SystemClock
+from worker.closing import AsyncClosing
 from worker.health import HealthServer, HealthSources, start_health
 from worker.logging import get_logger
 from worker.metrics import combine_sites
 from worker.service import Worker
 from worker.settings import Settings
 from worker.sites import SiteSettings
-from worker.sync.context import Job
+from worker.sync.job import Job
 from worker.telemetry import Telemetry
 
-__all__ = ["RETRY_FIRST_S", "RETRY_MAX_S", "SiteRun", "Supervisor", "retry_delay_s"]
+__all__ = ["SiteRun", "Supervisor"]
 
 log = get_logger("worker.supervisor")
-RETRY_FIRST_S = 60.0
-RETRY_MAX_S = 900.0
 
 SiteState = Literal["starting", "running", "failed", "stopped"]
-
-
-def retry_delay_s(
-    failures: int, *, first_s: float = RETRY_FIRST_S, max_s: float = RETRY_MAX_S
-) -> float:
-    """Seconds before the next start-up of a site that failed ``failures`` times in a row."""
-    return min(max_s, first_s * 2.0 ** max(0, failures - 1))
 
 
 @dataclass
@@ -86,8 +77,11 @@ class SiteRun:
         }
 
 
-class Supervisor:
-    """Runs every site of this shard; ``async with Supervisor(...) as s: await s.run()``."""
+class Supervisor(AsyncClosing):
+    """Runs every site of this shard; ``async with Supervisor(...) as s: await s.run()``.
+
+    Its one ``clock`` is every site's worker's clock too (unless ``new_worker`` builds them).
+    """
 
     def __init__(
         self,
@@ -96,22 +90,20 @@ class Supervisor:
         *,
         jobs: Mapping[str, Job] | None = None,
         clock: Clock | None = None,
-        wall: Callable[[], float] = time.time,
         new_worker: Callable[[Settings], Worker] | None = None,
-        retry_first_s: float = RETRY_FIRST_S,
-        retry_max_s: float = RETRY_MAX_S,
         heartbeat_file_interval_s: float = 10.0,
         heartbeat_log_interval_s: float = 60.0,
     ) -> None:
         self.process = process
         self.runs = {site.label: SiteRun(site) for site in sites}
         self.clock: Clock = clock or SystemClock()
-        self.wall = wall
-        self._new_worker = new_worker or (lambda s: Worker(s, jobs=jobs, heartbeat=False))
-        self.retry_first_s, self.retry_max_s = retry_first_s, retry_max_s
+        self._new_worker = new_worker or (
+            lambda s: Worker(s, jobs=jobs, clock=self.clock, heartbeat=False)
+        )
+        self.restart_backoff = process.backoff.site_restart()
         self.heartbeat_file_interval_s = heartbeat_file_interval_s
         self.heartbeat_log_interval_s = heartbeat_log_interval_s
-        self.started_at = wall()
+        self.started_at = self.clock.wall()
         self.telemetry = Telemetry(self.site_snapshots)
         self.health: HealthServer | None = None
         self.running = False
@@ -123,17 +115,6 @@ class Supervisor:
 
     def __repr__(self) -> str:
         return f"Supervisor(sites={len(self.runs)}, running={self.running})"
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
 
     @property
     def ready(self) -> bool:
@@ -147,7 +128,7 @@ class Supervisor:
 
     def snapshot(self) -> dict[str, Any]:
         sites = self.site_snapshots()
-        return combine_sites(sites, now=self.wall(), started_at=self.started_at)
+        return combine_sites(sites, now=self.clock.wall(), started_at=self.started_at)
 
     def _new_site_worker(self, run: SiteRun) -> Worker:
         worker = self._new_worker(run.site.settings)
@@ -237,7 +218,7 @@ class Supervisor:
     def _failed(self, run: SiteRun, exc: Exception) -> None:
         run.state, run.failures = "failed", run.failures + 1
         run.last_error_type = type(exc).__name__
-        delay_s = retry_delay_s(run.failures, first_s=self.retry_first_s, max_s=self.retry_max_s)
+        delay_s = self.restart_backoff.delay_s(run.failures)
         run.retry_at = self.clock.now() + delay_s
         log.error(
             "site.failed",

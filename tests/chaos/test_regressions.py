@@ -9,7 +9,8 @@ from worker.api.client import BookyFlowClient
 from worker.api.ratelimit import RetryBudget
 from worker.errors import CircuitOpen, ServerError, TokenUnavailable
 from worker.sandbox import Sandbox
-from worker.sync.context import PropertyGates
+from worker.settings import BackoffSettings
+from worker.sync.gates import PropertyGates
 from worker.testing import FakeClock
 
 TOKEN_PATH = "/oauth/token"
@@ -46,7 +47,7 @@ async def test_revocations_beyond_the_forced_refresh_cap_are_still_replayed(
 
 async def test_site_wide_failures_do_not_back_a_property_off() -> None:
     """An open breaker or a missing token is no fault of the property: it stays ready."""
-    gates = PropertyGates(FakeClock())
+    gates = PropertyGates(FakeClock(), BackoffSettings().property())
     for error in (CircuitOpen("open"), TokenUnavailable("none")):
         with pytest.raises(type(error)):
             async with gates.writing(7):

@@ -10,7 +10,7 @@ import pytest
 from worker.errors import ConfigError
 from worker.inventory.http_source import HttpInventorySource
 from worker.settings import Settings, load_settings
-from worker.wiring import make_source
+from worker.vendor_io import make_source
 
 BASE: dict[str, Any] = {
     "api_url": "http://127.0.0.1:8080/bookyflow/api",

@@ -24,7 +24,9 @@ from worker.sandbox import JournalEntry, Sandbox
 from worker.sandbox.image_host import ImageHost
 from worker.settings import RetrySettings, Settings
 from worker.state import StateStore
-from worker.sync.context import JobResult, PropertyGates, SyncContext, run_job
+from worker.sync.context import SyncContext
+from worker.sync.gates import PropertyGates
+from worker.sync.job import JobResult, run_job
 from worker.sync.jobs import JOBS
 from worker.testing import FakeClock
 
@@ -174,7 +176,7 @@ class Harness:
             source=JsonFileInventorySource(self.tmp / "inventory.json"),
             sink=await JsonLinesBookingSink.open(self.settings.bookings_path),
             owned=owned,
-            gates=PropertyGates(self.clock),
+            gates=PropertyGates.from_settings(self.settings, self.clock),
             clock=self.clock,
             today=lambda: self.today,
         )

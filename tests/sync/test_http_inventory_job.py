@@ -11,7 +11,7 @@ from tests.inventory.vendor_server import VendorServer
 from tests.sync.conftest import HarnessFactory
 from tests.sync.support import seaside
 from worker.sandbox import Sandbox
-from worker.wiring import make_source
+from worker.vendor_io import make_source
 
 
 @pytest.fixture

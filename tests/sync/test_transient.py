@@ -13,7 +13,8 @@ from structlog.testing import capture_logs
 from tests.sync.conftest import HarnessFactory
 from tests.sync.support import FAST_RETRY, Harness, reservation, seaside
 from worker.sandbox import Sandbox
-from worker.sync.context import PropertyGates
+from worker.settings import BackoffSettings
+from worker.sync.gates import PropertyGates
 from worker.testing import FakeClock
 
 ADD = "reservations/add"
@@ -164,7 +165,7 @@ def test_a_property_is_unfinished_until_the_properties_job_completed_it() -> Non
     """Not completed yet in this process while the properties job works on it, or after a
     transient failure: unfinished; completed once, it stays finished on later runs; an error of
     its own lets the other jobs go on (it is paused for all of them anyway)."""
-    gates = PropertyGates(FakeClock())
+    gates = PropertyGates(FakeClock(), BackoffSettings().property())
     gates.completing([1, 2, 3])
     assert all(gates.unfinished(uid) for uid in (1, 2, 3))
     gates.completion(1, done=True)

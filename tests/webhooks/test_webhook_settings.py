@@ -16,7 +16,7 @@ from worker.logging import redactor
 from worker.metrics import WorkerMetrics
 from worker.settings import Settings, load_settings
 from worker.state import StateStore
-from worker.wiring import make_sink
+from worker.vendor_io import make_sink
 
 BASE: dict[str, Any] = {
     "api_url": "http://127.0.0.1:8080/bookyflow/api",

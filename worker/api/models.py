@@ -26,6 +26,7 @@ from pydantic import (
 )
 
 from worker.errors import MalformedResponse
+from worker.scopes import parse_scopes
 
 T = TypeVar("T")
 
@@ -154,8 +155,7 @@ class TokenResponse(Model):
 
     def granted_scopes(self, requested: tuple[str, ...]) -> frozenset[str]:
         """Space- or comma-separated scope; missing or empty → the requested set."""
-        names = (self.scope or "").replace(",", " ").split()
-        return frozenset(names or requested)
+        return frozenset(parse_scopes(self.scope) or requested)
 
 
 def versions_of(value: Any) -> dict[str, str]:

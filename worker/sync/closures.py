@@ -25,7 +25,8 @@ from worker.inventory.models import Property as VendorProperty
 from worker.logging import get_logger
 from worker.state import ClosureRecord
 from worker.sync.closure_plan import ClosureSpec, PushedClosure, clip_to_future, plan_closures
-from worker.sync.context import JobResult, SyncContext
+from worker.sync.context import SyncContext
+from worker.sync.job import JobResult
 
 log = get_logger(__name__)
 

@@ -40,7 +40,8 @@ from worker.sync.content_plan import (
     image_parts,
     in_line,
 )
-from worker.sync.context import JobResult, SyncContext
+from worker.sync.context import SyncContext
+from worker.sync.job import JobResult
 
 log = get_logger(__name__)
 UNCLEAR = (ServerError, MalformedResponse, TransportError)  # the upload may have happened

@@ -37,13 +37,9 @@ import structlog
 
 from worker.api.retry import is_transient
 from worker.logging import get_logger
-from worker.sync.context import (
-    COMPLETING_JOB,
-    PROPERTY_RETRY,
-    SITE_WIDE_FAILURES,
-    JobResult,
-    SyncContext,
-)
+from worker.sync.context import SyncContext
+from worker.sync.gates import COMPLETING_JOB, PROPERTY_RETRY, SITE_WIDE_FAILURES
+from worker.sync.job import JobResult
 from worker.sync.property_plan import find_on_server
 
 log = get_logger(__name__)

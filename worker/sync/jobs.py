@@ -2,14 +2,15 @@
 
 ``properties`` first (it creates what the others act on), then ``ari`` (prices need the base
 price), ``reservations`` (bookings need rooms) and ``bookings``. The service schedules each with
-its own interval and runs them through ``context.run_job``; ``sync --once`` runs them in order.
+its own interval and runs them through ``worker.sync.job.run_job``; ``sync --once`` runs
+them in order.
 """
 
 from __future__ import annotations
 
 from worker.sync.ari import AriJob
 from worker.sync.bookings import BookingsJob
-from worker.sync.context import Job
+from worker.sync.job import Job
 from worker.sync.properties import PropertiesJob
 from worker.sync.reservations import ReservationsJob
 

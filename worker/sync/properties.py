@@ -37,8 +37,9 @@ from worker.inventory.document import InventorySnapshot
 from worker.inventory.models import Property as VendorProperty
 from worker.logging import get_logger
 from worker.sync.content import sync_content
-from worker.sync.context import JobResult, SyncContext
+from worker.sync.context import SyncContext
 from worker.sync.each import for_each_property
+from worker.sync.job import JobResult
 from worker.sync.property_plan import RemoteMatch, find_on_server, still_ours
 from worker.sync.prune import prune_properties
 from worker.sync.publishing import publish_step

@@ -23,7 +23,8 @@ from typing import Any
 
 from worker.inventory.models import Property as VendorProperty
 from worker.logging import get_logger
-from worker.sync.context import JobResult, SyncContext
+from worker.sync.context import SyncContext
+from worker.sync.job import JobResult
 
 log = get_logger(__name__)
 REVIEW = "review"

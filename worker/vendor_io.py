@@ -1,15 +1,15 @@
-"""The parts of a ``SyncContext`` that settings choose, and the scope preflight rule.
+"""The vendor's ends of a site, as settings choose them: where inventory comes from, where
+bookings go, and which of the site's properties this shard owns.
 
-Pure or nearly so: what source and sink the operator configured (a plugin by dotted path, or the
-built-in JSON file and JSON-lines sink), what "today" is in ``BOOKYFLOW_TIMEZONE``, and which
-needed scopes a token lacks.
+- ``make_source``: a plugin by dotted path, the vendor's URL (``HttpInventorySource``) or the JSON
+  file, restricted to this shard's properties when sharded;
+- ``make_sink``: JSON lines (the default), the webhook outbox, or a plugin;
+- ``make_owned``: the owned set the CMF ownership guard reads, this shard's only when sharded.
+
+Scopes are ``worker.scopes``; the site's calendar day is ``worker.site_day``.
 """
 
 from __future__ import annotations
-
-from collections.abc import Callable, Iterable
-from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
 from worker.clock import Clock
 from worker.errors import ConfigError
@@ -28,34 +28,7 @@ from worker.settings import Settings
 from worker.sharding import ShardedInventorySource, ShardedOwnedProperties, ShardFilter
 from worker.state import StateStore
 
-__all__ = [
-    "KNOWN_SCOPES",
-    "make_owned",
-    "make_sink",
-    "make_source",
-    "missing_scopes",
-    "today_in",
-]
-
-KNOWN_SCOPES = frozenset({"read", "write", "delete"})
-
-
-def missing_scopes(needed: Iterable[str], granted: Iterable[str]) -> tuple[str, ...] | None:
-    """Needed scopes that were not granted; None when the site's vocabulary is foreign.
-
-    Pure. A site that grants only names we do not know (``channel_management``) cannot be
-    judged from the names: its 403 answers decide (spec §2.3 Compatibility).
-    """
-    granted_set = frozenset(granted)
-    if granted_set and not granted_set & KNOWN_SCOPES:
-        return None
-    return tuple(scope for scope in dict.fromkeys(needed) if scope not in granted_set)
-
-
-def today_in(zone: str) -> Callable[[], date]:
-    """'Today' in an IANA zone (BOOKYFLOW_TIMEZONE), read from the wall clock on each call."""
-    tz = ZoneInfo(zone)
-    return lambda: datetime.now(tz).date()
+__all__ = ["make_owned", "make_sink", "make_source"]
 
 
 def make_source(settings: Settings) -> InventorySource:
