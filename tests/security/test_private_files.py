@@ -34,9 +34,9 @@ def _mode(path: Path) -> int:
 @pytest.mark.usefixtures("open_umask")
 async def test_state_store_files_are_private_under_umask_zero(tmp_path: Path) -> None:
     """The state dir is 0700 and the database with its WAL files 0600 even with umask 0."""
-    store = await StateStore.open(tmp_path / "state", utcnow=lambda: NOW)
+    store = await StateStore.open(tmp_path / "state")
     try:
-        await store.set_meta("k", "v")
+        await store.record_property_intent("1001")
         assert _mode(tmp_path / "state") == 0o700
         for name in (DB_NAME, f"{DB_NAME}-wal", f"{DB_NAME}-shm"):
             assert _mode(tmp_path / "state" / name) == 0o600, name

@@ -5,7 +5,7 @@ property's write lock:
 
 1. Forget pushed nights before today; past nights are never sent.
 2. **Reconcile** when state has no pushed nights for the property (first run, or after a state
-   loss) or the last reconciliation was not today (``meta["ari.reconciled:<uid>"]``, compared
+   loss) or the last reconciliation was not today (``state.reconciled_on(uid)``, compared
    with ``ctx.today()``, so it happens once per day in ``BOOKYFLOW_TIMEZONE`` without a wall-clock
    read): the server's calendar over the horizon replaces what state believes was pushed (nights
    priced ``0.00`` have no tariff and count as never pushed), and the black-booking list is
@@ -47,10 +47,6 @@ from worker.sync.tariff import has_base_price
 log = get_logger(__name__)
 
 MAX_RANGES_PER_CALL = 200
-
-
-def _reconciled_key(uid: int) -> str:
-    return f"ari.reconciled:{uid}"
 
 
 def desired_for(prop: VendorProperty, start: date, end: date) -> dict[date, AriCell]:
@@ -99,10 +95,10 @@ class AriJob:
         start, end = horizon(today, ctx.settings.horizon_days)
         pushed = await self._pushed_from(ctx, uid, today)
         server_closures: Mapping[int, DateRange] | None = None
-        if not pushed or await ctx.state.get_meta(_reconciled_key(uid)) != today.isoformat():
+        if not pushed or await ctx.state.reconciled_on(uid) != today:
             pushed = await self._reconcile(ctx, uid, start, end, pushed)
             server_closures = await ctx.cmf.blackbookings(uid)
-            await ctx.state.set_meta(_reconciled_key(uid), today.isoformat())
+            await ctx.state.mark_reconciled(uid, today)
         delta = diff_cells(desired_for(prop, start, end), pushed)
         if not delta.empty:
             await self._push(ctx, uid, delta)

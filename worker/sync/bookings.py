@@ -52,14 +52,6 @@ from worker.sync.job import JobResult
 log = get_logger(__name__)
 
 
-def _event_key(uid: int) -> str:
-    return f"bookings.event:{uid}"
-
-
-def _read_key(uid: int) -> str:
-    return f"bookings.read:{uid}"
-
-
 async def list_bookings(ctx: SyncContext, uid: int) -> tuple[list[Booking], list[Unreadable]]:
     """The property's bookings, and those the client could not parse.
 
@@ -86,14 +78,13 @@ class BookingsJob:
     async def run(self, ctx: SyncContext) -> JobResult:
         result = JobResult(self.name)
         logs = await ctx.cmf.change_logs()
-        today = ctx.today().isoformat()
+        today = ctx.today()
         targets: dict[int, int] = {}
         for uid, _ in ctx.owned.items():
             newest = newest_booking_event(logs.get(uid, []), ctx.settings.channel_name)
+            handled = await ctx.state.bookings_read(uid)
             read = needs_read(
-                newest_event=newest,
-                handled_event=int(await ctx.state.get_meta(_event_key(uid)) or 0),
-                read_today=await ctx.state.get_meta(_read_key(uid)) == today,
+                newest_event=newest, handled_event=handled.event, read_today=handled.day == today
             )
             if read:
                 targets[uid] = newest
@@ -104,8 +95,7 @@ class BookingsJob:
         async def pull(uid: int) -> None:
             remote = remotes.get(uid) or ctx.owned.remote_uid(uid) or ""
             await self._pull(ctx, uid, remote, result)
-            await ctx.state.set_meta(_event_key(uid), str(targets[uid]))
-            await ctx.state.set_meta(_read_key(uid), today)
+            await ctx.state.mark_bookings_read(uid, targets[uid], today)
 
         await for_each_property(ctx, result, targets, pull, writes=False)
         # Parked bookings are what this job leaves waiting, read or not in this run.

@@ -28,7 +28,7 @@ from worker.logging import get_logger
 from worker.sync.context import SyncContext
 from worker.sync.job import JobResult
 from worker.sync.prune_plan import PrunePlan, plan_prune, reservation_active
-from worker.sync.reservation_plan import is_active, pushed_key, read_pushed
+from worker.sync.reservation_plan import is_active, read_pushed
 
 __all__ = ["active_reservations", "live_on_site", "prune_properties"]
 
@@ -78,7 +78,7 @@ async def active_reservations(ctx: SyncContext, uids: Iterable[int]) -> set[int]
     active = set()
     for uid in uids:
         for record in await ctx.state.reservations_of(uid):
-            pushed = read_pushed(await ctx.state.get_meta(pushed_key(record.remote_id)))
+            pushed = read_pushed(record.push_record)
             last_night = pushed.last_night if pushed else None
             if reservation_active(record.status, last_night, today):
                 active.add(uid)

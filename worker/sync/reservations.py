@@ -11,7 +11,7 @@ Crash and state-loss safety (``reservation_plan`` has the decision table and the
   a lost answer in between leaves the intent, which the next run resolves the same way.
 - One reservation per call, so each outcome is unambiguous. ``unsuccessful_bookings`` marks the
   reservation ``failed`` (``reservation.rejected``); it is sent again only when its content
-  changes (a digest is kept in ``meta["reservation.rejected:<id>"]``).
+  changes (a digest is kept with its record: ``ReservationRecord.rejected_digest``).
 - A cancelled reservation is cancelled once if it was ever pushed (state, or the bookings when
   state does not know); one never pushed is remembered as cancelled without a request. A push
   made under a non-numeric id (by an earlier version) is never cancelled by that id: on the real
@@ -22,7 +22,7 @@ Crash and state-loss safety (``reservation_plan`` has the decision table and the
 - A pushed reservation whose dates, room type, guests, prices or guest details change in the
   document is reported as ``reservation.changed`` with the field names, once per change
   (``reservation_plan.report_change``): BookyFlow has no call to modify a booking. What was
-  pushed is kept as field digests with the stay's last night (``reservation.pushed:<id>``).
+  pushed is kept as field digests with the stay's last night (``ReservationRecord.push_record``).
 """
 
 from __future__ import annotations
@@ -50,7 +50,6 @@ from worker.sync.reservation_plan import (
     is_active,
     next_step,
     pushed_id,
-    pushed_key,
     read_pushed,
     report_change,
     site_reservation_id,
@@ -67,14 +66,10 @@ NO_MODIFY = (
 )
 
 
-def _rejected_key(remote_id: str) -> str:
-    return f"reservation.rejected:{remote_id}"
-
-
 async def _remember_pushed(ctx: SyncContext, reservation: VendorReservation) -> None:
     """Keep what was pushed (field digests and last night): ``reservation.changed`` compares
     with it, and safe prune keeps a property whose pushed stay has not ended."""
-    await ctx.state.set_meta(pushed_key(reservation.id), PushedRecord.of(reservation).dump())
+    await ctx.state.remember_push(reservation.id, PushedRecord.of(reservation).dump())
 
 
 @dataclass
@@ -130,9 +125,7 @@ class ReservationsJob:
         record = await ctx.state.get_reservation(reservation.id)
         status = record.status if record else None
         digest = content_digest(to_api(uid, reservation))
-        rejected = (
-            await ctx.state.get_meta(_rejected_key(reservation.id)) if status == "failed" else None
-        )
+        rejected = record.rejected_digest if record and status == "failed" else None
         step = next_step(reservation.status, status, digest=digest, rejected_digest=rejected)
         if step is Step.PUSH:
             await self._push(ctx, uid, reservation, digest, bookings, result)
@@ -142,8 +135,8 @@ class ReservationsJob:
             await self._check_then_cancel(ctx, uid, reservation.id, bookings, result)
         elif step is Step.NEVER_PUSHED:
             await self._never_pushed(ctx, uid, reservation.id, result)
-        elif status == "pushed" and reservation.status == "confirmed":
-            await self._check_changed(ctx, reservation, result)
+        elif record and status == "pushed" and reservation.status == "confirmed":
+            await self._check_changed(ctx, reservation, record, result)
 
     async def _push(
         self,
@@ -172,8 +165,9 @@ class ReservationsJob:
             return
         refused = outcome.unsuccessful_bookings.get(site_id)
         message = (refused.message if refused else None) or "the site booked nothing"
-        await ctx.state.record_reservation(reservation.id, uid, "failed", message=message)
-        await ctx.state.set_meta(_rejected_key(reservation.id), digest)
+        await ctx.state.record_reservation(
+            reservation.id, uid, "failed", message=message, rejected_digest=digest
+        )
         result.counts["rejected"] += 1
         log.warning("reservation.rejected", message=message)
 
@@ -196,22 +190,25 @@ class ReservationsJob:
         return tuple(b.booking_id for b in found)
 
     async def _check_changed(
-        self, ctx: SyncContext, reservation: VendorReservation, result: JobResult
+        self,
+        ctx: SyncContext,
+        reservation: VendorReservation,
+        record: ReservationRecord,
+        result: JobResult,
     ) -> None:
         """``reservation.changed`` once per change of a pushed reservation (module docstring).
 
         A push recorded before the worker kept what it sent takes the document's current
         version as what was sent: from then on, changes are reported.
         """
-        key = pushed_key(reservation.id)
-        pushed = read_pushed(await ctx.state.get_meta(key))
+        pushed = read_pushed(record.push_record)
         if pushed is None:
             await _remember_pushed(ctx, reservation)
             return
         report = report_change(pushed, field_digests(reservation))
         if report is None:
             return
-        await ctx.state.set_meta(key, report.record.dump())
+        await ctx.state.remember_push(reservation.id, report.record.dump())
         if report.fields:
             result.counts["changed"] += 1
             log.warning("reservation.changed", fields=list(report.fields), message=NO_MODIFY)
