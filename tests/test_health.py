@@ -41,7 +41,7 @@ from worker.testing import FakeClock
 
 
 def snapshot(*, ready: bool = True, wall: float = 1000.0) -> dict[str, Any]:
-    metrics = WorkerMetrics({"ari": 300.0, "bookings": 120.0}, wall=lambda: wall)
+    metrics = WorkerMetrics({"ari": 300.0, "bookings": 120.0}, clock=FakeClock(wall_start=wall))
     metrics.job_started("ari")
     metrics.job_finished("ari", ok=True)
     metrics.job_started("bookings")
@@ -132,10 +132,10 @@ def test_snapshot_gauges_have_every_series() -> None:
 
 def test_oldest_undelivered_booking_grows_while_the_bookings_job_fails() -> None:
     """The gauge counts from the first failure of the current streak and resets on success."""
-    now = [100.0]
-    metrics = WorkerMetrics({"bookings": 60.0}, wall=lambda: now[0])
+    clock = FakeClock(wall_start=100.0)
+    metrics = WorkerMetrics({"bookings": 60.0}, clock=clock)
     metrics.job_finished("bookings", ok=False)
-    now[0] = 160.0
+    clock.advance(60.0)
     metrics.job_finished("bookings", ok=False)
     assert metrics.oldest_undelivered_booking_s(now=200.0) == 100.0
     metrics.job_finished("bookings", ok=True)
@@ -182,7 +182,7 @@ async def test_a_port_in_use_is_one_config_error_naming_it() -> None:
 
 def test_breaker_state_gauge_and_readiness() -> None:
     """``bookyflow_breaker_state`` is 0 closed, 1 half-open, 2 open; ready only when closed."""
-    metrics = WorkerMetrics({"ari": 300.0}, wall=lambda: 1000.0)
+    metrics = WorkerMetrics({"ari": 300.0}, clock=FakeClock(wall_start=1000.0))
     for state, gauge in (("closed", 0), ("half_open", 1), ("open", 2)):
         data = metrics.snapshot(ClientStats(), ready=state == "closed", breaker=state)
         scrape = Scrape(Telemetry(partial(dict, a=data)).render())
@@ -192,11 +192,11 @@ def test_breaker_state_gauge_and_readiness() -> None:
 
 def test_held_items_by_reason_age_from_the_run_that_first_reported_them() -> None:
     """A reason's age runs from the first run that held something for it, and resets at 0."""
-    now = [100.0]
-    metrics = WorkerMetrics({"properties": 60.0, "bookings": 60.0}, wall=lambda: now[0])
+    clock = FakeClock(wall_start=100.0)
+    metrics = WorkerMetrics({"properties": 60.0, "bookings": 60.0}, clock=clock)
     metrics.job_finished("properties", ok=True, counts={"held": 2, "incomplete": 1})
     metrics.job_finished("bookings", ok=True, counts={"held": 1})
-    now[0] = 400.0
+    clock.advance(300.0)
     metrics.job_finished("properties", ok=True, counts={"held": 1})
     held = metrics.held(now=500.0)
     assert held["held"] == {"items": 1, "oldest_age_s": 400.0}
@@ -207,12 +207,12 @@ def test_held_items_by_reason_age_from_the_run_that_first_reported_them() -> Non
 
 def test_lag_counts_from_start_up_until_the_first_success() -> None:
     """Before its first success a job's lag is the uptime; then the time since the success."""
-    now = [1000.0]
-    metrics = WorkerMetrics({"ari": 60.0}, wall=lambda: now[0])
-    now[0] = 1090.0
+    clock = FakeClock(wall_start=1000.0)
+    metrics = WorkerMetrics({"ari": 60.0}, clock=clock)
+    clock.advance(90.0)
     assert metrics.snapshot(ClientStats(), ready=True)["jobs"]["ari"]["lag_s"] == 90.0
     metrics.job_finished("ari", ok=True)
-    now[0] = 1100.0
+    clock.advance(10.0)
     assert metrics.snapshot(ClientStats(), ready=True)["jobs"]["ari"]["lag_s"] == 10.0
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from worker.metrics import WorkerMetrics
 from worker.state import ReservationRecord, StateStore
+from worker.testing import FakeClock
 
 
 async def test_refused_and_cancel_held_reservations_are_counted_with_the_oldest(
@@ -36,7 +37,7 @@ async def _records(tmp_path: Path, *ids: str) -> list[ReservationRecord]:
 
 def test_the_reservation_reason_is_the_state_count_and_its_age() -> None:
     """``held_in_state`` sets the reason's items and age; the job's own held count is ignored."""
-    metrics = WorkerMetrics({"reservations": 60.0}, wall=lambda: 1000.0)
+    metrics = WorkerMetrics({"reservations": 60.0}, clock=FakeClock(wall_start=1000.0))
     metrics.job_finished("reservations", ok=True, counts={"held": 5})
     assert metrics.held(now=1000.0)["reservation"] == {"items": 0, "oldest_age_s": 0.0}
     assert metrics.held(now=1000.0)["held"]["items"] == 0

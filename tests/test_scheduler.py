@@ -38,7 +38,7 @@ class NoJitter(random.Random):
 def runner_for(jobs: dict[str, StandInJob]) -> JobRunner:
     # The stand-in jobs never read the context; ``run_job`` reads only its clock.
     ctx = cast(SyncContext, SimpleNamespace(clock=FakeClock()))
-    metrics = WorkerMetrics({name: 60.0 for name in jobs}, wall=lambda: 1000.0)
+    metrics = WorkerMetrics({name: 60.0 for name in jobs}, clock=FakeClock(wall_start=1000.0))
     return JobRunner(cast(dict[str, Job], jobs), ctx, metrics)
 
 

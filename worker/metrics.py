@@ -19,13 +19,13 @@ counted by its run only once, and the store knows when it was last updated, acro
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from worker.api.client import ClientStats
+from worker.clock import Clock, SystemClock
 
 if TYPE_CHECKING:
     from worker.inventory import InventorySnapshot
@@ -96,11 +96,9 @@ class JobStatus:
 class WorkerMetrics:
     """Job counters kept by the scheduler's runner; read by the heartbeat and ``/metrics``."""
 
-    def __init__(
-        self, intervals: Mapping[str, float], *, wall: Callable[[], float] = time.time
-    ) -> None:
-        self.wall = wall
-        self.started_at = wall()
+    def __init__(self, intervals: Mapping[str, float], *, clock: Clock | None = None) -> None:
+        self.clock: Clock = clock or SystemClock()  # its wall(): UNIX seconds of every mark
+        self.started_at = self.clock.wall()
         self.jobs = {name: JobStatus(interval) for name, interval in intervals.items()}
         # Set by the webhook sink (``OutboxStats.as_dict``): its outbox and attempt counters.
         self.webhooks: Callable[[], Mapping[str, float]] | None = None
@@ -110,7 +108,7 @@ class WorkerMetrics:
         self._state_held: dict[str, tuple[int, float | None]] = {}  # reason -> items, oldest
 
     def job_started(self, name: str) -> None:
-        self.jobs[name].running_since = self.wall()
+        self.jobs[name].running_since = self.clock.wall()
 
     def job_finished(
         self,
@@ -120,7 +118,7 @@ class WorkerMetrics:
         counts: Mapping[str, int] | None = None,
         duration_s: float = 0.0,
     ) -> None:
-        status, now, counts = self.jobs[name], self.wall(), counts or {}
+        status, now, counts = self.jobs[name], self.clock.wall(), counts or {}
         status.runs += 1
         status.held_by_reason = held_by_reason(name, counts)
         status.held = counts.get("held", 0) + counts.get("incomplete", 0)
@@ -214,7 +212,7 @@ class WorkerMetrics:
         token_expires_in_s: float | None = None,
     ) -> dict[str, Any]:
         """Everything the heartbeat reports, as plain JSON values (``breaker``: its state)."""
-        now = self.wall()
+        now = self.clock.wall()
         bookings = self.bookings(now)
         snapshot: dict[str, Any] = {
             "written_at": now,

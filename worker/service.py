@@ -125,7 +125,7 @@ class Worker(AsyncClosing):
         self.intervals = {name: getattr(settings.jobs, name).interval_s for name in self.jobs}
         self.clock: Clock = clock or SystemClock()
         self.rng = rng or random.Random()
-        self.metrics = WorkerMetrics(self.intervals, wall=self.clock.wall)
+        self.metrics = WorkerMetrics(self.intervals, clock=self.clock)
         # The process's metrics: this worker's own, unless a supervisor binds its shared ones.
         self.telemetry: Telemetry | None = None
         self.live: SiteTelemetry | None = None

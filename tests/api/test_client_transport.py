@@ -7,6 +7,7 @@ import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 
+import aiohttp
 import pytest
 from aiohttp import web
 
@@ -212,4 +213,36 @@ async def test_dropped_connection_is_a_sent_transport_error(
         # The token request left a kept-alive connection: aiohttp's hidden re-send must not
         # take over, or the retry would escape our budget and logs.
         assert await client.request("GET", "flaky") == 2
+    assert client.stats.retries == 1
+
+
+async def test_an_injected_session_factory_makes_the_one_session_and_hides_no_retry(
+    sites: Callable[[dict[str, Handler]], Awaitable[TinySite]],
+) -> None:
+    """``session_factory`` builds the client's only session (here a plain one on a one-connection
+    connector); a connection dropped under it is retried by the client, not re-sent by aiohttp."""
+    calls = 0
+
+    async def flaky(request: web.Request) -> web.StreamResponse:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            assert request.transport is not None
+            request.transport.close()
+        return web.json_response({"data": {"response": calls}})
+
+    made: list[aiohttp.ClientSession] = []
+
+    def factory() -> aiohttp.ClientSession:
+        made.append(aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=1)))
+        return made[-1]
+
+    site = await sites({"/api/flaky": flaky, "/api/ok": _ok})
+    settings = make_settings(site.origin + "/api", max_attempts=3)
+    client = BookyFlowClient(settings, clock=FakeClock(auto_advance=True), session_factory=factory)
+    async with without_refresh_loop(client):
+        assert await client.request("GET", "ok") == "ok"  # the token's connection is kept alive
+        assert await client.request("GET", "flaky") == 2
+    assert len(made) == 1
+    assert made[0].closed
     assert client.stats.retries == 1
