@@ -189,9 +189,9 @@ class Worker(AsyncClosing):
             self._stack.callback(lock.release)  # released last, after state and sink
         live = self._own_telemetry()
         self.metrics.live = live
-        source = ObservedSource(make_source(settings), self.metrics)
+        source = ObservedSource(make_source(settings, clock=self.clock), self.metrics)
         self.inventory = await source.load()
-        state = await StateStore.open(settings.state_dir)
+        state = await StateStore.open(settings.state_dir, clock=self.clock)
         self._stack.push_async_callback(state.close)
         sink: BookingSink = ReadOnlySink()
         if self.exclusive:  # the webhook sink's delivery loop runs until the stack closes it

@@ -31,9 +31,10 @@ from worker.state import StateStore
 __all__ = ["make_owned", "make_sink", "make_source"]
 
 
-def make_source(settings: Settings) -> InventorySource:
-    """The vendor's source, restricted to this shard's properties when sharded."""
-    source = _vendor_source(settings)
+def make_source(settings: Settings, *, clock: Clock | None = None) -> InventorySource:
+    """The vendor's source, restricted to this shard's properties when sharded; a URL source
+    paces its retries on ``clock``."""
+    source = _vendor_source(settings, clock)
     shard = ShardFilter.from_settings(settings)
     return source if shard.everything else ShardedInventorySource(source, shard)
 
@@ -45,14 +46,14 @@ def make_owned(settings: Settings) -> OwnedProperties:
     return OwnedProperties() if shard.everything else ShardedOwnedProperties(shard)
 
 
-def _vendor_source(settings: Settings) -> InventorySource:
+def _vendor_source(settings: Settings, clock: Clock | None) -> InventorySource:
     """A plugin (constructed without arguments), the vendor's URL, or the JSON file."""
     if settings.source:
         source_cls = load_plugin(settings.source, InventorySource)
         source: InventorySource = source_cls()
         return source
     if settings.inventory_url is not None:
-        return HttpInventorySource.from_settings(settings)
+        return HttpInventorySource.from_settings(settings, clock=clock)
     path = settings.inventory
     if path is None:
         raise ConfigError("invalid configuration: BOOKYFLOW_INVENTORY is required")
@@ -69,8 +70,8 @@ async def make_sink(
     metrics: WorkerMetrics | None = None,
 ) -> BookingSink:
     """Where site bookings go: JSON lines (``file``, the default), the webhook outbox in
-    ``state`` (``webhook``: its loop runs on ``clock`` and reports to ``metrics``), or a plugin
-    (constructed without arguments)."""
+    ``state`` (``webhook``: its loop reports to ``metrics``), or a plugin (constructed without
+    arguments). The built-in sinks stamp and pace on ``clock``."""
     if settings.sink == "webhook":
         if state is None:
             raise ConfigError("invalid configuration: the webhook sink needs the state store")
@@ -82,4 +83,4 @@ async def make_sink(
         sink_cls = load_plugin(settings.sink, BookingSink, setting="BOOKYFLOW_SINK")
         sink: BookingSink = sink_cls()
         return sink
-    return await JsonLinesBookingSink.open(settings.bookings_path)
+    return await JsonLinesBookingSink.open(settings.bookings_path, clock=clock)

@@ -4,9 +4,9 @@ invalid inventory. Each gives a clear error, loses nothing, and recovers once th
 
 from __future__ import annotations
 
-import asyncio
 import json
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 from tests.chaos.test_crash_matrix import (
@@ -17,6 +17,7 @@ from tests.chaos.test_crash_matrix import (
     write_inventory,
 )
 from tests.e2e.conftest import CHANNEL, REPO, Site, Spawn, WorkerProcess
+from tests.polling import wait_until
 
 WRITES = ("POST", "PUT", "DELETE")
 
@@ -35,12 +36,9 @@ def error_events(worker: WorkerProcess) -> list[dict[str, object]]:
     return [record for record in worker.records if record["level"] == "error"]
 
 
-async def until(condition: object, worker: WorkerProcess) -> None:
-    """Wait for ``condition()`` while the worker runs (the test timeout bounds this)."""
-    assert callable(condition)
-    while not condition():
-        assert worker.proc.returncode is None, worker.stdout[-5:]
-        await asyncio.sleep(0.1)
+async def until(condition: Callable[[], object], worker: WorkerProcess) -> None:
+    """Wait for ``condition()`` while the worker runs (bounded: ``tests.polling``)."""
+    await wait_until(condition, "the villa's price", every_s=0.1, gone=worker.gone)
 
 
 async def test_corrupt_state_db_is_a_clear_error_then_recovers(site: Site, spawn: Spawn) -> None:

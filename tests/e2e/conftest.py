@@ -19,6 +19,7 @@ from typing import Any, Protocol
 import pytest
 
 from tests.conftest import SandboxFactory
+from tests.polling import WITHIN_S, wait_until
 from worker.sandbox import Sandbox
 from worker.sandbox.image_host import ImageHost, rehost_images
 
@@ -50,15 +51,24 @@ class WorkerProcess:
         await asyncio.gather(*self.readers)
         return code
 
-    async def event(self, name: str) -> dict[str, Any]:
-        """The first log record named ``name``; waits for it (the test timeout bounds this)."""
-        while True:
-            for record in self.records:
-                if record["event"] == name:
-                    return record
-            if self.proc.returncode is not None:
-                raise AssertionError(f"worker exited {self.proc.returncode} before {name}")
-            await asyncio.sleep(0.05)
+    def gone(self) -> str | None:
+        """Why waiting on this worker is pointless (it exited), or None while it runs."""
+        if self.proc.returncode is None:
+            return None
+        return f"worker exited {self.proc.returncode} (last lines: {self.stdout[-5:]})"
+
+    def first(self, name: str) -> dict[str, Any] | None:
+        return next((record for record in self.records if record["event"] == name), None)
+
+    async def event(self, name: str, *, within_s: float = WITHIN_S) -> dict[str, Any]:
+        """The first log record named ``name``; waits for it, failing early if the worker exits."""
+        await wait_until(
+            lambda: self.first(name) is not None, f"a {name} line", within_s=within_s,
+            every_s=0.05, gone=self.gone,
+        )  # fmt: skip
+        record = self.first(name)
+        assert record is not None
+        return record
 
 
 async def _collect(stream: asyncio.StreamReader, into: list[str]) -> None:

@@ -9,6 +9,7 @@ from collections import Counter
 from pathlib import Path
 
 from tests.e2e.conftest import CHANNEL, Site, Spawn, WorkerProcess, assert_json_lines
+from tests.polling import wait_until
 from tests.sync.support import seaside
 from worker.sandbox import ClientSpec
 
@@ -77,17 +78,19 @@ def _sites_toml(site: Site, path: Path) -> Path:
 
 
 async def _properties_synced(worker: WorkerProcess, sites: set[str]) -> None:
-    """Wait (bounded by the test timeout) until each site's properties job has finished."""
-    while True:
-        done = {
+    """Wait (bounded: ``tests.polling``) until each site's properties job has finished."""
+
+    def done() -> set[str | None]:
+        return {
             record.get("site")
             for record in worker.records
             if record["event"] == "job.finished" and record.get("job") == "properties"
         }
-        if sites <= done:
-            return
-        await worker.event("job.finished")  # fails fast if the worker exited
-        await asyncio.sleep(0.05)
+
+    await wait_until(
+        lambda: sites <= done(), f"the properties job of {sorted(sites)}", every_s=0.05,
+        gone=worker.gone,
+    )  # fmt: skip
 
 
 async def test_one_process_serves_many_sites_and_a_bad_one_waits(

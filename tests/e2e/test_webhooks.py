@@ -4,7 +4,6 @@ a SIGKILL between the POST and its commit; dead letters are re-driven beside the
 
 from __future__ import annotations
 
-import asyncio
 import signal
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -14,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.conftest import CHANNEL, Site, Spawn, WorkerProcess
+from tests.polling import wait_until
 from tests.webhooks.support import SECRET
 from worker.sandbox.webhook_receiver import WebhookReceiver
 from worker.state import StateStore
@@ -44,11 +44,9 @@ def hooked(site: Site, receiver: WebhookReceiver, tmp_path: Path) -> dict[str, s
 
 
 async def until(condition: Callable[[], bool], worker: WorkerProcess | None = None) -> None:
-    """Wait for ``condition`` (the test timeout bounds it); fail early if the worker died."""
-    while not condition():
-        if worker is not None and worker.proc.returncode is not None:
-            raise AssertionError(f"worker exited {worker.proc.returncode}: {worker.stdout[-5:]}")
-        await asyncio.sleep(_POLL_S)
+    """Wait for ``condition`` (bounded: ``tests.polling``); fail early if the worker died."""
+    gone = worker.gone if worker is not None else None
+    await wait_until(condition, "the deliveries", every_s=_POLL_S, gone=gone)
 
 
 def hotels(site: Site) -> list[int]:

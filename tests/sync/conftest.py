@@ -35,7 +35,7 @@ async def harness_for(tmp_path: Path) -> AsyncIterator[HarnessFactory]:
     yield make
     for harness in made:
         await harness.stop()
-        await harness.client.aclose()
+        await harness.client.close()
         await harness.images.close()
 
 

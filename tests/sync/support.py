@@ -172,9 +172,9 @@ class Harness:
         self.ctx = SyncContext(
             settings=self.settings,
             cmf=cmf,
-            state=await StateStore.open(self.settings.state_dir),
+            state=await StateStore.open(self.settings.state_dir, clock=self.clock),
             source=JsonFileInventorySource(self.tmp / "inventory.json"),
-            sink=await JsonLinesBookingSink.open(self.settings.bookings_path),
+            sink=await JsonLinesBookingSink.open(self.settings.bookings_path, clock=self.clock),
             owned=owned,
             gates=PropertyGates.from_settings(self.settings, self.clock),
             clock=self.clock,
