@@ -18,6 +18,7 @@ import pytest
 
 from tests.conftest import SandboxFactory
 from tests.metrics_support import Scrape, http_get
+from tests.polling import wait_until
 from worker.health import HEARTBEAT_FILE, evaluate_heartbeat, read_heartbeat
 from worker.sandbox import ClientSpec, Sandbox
 from worker.service import Worker
@@ -55,11 +56,8 @@ def site_settings(sandbox: Sandbox, tmp_path: Path, name: str, **extra: Any) -> 
 
 
 async def until(condition: Callable[[], bool]) -> None:
-    """Poll (the test timeout bounds the wait; nothing asserts on time)."""
-    while True:
-        if condition():
-            return
-        await asyncio.sleep(0.02)
+    """Poll (bounded: ``tests.polling``; nothing asserts on time)."""
+    await wait_until(condition, "the worker's first cycle, heartbeat or sync")
 
 
 @pytest.fixture
