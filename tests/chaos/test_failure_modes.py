@@ -9,6 +9,8 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from tests.chaos.test_crash_matrix import (
     Document,
     assert_site_equals_inventory,
@@ -78,6 +80,7 @@ async def test_deleted_state_dir_costs_a_reconciliation_not_a_duplicate(
     assert len(lines) == 1
 
 
+@pytest.mark.slow  # over 3 s (--durations): real worker processes, run to their end
 async def test_full_disk_under_the_sink_loses_no_booking(
     site: Site, spawn: Spawn, tmp_path: Path
 ) -> None:
@@ -105,6 +108,7 @@ async def test_full_disk_under_the_sink_loses_no_booking(
     assert len(revisions) == len(set(revisions)) == 2
 
 
+@pytest.mark.slow  # over 3 s (--durations): real worker processes, run to their end
 async def test_unreadable_inventory_keeps_the_last_good_one(site: Site, spawn: Spawn) -> None:
     """While the inventory cannot be read nothing is removed; its next version is applied."""
     worker = await spawn("run")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import signal
 
+import pytest
+
 from tests.e2e.conftest import Site, Spawn, WorkerProcess
 
 # Bounds, not timings: a regression makes these waits hang, and the bound turns that into a
@@ -35,6 +37,7 @@ async def test_sighup_reopens_the_bookings_file_and_keeps_running(site: Site, sp
     assert worker.events()[-1] == "worker.stopped"
 
 
+@pytest.mark.slow  # over 3 s (--durations): real worker processes, run to their end
 async def test_a_second_daemon_on_one_state_dir_exits_78_naming_the_first(
     site: Site, spawn: Spawn
 ) -> None:

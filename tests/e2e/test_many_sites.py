@@ -8,6 +8,8 @@ import signal
 from collections import Counter
 from pathlib import Path
 
+import pytest
+
 from tests.e2e.conftest import CHANNEL, Site, Spawn, WorkerProcess, assert_json_lines
 from tests.polling import wait_until
 from tests.sync.support import seaside
@@ -34,6 +36,7 @@ async def _all_shards(spawn: Spawn, *args: str) -> list[WorkerProcess]:
     return workers
 
 
+@pytest.mark.slow  # over 3 s (--durations): real worker processes, run to their end
 async def test_three_shards_create_every_property_exactly_once(site: Site, spawn: Spawn) -> None:
     """Three replicas over one config create each property once and deliver each booking once."""
     _write_inventory(site)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import signal
 
+import pytest
+
 from tests.e2e.conftest import Site, Spawn, assert_json_lines
 from tests.e2e.test_lifecycle import free_port
 
@@ -20,6 +22,7 @@ QUICK = {
 }
 
 
+@pytest.mark.slow  # over 3 s (--durations): real worker processes, run to their end
 async def test_run_waits_out_503_pages_at_start_up_then_syncs(site: Site, spawn: Spawn) -> None:
     """Eight 503 HTML pages (token endpoint first): `run` logs worker.start_failed, tries again,
     syncs, and SIGTERM still stops it cleanly (it used to exit 1 at once)."""

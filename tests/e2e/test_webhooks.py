@@ -71,6 +71,7 @@ def current(site: Site, booking_id: int) -> str:
     raise AssertionError(f"booking {booking_id} is not on the site")
 
 
+@pytest.mark.slow  # over 3 s (--durations): real worker processes, run to their end
 async def test_every_revision_arrives_once_across_a_sigkill_between_post_and_commit(
     site: Site, spawn: Spawn, receiver: WebhookReceiver, hooked: dict[str, str]
 ) -> None:
@@ -108,6 +109,7 @@ async def test_every_revision_arrives_once_across_a_sigkill_between_post_and_com
     assert events == ["cancelled", "created", "created", "created", "modified"]
 
 
+@pytest.mark.slow  # over 3 s (--durations): real worker processes, run to their end
 async def test_a_dead_letter_is_redriven_by_the_command_beside_the_daemon(
     site: Site, spawn: Spawn, receiver: WebhookReceiver, hooked: dict[str, str]
 ) -> None:
