@@ -39,3 +39,24 @@ def test_jitter_without_an_rng_and_bad_values_are_refused() -> None:
         Backoff(first_s=1.0, max_s=2.0, jitter=0.5).delay_s(1)
     with pytest.raises(ValueError, match="invalid backoff"):
         Backoff(first_s=10.0, max_s=1.0)
+
+
+def test_no_other_module_in_worker_computes_a_doubling_delay() -> None:
+    """``2 ** n`` (a hand-written backoff) appears in ``worker/backoff.py`` only (issue 14)."""
+    import ast
+    from pathlib import Path
+
+    import worker
+
+    root = Path(worker.__file__).parent
+    powers_of_two = sorted(
+        str(path.relative_to(root.parent))
+        for path in root.rglob("*.py")
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.BinOp)
+        and isinstance(node.op, ast.Pow)
+        and isinstance(node.left, ast.Constant)
+        and node.left.value in (2, 2.0)
+        and not isinstance(node.right, ast.Constant)  # 2 ** 31 is a bound, not a backoff
+    )
+    assert set(powers_of_two) == {"worker/backoff.py"}

@@ -9,10 +9,11 @@ unreachable. Loopback only, like the sandbox.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from types import TracebackType
 from typing import Any
 
 from aiohttp import web
+
+from worker.closing import AsyncClosing
 
 __all__ = ["JPEG", "ImageHost", "rehost_images"]
 
@@ -35,7 +36,7 @@ async def _image(request: web.Request) -> web.Response:
     return web.Response(body=JPEG, content_type="image/jpeg")
 
 
-class ImageHost:
+class ImageHost(AsyncClosing):
     """``async with ImageHost() as host: host.url("main.jpg")`` — served on a free loopback port."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
@@ -71,16 +72,9 @@ class ImageHost:
         if runner is not None:
             await runner.cleanup()
 
-    async def __aenter__(self) -> ImageHost:
-        return await self.start()
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
+    async def open(self) -> None:
+        """``async with`` starts it (``worker.closing.AsyncClosing``)."""
+        await self.start()
 
 
 def rehost_images(document: dict[str, Any], host: ImageHost) -> dict[str, Any]:

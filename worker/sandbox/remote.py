@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from types import TracebackType
 from typing import Any
 
 import aiohttp
 
+from worker.closing import AsyncClosing
 from worker.sandbox.control import CONTROL_ROOT
 
 JSON = dict[str, Any]
@@ -29,7 +29,7 @@ class RemoteSandboxError(RuntimeError):
         self.status = status
 
 
-class RemoteSandbox:
+class RemoteSandbox(AsyncClosing):
     """The control surface of ``Sandbox`` (faults, tokens, channels, journal, site bookings)."""
 
     def __init__(self, url: str, admin_token: str) -> None:
@@ -39,17 +39,6 @@ class RemoteSandbox:
 
     def __repr__(self) -> str:
         return f"RemoteSandbox({self._root!r})"
-
-    async def __aenter__(self) -> RemoteSandbox:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
 
     async def close(self) -> None:
         if self._session is not None:

@@ -19,10 +19,10 @@ import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from types import TracebackType
 
 from aiohttp import web
 
+from worker.closing import AsyncClosing
 from worker.logging import get_logger, redactor
 from worker.sandbox.api import API_ROOT, create_api_app
 from worker.sandbox.control import (
@@ -44,7 +44,7 @@ STANDALONE_JOURNAL_SIZE = 10_000
 log = get_logger("worker.sandbox")
 
 
-class Sandbox:
+class Sandbox(AsyncClosing):
     """An embedded BookyFlow site with fault injection, a journal and control handles."""
 
     def __init__(
@@ -143,17 +143,9 @@ class Sandbox:
             self.store.close()
             self._store_closed = True
 
-    async def __aenter__(self) -> Sandbox:
+    async def open(self) -> None:
+        """``async with`` starts it (``worker.closing.AsyncClosing``)."""
         await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
 
     def _open_store(
         self, *, token_ttl_s: float | None, legacy: bool, engine_auth: bool

@@ -19,11 +19,12 @@ import binascii
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from types import TracebackType
 from typing import Any
 
 from aiohttp import web
 from standardwebhooks import Webhook, WebhookVerificationError
+
+from worker.closing import AsyncClosing
 
 __all__ = ["Attempt", "Stall", "WebhookReceiver"]
 
@@ -56,7 +57,7 @@ class _Fault:
     retry_after: str | None
 
 
-class WebhookReceiver:
+class WebhookReceiver(AsyncClosing):
     """``async with WebhookReceiver(secret) as receiver:`` POSTs to ``receiver.url``."""
 
     def __init__(self, secret: str, *, host: str = "127.0.0.1", port: int = 0) -> None:
@@ -153,13 +154,6 @@ class WebhookReceiver:
         if runner is not None:
             await runner.cleanup()
 
-    async def __aenter__(self) -> WebhookReceiver:
-        return await self.start()
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
+    async def open(self) -> None:
+        """``async with`` starts it (``worker.closing.AsyncClosing``)."""
+        await self.start()
