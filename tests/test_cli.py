@@ -149,6 +149,7 @@ async def test_rejected_credentials_exit_78_without_traceback(
     assert "not-the-secret" not in out.out + out.err
 
 
+@pytest.mark.slow
 async def test_demo_syncs_the_example_inventory_and_prints_a_summary(
     clean_env: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

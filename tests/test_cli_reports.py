@@ -178,6 +178,7 @@ def write_inventory(tmp_path: Path, *properties: dict[str, Any]) -> None:
     (tmp_path / "inventory.json").write_text(json.dumps({"properties": list(properties)}))
 
 
+@pytest.mark.slow
 async def test_sync_once_exits_1_when_a_record_is_held(
     clean_env: pytest.MonkeyPatch,  # noqa: F811
     sandbox: Sandbox,

@@ -233,8 +233,10 @@ def test_an_exited_but_unreaped_process_is_not_running() -> None:
     child = subprocess.Popen([sys.executable, "-c", "pass"])
     try:
         stat_file = Path(f"/proc/{child.pid}/stat")
+        deadline = time.monotonic() + 10.0  # it exits within moments
         while stat_file.read_text().rpartition(")")[2].split()[0] != "Z":
-            time.sleep(0.01)  # it exits within moments; the test timeout bounds the wait
+            assert time.monotonic() < deadline, "the child never became a zombie"
+            time.sleep(0.01)
         assert not probe_process(child.pid).exists
     finally:
         child.wait()

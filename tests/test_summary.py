@@ -38,6 +38,7 @@ def sandbox_writes(sandbox: Sandbox) -> Counter[str]:
     )
 
 
+@pytest.mark.slow
 async def test_sync_once_ends_with_jobs_writes_and_exit_code(
     clean_env: pytest.MonkeyPatch,  # noqa: F811
     sandbox: Sandbox,
@@ -62,6 +63,7 @@ async def test_sync_once_ends_with_jobs_writes_and_exit_code(
     assert "{'" not in text  # no Python reprs (route templates do have {id})
 
 
+@pytest.mark.slow
 async def test_sync_once_summary_names_what_was_held_and_why_it_exits_1(
     clean_env: pytest.MonkeyPatch,  # noqa: F811
     sandbox: Sandbox,
@@ -101,6 +103,7 @@ async def test_no_summary_with_json_or_into_a_pipe_of_json_logs(
         assert "sync.finished" in {record["event"] for record in json_lines(out)}
 
 
+@pytest.mark.slow
 async def test_many_sites_summary_has_a_row_per_site_and_job(
     clean_env: pytest.MonkeyPatch,  # noqa: F811
     sandbox: Sandbox,
