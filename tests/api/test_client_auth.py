@@ -152,3 +152,32 @@ async def test_token_that_expires_while_waiting_at_the_gate_is_swapped_before_se
     assert [e.token_state for e in sent] == ["valid"]
     assert sent[0].headers["Authorization"] != f"Bearer {first.value}"
     assert _token_requests(sandbox) == 1  # the replacement, fetched after the wait
+
+
+async def test_token_refused_while_a_call_waits_at_the_gate_is_swapped_before_sending(
+    sandbox: Sandbox,
+) -> None:
+    """A 401 to one call while another waits at the gate: the waiting one sends the new token.
+
+    The many-sites soak's ``revoked`` site caught the old token going out 1.8 s after the site
+    had refused it: the waiting call had fetched it before the gate and only checked expiry.
+    """
+    await announced(sandbox)
+    clock = FakeClock()
+    client = BookyFlowClient(make_settings(sandbox.api_url), clock=clock)
+    async with without_refresh_loop(client):
+        await client.request("GET", VERSIONS)  # token 1
+        first = client.tokens.current
+        assert first is not None
+        client.gate.hold_for(5.0)
+        sandbox.journal.clear()
+        waiting = asyncio.create_task(client.request("GET", VERSIONS))
+        await clock.run_until_idle()  # it holds token 1 and sleeps at the gate
+        sandbox.tokens.revoke_all()
+        refused = asyncio.create_task(client.tokens.invalidate(first.generation))  # a 401
+        await clock.run_for(6.0)  # the token request queues at the gate too
+        await waiting
+        newer = await refused
+    sent = [e for e in sandbox.journal.entries if e.path.endswith(VERSIONS)]
+    assert [e.token_state for e in sent] == ["valid"]
+    assert sent[0].headers["Authorization"] == f"Bearer {newer.value}"

@@ -123,6 +123,11 @@ class TokenManager(AsyncClosing):
             self._refresh_task()
         return token
 
+    def superseded(self, token: Token) -> bool:
+        """Whether a newer token replaced ``token``, or a 401 refused it and none is held yet."""
+        current = self._token
+        return current is None or current.generation != token.generation
+
     def confirm(self, generation: int) -> None:
         """The site accepted a token of ``generation``: a later 401 on it is a revocation."""
         self._confirmed_generation = max(self._confirmed_generation, generation)

@@ -287,13 +287,17 @@ class BookyFlowClient(AsyncClosing):
     ) -> tuple[_Answer, Token | None]:
         """One HTTP exchange (following redirects), after the site's rate gate.
 
-        Returns the answer and the token actually sent: a token that expired while the call
-        waited at the gate is swapped for the current one first, so no request leaves with a
-        token the client already knows to be dead (the chaos soak caught 10–15 such sends per
-        30 minutes with 10 s tokens).
+        Returns the answer and the token actually sent: a token that expired, or that a 401 to
+        another call refused (or a refresh replaced), while the call waited at the gate is
+        swapped for the current one first, so no request leaves with a token the client already
+        knows to be dead (the chaos soak caught 10–15 such sends per 30 minutes with 10 s
+        tokens, and revoked tokens sent after a wait at a busy site's gate).
         """
         await self.gate.acquire()
-        if token is not None and token_state(token, self.clock.now()) is TokenState.EXPIRED:
+        if token is not None and (
+            self.tokens.superseded(token)
+            or token_state(token, self.clock.now()) is TokenState.EXPIRED
+        ):
             token = await self.tokens.get()
         headers = self._headers(call, token)
         started = self.clock.now()
