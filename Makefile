@@ -26,7 +26,7 @@ live: venv
 
 # Chaos soak, short mode (tests/chaos/soak.py): a modern run, then a legacy run, 30 s of chaos plus settling each (~70 s);
 # then the many-sites run (tests/chaos/many_sites.py): one supervisor, five sites (calm, steady,
-# revoked, down, garbage), 30 s of chaos plus settling (~70 s: the down site waits out the supervisor's 60 s retry).
+# revoked, down, garbage), 30 s of chaos plus settling (~70 s).
 # SOAK_S sets each run's chaos length (SOAK_S=3600 for the long soak).
 soak: venv
 	SOAK_S=$${SOAK_S:-30} $(BIN)/python -m tests.chaos.soak

@@ -1,11 +1,20 @@
 """Many BookyFlow sites in one process: one ``Worker`` per site, kept apart, in one event loop.
 
 Each site (``worker.sites.SiteSettings``) has its own ``Worker``, hence its own HTTP session,
-token manager, circuit breaker, rate gate, state store and scheduler. A site whose start-up fails
-(credentials or scopes refused, site down, bad inventory path, anything) is logged as
-``site.failed`` with its label and error class and tried again on a slow schedule
-(``Settings.backoff.site_restart()`` of the process settings: 60 s doubling to 15 min) while the
-others run; it never stops them.
+token manager, circuit breaker, rate gate, state store and scheduler. Start-up failures are
+handled as the single-site daemon handles them, by their kind:
+
+- the site's passing trouble (down, 5xx, 429, a spoilt body: ``retry.is_transient``) is retried
+  by the site's own worker on the start-up backoff (``Settings.backoff.start()``: 1 s doubling
+  to 5 min, never before its breaker admits a probe), one ``worker.start_failed`` WARNING per
+  attempt. A site answering a burst of 429s at start-up is syncing seconds later, not after a
+  minute (the many-sites soak's ``steady`` site, under chaos);
+- what trying again soon cannot fix (credentials or scopes refused, a bad inventory path, a
+  bug) is logged as ``site.failed`` with its label and error class and tried again on a slow
+  schedule (``Settings.backoff.site_restart()`` of the process settings: 60 s doubling to 15
+  min).
+
+Either way the other sites run on; one site never stops them.
 
 SIGHUP (``request_reload``) reloads every running site's worker as the single-site daemon does:
 its bookings file reopened by name and its inventory re-read now, one ``worker.reload`` line per
@@ -98,7 +107,7 @@ class Supervisor(AsyncClosing):
         self.runs = {site.label: SiteRun(site) for site in sites}
         self.clock: Clock = clock or SystemClock()
         self._new_worker = new_worker or (
-            lambda s: Worker(s, jobs=jobs, clock=self.clock, heartbeat=False)
+            lambda s: Worker(s, jobs=jobs, clock=self.clock, heartbeat=False, retry_start=True)
         )
         self.restart_backoff = process.backoff.site_restart()
         self.heartbeat_file_interval_s = heartbeat_file_interval_s
