@@ -254,3 +254,22 @@ async def test_a_property_deleted_on_the_site_is_created_again(harness: Harness)
     (new,) = [p["property_uid"] for p in harness.site_properties()]
     assert new != old
     assert [e["event"] for e in logs].count("property.lost") == 1
+
+
+async def test_non_numeric_remote_uids_collide_on_an_engine_and_the_error_says_why(
+    harness: Harness,
+) -> None:
+    """The engine keeps remote uids as integers: a second text id is refused, with the cause.
+
+    Seen against the real engine: ``HTL-2`` becomes 0 like ``HTL-1`` before it, so its create
+    answers "That Remote ID already exists"; the job must name the fix, not just fail.
+    """
+    harness.write_inventory(seaside("HTL-1"), seaside("HTL-2"))
+    with capture_logs() as logs:
+        result = await harness.run("properties")
+    assert result.counts["created"] == 1
+    assert len(harness.site_properties()) == 1
+    (failed,) = [entry for entry in logs if entry["event"] == "property.create_failed"]
+    assert failed["remote_uid"] == "HTL-2"
+    assert "stores remote uids as integers" in failed["error"]
+    assert "use digits for remote_uid" in failed["error"]

@@ -224,7 +224,7 @@ class PropertiesJob:
         claimed = {r.property_uid for r in await ctx.state.list_properties() if r.property_uid}
         matches = find_on_server(prop.remote_uid, server, claimed)
         if len(matches) != 1:
-            raise AmbiguousProperty(f"remote uid {prop.remote_uid!r} exists but cannot be adopted")
+            raise AmbiguousProperty(_unadoptable(prop.remote_uid))
         ctx.owned.add(matches[0].uid, prop.remote_uid)
         await self._adopt(ctx, prop, matches[0])
         return matches[0].uid
@@ -255,3 +255,16 @@ class PropertiesJob:
         """Safe prune (``worker.sync.prune``): never on an empty or unclean document, never
         more than ``BOOKYFLOW_PRUNE_MAX_FRACTION`` at once, never a live reservation's property."""
         await prune_properties(ctx, snapshot, server, kept, result)
+
+
+def _unadoptable(remote_uid: str) -> str:
+    """Why an "already exists" answer led nowhere, with the likely cause when there is one."""
+    message = f"remote uid {remote_uid!r} exists but cannot be adopted"
+    if not remote_uid.isdigit():
+        # The real engine casts remote_property_uid to an integer (cmf_property.php): every
+        # non-numeric id becomes 0, so a channel's second such property "already exists".
+        message += (
+            "; this site stores remote uids as integers, so every non-numeric one collides:"
+            " use digits for remote_uid (docs/inventory.md)"
+        )
+    return message
