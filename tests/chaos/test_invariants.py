@@ -70,12 +70,16 @@ def test_poisoned_bookings_must_be_set_aside() -> None:
 
 
 def test_isolation_and_reload_checks_fail_on_a_leak() -> None:
-    """Another site failing, the calm site failing a job, or a site not reloaded all fail."""
-    down = [{"event": "site.failed", "site": "down"}, {"event": "site.ready", "site": "down"}]
+    """A site.failed, the calm site failing a job, or a site not reloaded all fail."""
+    down = [
+        {"event": "worker.start_failed", "site": "down"},
+        {"event": "site.ready", "site": "down"},
+    ]
     assert sites_isolated(down).ok
     assert not sites_isolated([*down, {"event": "site.failed", "site": "steady"}]).ok
+    assert not sites_isolated([*down, {"event": "site.failed", "site": "down"}]).ok
     assert not sites_isolated([*down, {"event": "job.finished", "site": "calm", "ok": False}]).ok
-    assert not sites_isolated(down[1:]).ok  # down never reported
+    assert not sites_isolated(down[1:]).ok  # down's start-up never retried
     summary = {"event": "supervisor.reload", "sites": ["calm", "steady"], "not_running": ["down"]}
     reloads = [
         {"event": "worker.reload", "site": label, "ok": True, "sink_reopened": True}
