@@ -89,7 +89,7 @@ def _minstays(today: date) -> list[dict[str, Any]]:
 
 def make_property(index: int, today: date) -> dict[str, Any]:
     """One vendor property: weekly prices, weekend and seasonal minimum stays, two closures."""
-    uid = f"P{index:05d}"
+    uid = str(100_000 + index)  # digits: the engine keeps remote uids as integers
     closures = [
         {"id": "works", "date_from": str(today + timedelta(days=60 + index % 30)),
          "date_to": str(today + timedelta(days=62 + index % 30)), "room_remote_ids": []},
