@@ -46,7 +46,7 @@ def emit(name: str, value: float | int | str) -> None:
 
 
 def make_property(site: int, index: int, price: str) -> dict[str, Any]:
-    uid = f"{site}-{index}"
+    uid = str(site * 1000 + index)  # digits: the engine keeps remote uids as integers
     today = date.today()
     return {
         "remote_uid": uid, "name": f"Hotel {uid}", "country": "GB", "region_id": 1,
@@ -101,7 +101,7 @@ def synced(sandbox: Sandbox, sites: int) -> bool:
 
 def price_on_site(sandbox: Sandbox, site: int) -> str | None:
     props = sandbox.store.properties_of(f"c{site}", CHANNEL)
-    first = next(p for p in props if str(p["remote_uid"]) == f"{site}-0")
+    first = next(p for p in props if str(p["remote_uid"]) == str(site * 1000))
     night = str(date.today() + timedelta(days=5))
     price = sandbox.store.calendar(int(first["property_uid"]), night, night)[night]["price"]
     return f"{float(price):.2f}"
