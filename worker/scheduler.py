@@ -62,14 +62,16 @@ class JobRunner:
         self.ctx = ctx
         self.metrics = metrics
         self._running: dict[str, asyncio.Task[object]] = {}
+        self._idle: dict[str, asyncio.Event] = {}  # set when that run ends
         self.stopping = False  # set at shutdown: no new run starts, the first cycle stops early
 
     @property
     def running(self) -> tuple[str, ...]:
         return tuple(self._running)
 
-    async def run(self, name: str) -> JobResult | None:
-        """One run of ``name``; None when skipped (still running, or shutting down)."""
+    async def run(self, name: str, ctx: SyncContext | None = None) -> JobResult | None:
+        """One run of ``name`` (on ``ctx``, else the runner's); None when skipped (still
+        running, or shutting down)."""
         if self.stopping:
             return None
         if name in self._running:
@@ -78,11 +80,13 @@ class JobRunner:
         task = asyncio.current_task()
         assert task is not None  # always called from a coroutine
         self._running[name] = task
+        self._idle[name] = idle = asyncio.Event()
         self.metrics.job_started(name)
         try:
-            result = await run_job(self.jobs[name], self.ctx)
+            result = await run_job(self.jobs[name], ctx or self.ctx)
         finally:
-            del self._running[name]
+            del self._running[name], self._idle[name]
+            idle.set()
         if name == RESERVATIONS_JOB:
             await self._count_held_reservations()
         self.metrics.job_finished(
@@ -99,6 +103,12 @@ class JobRunner:
             return
         oldest_at = None if oldest is None else oldest.timestamp()
         self.metrics.held_in_state("reservation", items, oldest_at)
+
+    async def run_when_free(self, name: str, ctx: SyncContext | None = None) -> JobResult | None:
+        """Like ``run``, but a run of ``name`` already going is waited for instead of skipped."""
+        while (idle := self._idle.get(name)) is not None:
+            await idle.wait()
+        return await self.run(name, ctx)
 
     async def run_in_order(self, names: Sequence[str]) -> list[JobResult]:
         """Each job once, one after the other (the first cycle and ``sync --once``)."""

@@ -13,10 +13,12 @@ Start-up (``start``), in this order, each step fatal on failure:
 Nothing touches a property before the announce succeeded, and ``Cmf`` is built with the
 ownership guard, so no property outside the owned set is touched at all.
 
-``run()`` schedules the jobs (``worker.scheduler``), writes the heartbeat, serves the health
-endpoints, and returns after ``request_stop()``: scheduling stops, running jobs get
-``settings.grace_s`` to finish, then are cancelled. ``close()`` (idempotent) releases everything
-on one ``AsyncExitStack``. ``worker.signals.SignalStop`` maps SIGTERM/SIGINT to that, and
+``run()`` schedules the jobs (``worker.scheduler``), pushes inventory changes between the
+scheduled cycles (``worker.sync.coalesce``: the source is asked every ``change_poll_s`` whether
+it changed; the changed properties are pushed after ``change_window_s``), writes the heartbeat,
+serves the health endpoints, and returns after ``request_stop()``: scheduling stops, running jobs
+get ``settings.grace_s`` to finish, then are cancelled. ``close()`` (idempotent) releases
+everything on one ``AsyncExitStack``. ``worker.signals.SignalStop`` maps SIGTERM/SIGINT to that, and
 SIGHUP to ``request_reload()``: reopen the bookings file by name and re-read the inventory now.
 
 A daemon (``exclusive=True``: ``run``, ``sync``) first takes the state directory's lock
@@ -56,6 +58,7 @@ from worker.dry_run import WriteRecorder
 from worker.errors import BookyFlowError, ConfigError
 from worker.health import HealthServer, HealthSources, start_health
 from worker.inventory import InventorySnapshot
+from worker.inventory.changes import ChangeWatcher
 from worker.inventory.sink import BookingSink, ReadOnlySink
 from worker.lock import StateDirLock
 from worker.logging import get_logger
@@ -66,6 +69,7 @@ from worker.scopes import missing_scopes, needed_by, to_request
 from worker.settings import Settings
 from worker.site_day import today_in
 from worker.state import StateStore
+from worker.sync.coalesce import ChangePusher
 from worker.sync.context import SyncContext
 from worker.sync.gates import PropertyGates
 from worker.sync.job import Job, JobResult
@@ -145,6 +149,7 @@ class Worker(AsyncClosing):
         self._closed = False
         self._reload_task: asyncio.Task[None] | None = None
         self._health_started = False
+        self.watcher: ChangeWatcher | None = None
 
     def __repr__(self) -> str:
         return f"Worker(site={self.settings.base_url!r}, channel={self.settings.channel_name!r})"
@@ -189,7 +194,8 @@ class Worker(AsyncClosing):
             self._stack.callback(lock.release)  # released last, after state and sink
         live = self._own_telemetry()
         self.metrics.live = live
-        source = ObservedSource(make_source(settings, clock=self.clock), self.metrics)
+        self.watcher = ChangeWatcher(make_source(settings, clock=self.clock))
+        source = ObservedSource(self.watcher, self.metrics)
         self.inventory = await source.load()
         state = await StateStore.open(settings.state_dir, clock=self.clock)
         self._stack.push_async_callback(state.close)
@@ -425,9 +431,12 @@ class Worker(AsyncClosing):
             return
         runner = JobRunner(self.jobs, self._require_ctx(), self.metrics)
         scheduler = build_scheduler(runner, self.intervals, rng=self.rng)
+        pusher = self._change_pusher(runner)
         await self._start_health()
         grace_s = self.settings.grace_s
         scheduler.start()
+        if pusher is not None:
+            pusher.start()
         self.running = True
         try:
             await self._stop.wait()
@@ -437,9 +446,20 @@ class Worker(AsyncClosing):
         finally:
             scheduler.pause()
             drained = await runner.drain(grace_s)
+            if pusher is not None:
+                await pusher.close()
             scheduler.shutdown(wait=False)
             self.running = False
             log.info("worker.drained", clean=drained, grace_s=grace_s)
+
+    def _change_pusher(self, runner: JobRunner) -> ChangePusher | None:
+        """The change watch loop, unless disabled (``BOOKYFLOW_CHANGE_POLL_S=0``) or the source
+        cannot tell when it changed."""
+        poll_s = self.settings.change_poll_s
+        if self.watcher is None or not self.watcher.watching or poll_s <= 0:
+            return None
+        window_s = self.settings.change_window_s
+        return ChangePusher(self.watcher, runner, self.clock, poll_s=poll_s, window_s=window_s)
 
     async def _start_health(self) -> None:
         if not self.heartbeat or self._health_started:

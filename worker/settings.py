@@ -294,6 +294,11 @@ class Settings(BaseSettings):
     # default, as before, so probes and Prometheus reach it in a pod; "127.0.0.1" keeps it local.
     health_host: str = "0.0.0.0"  # noqa: S104 - deliberate, see above
     timezone: str = "UTC"
+    # Change-driven pushes (``worker.sync.coalesce``): how often the inventory source is asked
+    # whether it changed (0: never, the schedule only), and how long a burst of changes is
+    # collected, from its first change, before the changed properties are pushed.
+    change_poll_s: float = Field(1.0, ge=0)
+    change_window_s: float = Field(2.0, ge=0)
     grace_s: float = Field(25.0, gt=0)
     allow_insecure_http: bool = False
     # Static sharding across replicas (worker.sharding); the index may be a pod name "worker-3".

@@ -23,8 +23,10 @@ token file) is a ``ConfigError`` (exit 78), as a missing inventory file is; the 
 being down for now (5xx, a timeout, a refused connection) is not: nothing is known, so nothing is
 pushed or removed, and the next cycle asks again.
 
-A new HTTP session is opened per load and closed after it: loads are minutes apart, and the
-``InventorySource`` protocol has no close for a pooled connection to wait on.
+The change watcher (``worker.inventory.changes``) asks every ``BOOKYFLOW_CHANGE_POLL_S``: one
+conditional GET each time, a 304 while nothing changed. A new HTTP session is opened per load
+and closed after it: the ``InventorySource`` protocol has no close for a pooled connection to
+wait on.
 """
 
 from __future__ import annotations
@@ -137,6 +139,11 @@ class HttpInventorySource:
 
     def __repr__(self) -> str:
         return f"HttpInventorySource({display_url(self.url)!r})"
+
+    async def changed(self) -> bool:
+        """Always worth asking: ``load()``'s conditional GET is the cheap check (a 304 returns
+        the very snapshot served last time, which the change watcher takes for no change)."""
+        return True
 
     async def load(self) -> InventorySnapshot:
         """The current snapshot (see the module docstring for what a failure gives)."""

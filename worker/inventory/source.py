@@ -41,7 +41,16 @@ log = get_logger("worker.inventory")
 
 @runtime_checkable
 class InventorySource(Protocol):
-    """Anything that can tell, once per sync cycle, what the vendor has."""
+    """Anything that can tell, once per sync cycle, what the vendor has.
+
+    A source may also define ``async def changed(self) -> bool``: True when the document may
+    differ from the one its last ``load()`` returned, and cheap to ask (the worker asks every
+    ``BOOKYFLOW_CHANGE_POLL_S``; ``worker.inventory.changes``). Only then does the worker load
+    it, diff the properties and push the changed ones at once instead of at the next scheduled
+    cycle. A plug-in that is told of changes (a queue, a database notification) keeps a flag
+    and returns it here; a source without ``changed()`` is read on the schedule only. ``load()``
+    returning the very same snapshot object means nothing changed.
+    """
 
     async def load(self) -> InventorySnapshot: ...
 
@@ -64,6 +73,11 @@ class _Read:
     key: _FileKey
     data: bytes | None  # None: the key did not change, nothing was read
     oversized: int | None = None  # the size seen when over the cap (nothing kept)
+
+
+def _stat_key(path: Path) -> _FileKey:
+    st = os.stat(path)
+    return _FileKey(st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
 
 
 def _read_if_changed(path: Path, known: _FileKey | None, max_bytes: int) -> _Read:
@@ -92,6 +106,18 @@ class JsonFileInventorySource:
 
     def __repr__(self) -> str:
         return f"JsonFileInventorySource({str(self.path)!r})"
+
+    async def changed(self) -> bool:
+        """Whether the file's identity moved since the last load: one ``stat``, no read.
+
+        An unreadable file (mid-replacement, gone) is no change: the next scheduled load
+        reports it.
+        """
+        try:
+            key = await asyncio.to_thread(_stat_key, self.path)
+        except OSError:
+            return False
+        return key != self._key
 
     async def load(self) -> InventorySnapshot:
         """The current snapshot; raises ``ConfigError`` if the file is unreadable at start-up."""

@@ -30,6 +30,9 @@ class SyncContext:
 
     ``clock`` is the worker's one ``Clock`` (the client, state store, sink and gates share it);
     ``today`` is the site's calendar day (``worker.site_day``): the horizon never reaches back.
+    ``only`` is set for a change push (``worker.sync.coalesce``): the run covers just those
+    remote uids (its ``source`` shows no other), so nothing may be concluded about the rest
+    (the properties job does not prune).
     """
 
     settings: Settings
@@ -41,3 +44,4 @@ class SyncContext:
     gates: PropertyGates
     clock: Clock
     today: Callable[[], date]
+    only: frozenset[str] | None = None

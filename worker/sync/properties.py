@@ -84,7 +84,7 @@ class PropertiesJob:
             await self._complete(ctx, uids[uid], uid, result, new=uid in created)
 
         await for_each_property(ctx, result, uids, complete)
-        if ctx.settings.prune:
+        if ctx.settings.prune and ctx.only is None:  # a change push sees a part only
             await self._prune(ctx, snapshot, server, set(resolved.values()), result)
         return result
 
