@@ -22,6 +22,8 @@ from worker.sandbox import Sandbox
 from worker.scheduler import JobRunner
 from worker.service import Worker
 from worker.sync.coalesce import ChangePusher
+from worker.sync.context import SyncContext
+from worker.sync.job import JobResult
 from worker.sync.jobs import JOBS
 
 WINDOW_S = 2.0
@@ -147,3 +149,43 @@ async def test_a_change_is_pushed_without_waiting_for_the_ari_interval(
     assert json.loads(prices.form["ratepernight"]) == [
         {"date_from": day(15), "date_to": day(15), "ratepernight": "77.00"}
     ]
+
+
+class GatedAri:
+    """The real ARI job, held at its start until ``gate`` is set."""
+
+    name = "ari"
+    scopes = JOBS["ari"].scopes
+
+    def __init__(self) -> None:
+        self.gate, self.started = asyncio.Event(), asyncio.Event()
+
+    async def run(self, ctx: SyncContext) -> JobResult:
+        self.started.set()
+        await self.gate.wait()
+        return await JOBS["ari"].run(ctx)
+
+
+async def test_a_push_waits_for_a_running_job_then_runs(harness: Harness) -> None:
+    """A change that comes due while a scheduled ARI run is going waits for it (no skip), then
+    runs ARI for the changed property; the site gets the new price once."""
+    pusher = await _pusher(harness)
+    gated = GatedAri()
+    pusher.runner.jobs["ari"] = gated
+    scheduled = asyncio.create_task(pusher.runner.run("ari"))
+    await gated.started.wait()
+    harness.write_inventory(priced("1001", "96.00"), seaside("1002"))
+    with capture_logs() as logs:
+        await pusher.step()
+        harness.clock.advance(WINDOW_S)
+        await pusher.step()
+        assert pusher.pushing is not None
+        await harness.clock.run_until_idle()
+        assert not pusher.pushing.done()
+        gated.gate.set()
+        await scheduled
+        await _wait_pushed(pusher)
+    assert "job.skipped" not in [e["event"] for e in logs]
+    [pushed] = [e for e in logs if e["event"] == "sync.pushed_changes"]
+    assert "ari" in pushed["jobs"]
+    assert len(_prices_with(harness.sandbox, "96.00")) == 1
