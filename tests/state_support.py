@@ -89,6 +89,7 @@ async def _progress(store: StateStore, uid: int) -> None:
     await store.mark_base_price(uid)
     await store.mark_rooms_synced(uid, D1, f"fingerprint-{uid}")
     await store.mark_bookings_read(uid, 12, D1)
+    await store.mark_drift(uid, 9, reconcile=False, rooms=False)
 
 
 async def _reservations(store: StateStore, uid: int) -> None:
@@ -128,6 +129,7 @@ async def property_view(store: StateStore, remote: str, uid: int) -> dict[str, A
         "base_price": await store.has_base_price(uid),
         "rooms_synced": await store.rooms_synced(uid),
         "bookings_read": await store.bookings_read(uid),
+        "drift_seen": await store.drift_seen(uid),
         "reservation": await store.get_reservation(f"OTA-{uid}-1"),
         "reservations": await store.reservations_of(uid),
         "booking_ids": await store.pushed_booking_ids(uid),

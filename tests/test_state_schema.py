@@ -123,6 +123,7 @@ SEEDS = {
     5: "INSERT INTO job_outcomes (property_uid, job, ok_at) VALUES (7, 'ari', '2026-12-01');",
     6: "INSERT INTO webhook_outbox (revision, property_uid, body, status, queued_at, since, "
     "next_at) VALUES ('42:r1', 7, X'7b7d', 'pending', 1.0, 1.0, 1.0);",
+    7: "UPDATE property_state SET bookings_read_on = '2026-12-01' WHERE property_uid = 7;",
 }
 
 

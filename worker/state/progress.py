@@ -8,7 +8,9 @@ so a run can skip work already done (these were ``meta`` keys chosen by each job
 - ``rooms_synced_on`` and ``rooms_fingerprint``: the day its rooms were last brought in line and
   the fingerprint of the vendor rooms and room map then (``worker.sync.rooms``);
 - ``bookings_event`` and ``bookings_read_on``: the newest change-log event whose bookings were
-  read, and the day they were last read (``worker.sync.bookings``).
+  read, and the day they were last read (``worker.sync.bookings``);
+- ``drift_event``: the newest change-log event of an edit made on the site itself that was acted
+  on (``worker.sync.drift``): each such edit is acted on once.
 """
 
 from __future__ import annotations
@@ -93,6 +95,26 @@ class ProgressTable(Tables):
     async def mark_bookings_read(self, property_uid: int, event: int, day: date) -> None:
         """The property's bookings were read on ``day``, up to change-log ``event``."""
         await self._write(_BOOKINGS_READ, (property_uid, event, day.isoformat()))
+
+    async def drift_seen(self, property_uid: int) -> int:
+        """The newest change-log event of a site edit acted on already (0: none)."""
+        return int(await self._progress("drift_event", property_uid) or 0)
+
+    async def mark_drift(
+        self, property_uid: int, event: int, *, reconcile: bool, rooms: bool
+    ) -> None:
+        """Site edits up to ``event`` were seen; forget what they make stale, in one write.
+
+        ``reconcile`` forgets the reconciled day (the ARI job re-reads the calendar and the
+        closures on its next run), ``rooms`` the rooms' synced day (the properties job re-checks
+        them)."""
+        sql = (
+            "INSERT INTO property_state (property_uid, drift_event) VALUES (?, ?) "
+            "ON CONFLICT (property_uid) DO UPDATE SET drift_event = excluded.drift_event, "
+            "ari_reconciled_on = CASE WHEN ? THEN NULL ELSE ari_reconciled_on END, "
+            "rooms_synced_on = CASE WHEN ? THEN NULL ELSE rooms_synced_on END"
+        )
+        await self._write(sql, (property_uid, event, reconcile, rooms))
 
     async def _progress(self, column: str, property_uid: int) -> Any:
         sql = f"SELECT {column} FROM property_state WHERE property_uid = ?"  # noqa: S608 - fixed names

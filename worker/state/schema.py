@@ -167,6 +167,8 @@ MIGRATIONS: tuple[str, ...] = (
     DROP TABLE meta;
     DROP TABLE bookings_cursor;
     """,
+    # 8: the newest change-log event of the site's own edits acted on (``worker.sync.drift``).
+    "ALTER TABLE property_state ADD COLUMN drift_event INTEGER;",
 )
 
 # The tables holding rows of one property by its ``property_uid``: ``forget_property`` clears
