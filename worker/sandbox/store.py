@@ -39,6 +39,8 @@ from worker.sandbox.store_operations import ChannelRef, PropertyOperations
 from worker.sandbox.store_rates import RateOperations
 from worker.sandbox.store_reservations import BookingOperations
 
+SITE = ChannelRef(owner_id=0, name="", channel_id=0)  # the hotel on its own site, no channel
+
 __all__ = ["ENGINE_SCOPE", "ENGINE_TOKEN_TTL_S", "ChannelRef", "ClientSpec", "Grant",
            "SandboxStore"]  # fmt: skip
 
@@ -201,6 +203,14 @@ class SandboxStore:
         with self.batch():
             booking = self._booking(booking_id)
             return self.reservations.cancel(booking, None, engine=self.engine).spec_view(None)
+
+    def hotel_set_price(self, property_uid: int, date_from: str, date_to: str, price: str) -> None:
+        """The hotel prices nights on its own site (``tariffs_updated`` under no channel)."""
+        prop = self._property(property_uid)
+        first, last = parse_range(date_from, date_to)
+        amount = parse_money(price, "price", minimum=Decimal(0))
+        with self.batch():
+            self.rates.set_prices(SITE, prop, [(first, last, amount)], engine=self.engine)
 
     def _property(self, uid: int) -> Property:
         prop = self.inventory.properties.get(uid)

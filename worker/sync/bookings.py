@@ -21,6 +21,10 @@ cannot parse at all is **parked** — one ``booking.parked`` warning per revisio
 and counted as the job's ``held`` items (``bookyflow_held_items{reason="parked"}``) until the
 hotel's next change makes it readable — while the rest of the property is delivered.
 
+The same change log shows edits made on the site itself (``worker.sync.drift``): each owned
+property with new ones is logged once as ``site.drift`` and marked for correction (the next ARI
+run reconciles it, the next properties run re-checks its rooms).
+
 The job only reads the site, so it takes no write lock; a failing property still backs off.
 """
 
@@ -28,7 +32,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from worker.api.models import Booking
+from worker.api.models import Booking, ChangeLogEvent
 from worker.errors import MalformedResponse
 from worker.inventory.sink import booking_record, encodable
 from worker.logging import get_logger
@@ -46,10 +50,37 @@ from worker.sync.booking_plan import (
     serialise,
 )
 from worker.sync.context import SyncContext
+from worker.sync.drift import site_drift
 from worker.sync.each import for_each_property
 from worker.sync.job import JobResult
 
 log = get_logger(__name__)
+
+
+async def mark_site_drift(
+    ctx: SyncContext,
+    logs: dict[int, list[ChangeLogEvent]],
+    remotes: dict[int | None, str],
+    result: JobResult,
+) -> None:
+    """Mark the owned properties edited on the site since last seen for correction; log each."""
+    for uid, _ in ctx.owned.items():
+        drift = site_drift(
+            logs.get(uid, []), ctx.settings.channel_name, await ctx.state.drift_seen(uid)
+        )
+        if drift is None:
+            continue
+        await ctx.state.mark_drift(
+            uid, drift.newest_event, reconcile=drift.reconcile, rooms=drift.rooms
+        )
+        result.counts["drift"] += 1
+        log.info(
+            "site.drift",
+            property_uid=uid,
+            remote_uid=remotes.get(uid) or ctx.owned.remote_uid(uid) or "",
+            actions=list(drift.actions),
+            redo=list(drift.redo),
+        )
 
 
 async def list_bookings(ctx: SyncContext, uid: int) -> tuple[list[Booking], list[Unreadable]]:
@@ -78,6 +109,8 @@ class BookingsJob:
     async def run(self, ctx: SyncContext) -> JobResult:
         result = JobResult(self.name)
         logs = await ctx.cmf.change_logs()
+        remotes = {r.property_uid: r.remote_uid for r in await ctx.state.list_properties()}
+        await mark_site_drift(ctx, logs, remotes, result)
         today = ctx.today()
         targets: dict[int, int] = {}
         for uid, _ in ctx.owned.items():
@@ -90,7 +123,6 @@ class BookingsJob:
                 targets[uid] = newest
             else:
                 result.counts["unchanged"] += 1
-        remotes = {r.property_uid: r.remote_uid for r in await ctx.state.list_properties()}
 
         async def pull(uid: int) -> None:
             remote = remotes.get(uid) or ctx.owned.remote_uid(uid) or ""
