@@ -33,6 +33,7 @@ from yarl import URL
 
 from worker import __version__
 from worker.api.auth import Token, TokenGrant, TokenManager, TokenState, token_state
+from worker.api.bodies import read_capped
 from worker.api.forms import FORM_CONTENT_TYPE, encode_form
 from worker.api.models import TokenResponse
 from worker.api.responses import interpret, interpret_token
@@ -63,7 +64,6 @@ _MAX_REDIRECTS = 5
 _WRITES = frozenset({"POST", "PUT", "DELETE"})
 _TOKEN_PATH = "/oauth/token"  # noqa: S105 - a path, not a password
 # Bodies are read this much at a time, so at most the cap plus one chunk is ever held.
-_READ_CHUNK = 64 * 1024
 # What no header value may hold (aiohttp raises a bare ValueError on them: a crash, not an error).
 _HEADER_BREAKERS = re.compile(r"[\r\n\x00]")
 # What no request path may hold: controls, space, DEL, and the query/fragment/backslash markers.
@@ -359,7 +359,10 @@ class BookyFlowClient(AsyncClosing):
             async with session.request(
                 method, url, headers=headers, data=body, allow_redirects=False
             ) as response:
-                content = await _read_capped(response, self.settings.http.max_response_bytes)
+                cap = self.settings.http.max_response_bytes
+                content = await read_capped(
+                    response, cap, partial(_too_large, response.status, cap)
+                )
                 return _Answer(response.status, response.headers, content)
         except aiohttp.ClientConnectorError as exc:
             raise TransportError(f"cannot connect: {type(exc).__name__}", sent=False) from exc
@@ -474,26 +477,6 @@ class BookyFlowClient(AsyncClosing):
         if error is not None:
             fields["error"] = _describe(error)
         (log.warning if failed else log.debug)("http.request", **fields)
-
-
-async def _read_capped(response: aiohttp.ClientResponse, max_bytes: int) -> bytes:
-    """The (decompressed) body, or ``ResponseTooLarge`` as soon as it passes ``max_bytes``.
-
-    An uncompressed body with a ``Content-Length`` is judged by it (aiohttp reads no byte past
-    it); any other body is read chunk by chunk rather than with ``read()``, which would hold all
-    of it first. Leaving early closes the connection instead of pooling it half read.
-    """
-    declared = response.content_length
-    if declared is not None and not response.headers.get("Content-Encoding"):
-        if declared > max_bytes:
-            raise _too_large(response.status, max_bytes)
-        return await response.read()
-    body = bytearray()
-    async for chunk in response.content.iter_chunked(_READ_CHUNK):
-        body += chunk
-        if len(body) > max_bytes:
-            raise _too_large(response.status, max_bytes)
-    return bytes(body)
 
 
 def _too_large(status: int, max_bytes: int) -> ResponseTooLarge:

@@ -4,7 +4,8 @@
 no arguments returning an ``aiohttp.ClientSession``), the way httpx takes ``transport=``: a test
 can count sessions, point a custom connector at the sandbox, or add trace configs, without a mock
 of our own client. The default is ``new_session(settings.http)``: TLS verified (against
-``http.ca_bundle`` when set), a per-host connection limit, explicit timeouts, no cookie jar.
+``http.ca_bundle`` when set), a per-host connection limit, explicit timeouts, no cookie jar, and
+no decompression inside aiohttp: ``worker.api.bodies.read_capped`` inflates under the body cap.
 
 Whatever the factory returns goes through ``without_hidden_retries`` before its first request
 (``BookyFlowClient`` and ``HttpInventorySource`` both do it), so every retry is one of
@@ -18,6 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 import aiohttp
 
+from worker.api.bodies import ACCEPT_ENCODING
 from worker.settings import HttpSettings
 
 __all__ = ["SessionFactory", "new_session", "without_hidden_retries"]
@@ -46,8 +48,9 @@ def new_session(
     return aiohttp.ClientSession(
         connector=connector,
         timeout=timeout,
-        headers=dict(headers or {}),
+        headers={"Accept-Encoding": ACCEPT_ENCODING, **(headers or {})},
         cookie_jar=aiohttp.DummyCookieJar(),
+        auto_decompress=False,  # bodies.read_capped inflates within the cap
         trace_configs=list(trace_configs) or None,
     )
 

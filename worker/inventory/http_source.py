@@ -36,11 +36,13 @@ import hashlib
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
 
+from worker.api.bodies import read_capped
 from worker.api.ratelimit import RetryBudget
 from worker.api.responses import RETRYABLE_STATUSES, is_rate_limit, parse_retry_after, server_error
 from worker.api.retry import RetryPolicy, call_with_retry
@@ -71,7 +73,6 @@ __all__ = ["HttpInventorySource", "display_url"]
 
 log = get_logger("worker.inventory")
 
-_READ_CHUNK = 64 * 1024
 _USER_AGENT = "bookyflow-worker (inventory)"
 
 
@@ -273,7 +274,13 @@ class HttpInventorySource:
         if status == 304:
             return _Answer(status, etag, None)
         if status == 200:
-            return _Answer(status, etag, await _read_capped(response, self.max_bytes))
+            return _Answer(
+                status,
+                etag,
+                await read_capped(
+                    response, self.max_bytes, partial(_over_cap, response.status, self.max_bytes)
+                ),
+            )
         raise _status_error(status, response.headers.get("Retry-After"), now_wall=self.clock.wall)
 
     def _on_retry(self, attempt: int, exc: BaseException, delay_s: float) -> None:
@@ -322,16 +329,5 @@ def _status_error(
     return ClientRequestError("the inventory URL answered neither 200 nor 304", status=status)
 
 
-async def _read_capped(response: aiohttp.ClientResponse, max_bytes: int) -> bytes:
-    """The (decompressed) body, or ``ResponseTooLarge`` as soon as it passes ``max_bytes``."""
-    declared = response.content_length
-    if declared is not None and not response.headers.get("Content-Encoding"):
-        if declared > max_bytes:
-            raise ResponseTooLarge("over the cap", status=response.status, max_bytes=max_bytes)
-        return await response.read()
-    body = bytearray()
-    async for chunk in response.content.iter_chunked(_READ_CHUNK):
-        body += chunk
-        if len(body) > max_bytes:
-            raise ResponseTooLarge("over the cap", status=response.status, max_bytes=max_bytes)
-    return bytes(body)
+def _over_cap(status: int, max_bytes: int) -> ResponseTooLarge:
+    return ResponseTooLarge("over the cap", status=status, max_bytes=max_bytes)
