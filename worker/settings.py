@@ -170,6 +170,19 @@ _WEBHOOK_SECRET_PREFIX = "whsec_"  # noqa: S105 - the format's prefix, not a sec
 _WEBHOOK_SECRET_MIN_BYTES = 16
 
 
+def _vendor_url(value: str | None, *, example: str, credentials: str) -> str | None:
+    """A vendor-side http(s) URL with a host and no user info; ``credentials`` says where
+    authentication comes from instead."""
+    if value is None:
+        return None
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"must be an http(s) URL such as {example}")
+    if parts.username or parts.password:
+        raise ValueError(f"must not carry credentials; {credentials}")
+    return value
+
+
 class WebhookSettings(_Frozen):
     """The vendor's endpoint for site bookings (``BOOKYFLOW_SINK=webhook``) and how to try it.
 
@@ -211,14 +224,11 @@ class WebhookSettings(_Frozen):
     @classmethod
     def _url_shape(cls, value: str | None) -> str | None:
         """An http(s) URL with a host and no user info (plain http: ``Settings._webhook_sink``)."""
-        if value is None:
-            return None
-        parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError("must be an http(s) URL such as https://vendor.example/bookings")
-        if parts.username or parts.password:
-            raise ValueError("must not carry credentials; the signature authenticates the worker")
-        return value
+        return _vendor_url(
+            value,
+            example="https://vendor.example/bookings",
+            credentials="the signature authenticates the worker",
+        )
 
     @field_validator("secret")
     @classmethod
@@ -364,14 +374,11 @@ class Settings(BaseSettings):
     @classmethod
     def _inventory_url_shape(cls, value: str | None) -> str | None:
         """An http(s) URL with a host and no user info: the token comes from its own file."""
-        if value is None:
-            return None
-        parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError("must be an http(s) URL such as https://vendor.example/inventory.json")
-        if parts.username or parts.password:
-            raise ValueError("must not carry credentials; use BOOKYFLOW_INVENTORY_TOKEN_FILE")
-        return value
+        return _vendor_url(
+            value,
+            example="https://vendor.example/inventory.json",
+            credentials="use BOOKYFLOW_INVENTORY_TOKEN_FILE",
+        )
 
     @field_validator("timezone")
     @classmethod

@@ -22,7 +22,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Protocol
 
 from worker.errors import ConfigError
@@ -120,9 +120,7 @@ class ShardFilter:
         the vendor's to fix whichever replica reports them)."""
         if self.everything:
             return snapshot
-        kept = tuple(p for p in snapshot.properties if self.owns_property(p.remote_uid))
-        held = frozenset(uid for uid in snapshot.held if self.owns_property(uid))
-        return replace(snapshot, properties=kept, held=held)
+        return snapshot.restricted(self.owns_property)
 
 
 class ShardedInventorySource:

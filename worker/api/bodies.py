@@ -14,7 +14,6 @@ is a ``MalformedResponse``, not a body to guess at.
 from __future__ import annotations
 
 import zlib
-from collections.abc import Callable
 
 import aiohttp
 
@@ -28,8 +27,6 @@ _READ_CHUNK = 64 * 1024
 # servers label a zlib stream "gzip" and the reverse).
 _WBITS = {"gzip": 32 + zlib.MAX_WBITS, "x-gzip": 32 + zlib.MAX_WBITS, "deflate": zlib.MAX_WBITS}
 
-TooLarge = Callable[[], ResponseTooLarge]
-
 
 def _inflater(response: aiohttp.ClientResponse) -> zlib._Decompress | None:
     coding = response.headers.get("Content-Encoding", "").strip().lower()
@@ -42,10 +39,9 @@ def _inflater(response: aiohttp.ClientResponse) -> zlib._Decompress | None:
     return zlib.decompressobj(_WBITS[coding])
 
 
-async def read_capped(
-    response: aiohttp.ClientResponse, max_bytes: int, too_large: TooLarge
-) -> bytes:
-    """The decoded body, or ``too_large()`` raised as soon as it passes ``max_bytes``.
+async def read_capped(response: aiohttp.ClientResponse, max_bytes: int, *, setting: str) -> bytes:
+    """The decoded body, or ``ResponseTooLarge`` as soon as it passes ``max_bytes`` (the cap's
+    ``setting`` is named in the message).
 
     An uncoded body with a ``Content-Length`` is judged by it (aiohttp reads no byte past it);
     any other is read chunk by chunk. Leaving early closes the connection instead of pooling
@@ -55,7 +51,7 @@ async def read_capped(
     declared = response.content_length
     if inflater is None and declared is not None:
         if declared > max_bytes:
-            raise too_large()
+            raise _too_large(response.status, max_bytes, setting)
         return await response.read()
     body = bytearray()
     async for chunk in response.content.iter_chunked(_READ_CHUNK):
@@ -64,7 +60,7 @@ async def read_capped(
         else:
             _inflate_into(body, inflater, chunk, max_bytes, response.status)
         if len(body) > max_bytes:
-            raise too_large()
+            raise _too_large(response.status, max_bytes, setting)
     if inflater is not None and not inflater.eof and inflater.unconsumed_tail == b"":
         body += inflater.flush()
     return bytes(body)
@@ -81,3 +77,12 @@ def _inflate_into(
         except zlib.error as exc:
             raise MalformedResponse(f"a corrupt compressed body ({exc})", status=status) from exc
         data = inflater.unconsumed_tail
+
+
+def _too_large(status: int, max_bytes: int, setting: str) -> ResponseTooLarge:
+    return ResponseTooLarge(
+        f"response body passed {max_bytes} bytes ({setting})",
+        status=status,
+        max_bytes=max_bytes,
+        retryable=False,
+    )

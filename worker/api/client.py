@@ -48,7 +48,6 @@ from worker.errors import (
     MalformedResponse,
     RateLimited,
     RequestTimeout,
-    ResponseTooLarge,
     TransportError,
 )
 from worker.logging import get_logger, redactor
@@ -59,6 +58,7 @@ __all__ = ["CHANNEL_HEADER", "USER_AGENT", "BookyFlowClient", "ClientObserver", 
 USER_AGENT = f"bookyflow-worker/{__version__}"
 _STANDARD_HEADERS = {"User-Agent": USER_AGENT, "Accept": "application/json"}
 CHANNEL_HEADER = "X-BOOKYFLOW-channel-name"
+_RESPONSE_CAP_SETTING = "BOOKYFLOW_HTTP__MAX_RESPONSE_BYTES"
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _MAX_REDIRECTS = 5
 _WRITES = frozenset({"POST", "PUT", "DELETE"})
@@ -360,9 +360,7 @@ class BookyFlowClient(AsyncClosing):
                 method, url, headers=headers, data=body, allow_redirects=False
             ) as response:
                 cap = self.settings.http.max_response_bytes
-                content = await read_capped(
-                    response, cap, partial(_too_large, response.status, cap)
-                )
+                content = await read_capped(response, cap, setting=_RESPONSE_CAP_SETTING)
                 return _Answer(response.status, response.headers, content)
         except aiohttp.ClientConnectorError as exc:
             raise TransportError(f"cannot connect: {type(exc).__name__}", sent=False) from exc
@@ -477,15 +475,6 @@ class BookyFlowClient(AsyncClosing):
         if error is not None:
             fields["error"] = _describe(error)
         (log.warning if failed else log.debug)("http.request", **fields)
-
-
-def _too_large(status: int, max_bytes: int) -> ResponseTooLarge:
-    return ResponseTooLarge(
-        f"response body passed {max_bytes} bytes (BOOKYFLOW_HTTP__MAX_RESPONSE_BYTES)",
-        status=status,
-        max_bytes=max_bytes,
-        retryable=False,
-    )
 
 
 def _check_path(path: str) -> None:

@@ -84,10 +84,4 @@ class RestrictedSource:
         self.source, self.uids = source, uids
 
     async def load(self) -> InventorySnapshot:
-        snapshot = await self.source.load()
-        return InventorySnapshot(
-            tuple(prop for prop in snapshot.properties if prop.remote_uid in self.uids),
-            snapshot.problems,
-            fresh=snapshot.fresh,
-            held=snapshot.held & self.uids,
-        )
+        return (await self.source.load()).restricted(self.uids.__contains__)

@@ -23,7 +23,8 @@ The rules of partial validity (``spec/inventory.md``, operator contract):
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -70,6 +71,15 @@ class InventorySnapshot:
 
     def by_remote_uid(self) -> dict[str, Property]:
         return {prop.remote_uid: prop for prop in self.properties}
+
+    def restricted(self, keep: Callable[[str], bool]) -> InventorySnapshot:
+        """Only the properties (and held uids) whose remote uid ``keep`` accepts; problems are
+        kept: they are the vendor's to fix whichever view reports them."""
+        return replace(
+            self,
+            properties=tuple(p for p in self.properties if keep(p.remote_uid)),
+            held=frozenset(uid for uid in self.held if keep(uid)),
+        )
 
     def stale(self, *problems: InventoryProblem) -> InventorySnapshot:
         """This snapshot kept in force because the document is unusable."""

@@ -36,7 +36,6 @@ import hashlib
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -278,7 +277,7 @@ class HttpInventorySource:
                 status,
                 etag,
                 await read_capped(
-                    response, self.max_bytes, partial(_over_cap, response.status, self.max_bytes)
+                    response, self.max_bytes, setting="BOOKYFLOW_INVENTORY_MAX_BYTES"
                 ),
             )
         raise _status_error(status, response.headers.get("Retry-After"), now_wall=self.clock.wall)
@@ -327,7 +326,3 @@ def _status_error(
             "redirects are not followed; set BOOKYFLOW_INVENTORY to the final URL", status=status
         )
     return ClientRequestError("the inventory URL answered neither 200 nor 304", status=status)
-
-
-def _over_cap(status: int, max_bytes: int) -> ResponseTooLarge:
-    return ResponseTooLarge("over the cap", status=status, max_bytes=max_bytes)
