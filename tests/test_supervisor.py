@@ -153,8 +153,12 @@ async def test_health_is_one_process_view_with_site_labels(
     assert not supervisor.ready
     async with running(supervisor):
         await wait_until(
-            lambda: supervisor.runs["alpha"].ready and supervisor.runs["charlie"].failures,
-            "alpha ready and charlie failed",
+            lambda: (
+                supervisor.runs["alpha"].ready
+                and supervisor.runs["bravo"].ready
+                and supervisor.runs["charlie"].failures
+            ),
+            "alpha and bravo ready and charlie failed",
         )
         assert supervisor.ready
         scrape = Scrape(supervisor.telemetry.render())

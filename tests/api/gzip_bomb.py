@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import os
 import resource
+from pathlib import Path
 
 from tests.api.client_support import FAST_HTTP, make_settings
 from tests.api.hostile_site import MIB, HostileSite, gzip_bomb, serving
@@ -33,9 +34,21 @@ async def _fetch() -> str:
     return "none"
 
 
+def _peak_rss_kib() -> float:
+    """This process's own high-water RSS: ``VmHWM`` (per address space, so it starts afresh at
+    exec). ``ru_maxrss`` does not: Linux carries the parent's high-water mark across a
+    vfork + exec, so a child of a 320 MB pytest process reported 320 MB whatever it did."""
+    status = Path("/proc/self/status")
+    if status.exists():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return float(line.split()[1])
+    return float(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+
+
 def main() -> None:
     error = asyncio.run(_fetch())
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak_mb = _peak_rss_kib() / 1024
     print(f"error={error}")
     print(f"inflated_mib={INFLATED_MIB}")
     print(f"peak_rss_mb={peak_mb:.1f}", flush=True)

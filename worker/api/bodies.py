@@ -1,11 +1,12 @@
 """Reading a response body under a cap that holds after decompression, whatever the chunk sizes.
 
-aiohttp's own decompression inflates each network chunk whole: a loaded machine hands it a
-256 KiB read of a gzip bomb, which inflates to ~256 MiB before any cap can look at it (the
-2 GiB-bomb test saw a 320 MB peak under CI load, 65 MB when idle). So sessions are made with
+A well-compressed chunk can inflate a thousandfold (64 KiB of gzip is 64 MiB of zeros), so
+the cap must hold during inflation, not only after it. Rather than depend on how large the
+pieces are that aiohttp's own decompression inflates at once, sessions are made with
 ``auto_decompress=False`` (``transport.new_session``) and the body is inflated here with
 ``max_length``: never more than the bytes still allowed (plus one, to see the cap passed) at a
-time, so memory stays within ``max_bytes`` plus one read chunk however the bytes arrive.
+time, so memory stays within ``max_bytes`` plus one read chunk however the bytes arrive
+(``tests/api/test_bodies.py`` measures it).
 
 Only ``gzip`` and ``deflate`` (both zlib) are asked for (``ACCEPT_ENCODING``); any other coding
 is a ``MalformedResponse``, not a body to guess at.
