@@ -58,7 +58,9 @@ def held_by_reason(job: str, counts: Mapping[str, int]) -> dict[str, int]:
 
 
 class JobObserver(Protocol):
-    """The live side (``telemetry.SiteTelemetry``): told of every finished run."""
+    """The live side (``telemetry.SiteTelemetry``): told of every late start and finished run."""
+
+    def job_started_late(self, job: str, late_s: float) -> None: ...
 
     def job_finished(self, job: str, *, ok: bool, duration_s: float) -> None: ...
 
@@ -106,6 +108,11 @@ class WorkerMetrics:
         self.inventory_errors: int | None = None  # None until the inventory was loaded
         self._held_since: dict[str, float] = {}  # reason -> since when without a break
         self._state_held: dict[str, tuple[int, float | None]] = {}  # reason -> items, oldest
+
+    def started_late(self, name: str, late_s: float) -> None:
+        """A scheduled run of ``name`` started ``late_s`` after its planned time."""
+        if self.live is not None:
+            self.live.job_started_late(name, max(0.0, late_s))
 
     def job_started(self, name: str) -> None:
         self.jobs[name].running_since = self.clock.wall()

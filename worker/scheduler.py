@@ -19,6 +19,7 @@ import random
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 
+from apscheduler.events import EVENT_JOB_SUBMITTED, JobSubmissionEvent
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
@@ -181,4 +182,12 @@ def build_scheduler(
             misfire_grace_time=misfire_grace_s(interval_s),
             next_run_time=first_run + timedelta(seconds=interval_s + rng.uniform(0, jitter_s)),
         )
+
+    def started(event: JobSubmissionEvent) -> None:
+        # Lateness against the newest planned time: coalesced older ones were missed, not late.
+        if event.job_id != FIRST_CYCLE_ID and event.scheduled_run_times:
+            late_s = (datetime.now(UTC) - max(event.scheduled_run_times)).total_seconds()
+            runner.metrics.started_late(event.job_id, late_s)
+
+    scheduler.add_listener(started, EVENT_JOB_SUBMITTED)
     return scheduler

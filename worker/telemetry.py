@@ -49,6 +49,9 @@ SiteSnapshots = Callable[[], Mapping[str, Mapping[str, Any]]]  # site label -> i
 REQUEST_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 # Seconds. A job on a small site takes a second; on a big one (or through retries), minutes.
 JOB_BUCKETS = (0.1, 0.5, 1.0, 5.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0)
+# Seconds a scheduled job started after its planned time (jitter included in the plan): an idle
+# loop starts it within milliseconds; a saturated one, seconds late.
+LAG_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 BREAKER_STATES = {"closed": 0.0, "half_open": 1.0, "open": 2.0}
 
 
@@ -90,6 +93,13 @@ class Telemetry:
             "Duration of one job run.",
             ("job",),
             buckets=JOB_BUCKETS,
+            registry=registry,
+        )
+        self.scheduler_lag = Histogram(
+            "bookyflow_scheduler_lag_seconds",
+            "How late a scheduled job run started after its planned time.",
+            ("job",),
+            buckets=LAG_BUCKETS,
             registry=registry,
         )
         self.job_runs = Counter(
@@ -136,6 +146,9 @@ class SiteTelemetry:
 
     def token_refreshed(self, *, ok: bool) -> None:
         self.telemetry.token_refreshes.labels(self.site, "ok" if ok else "failed").inc()
+
+    def job_started_late(self, job: str, late_s: float) -> None:
+        self.telemetry.scheduler_lag.labels(job).observe(late_s)
 
     def job_finished(self, job: str, *, ok: bool, duration_s: float) -> None:
         self.telemetry.job_duration.labels(job).observe(duration_s)

@@ -134,6 +134,17 @@ class Sandbox(AsyncClosing):
         self.port = int(runner.addresses[0][1])
         self._runner = runner
 
+    async def listen_also(self, port: int = 0) -> int:
+        """Serve the same site on one more ``host`` port too (a free one when 0); that port.
+
+        The scale bench gives each of a thousand sites its own URL (sharding is by URL) while
+        one sandbox process serves hundreds of them.
+        """
+        if self._runner is None:
+            raise RuntimeError("the sandbox is not running")
+        await web.TCPSite(self._runner, self.host, port).start()
+        return int(self._runner.addresses[-1][1])  # the runner lists its sites in order
+
     async def close(self) -> None:
         """Stop listening and close the store; safe to call twice."""
         runner, self._runner = self._runner, None

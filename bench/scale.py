@@ -1,0 +1,656 @@
+"""Scale: 10, 100 and 1,000 sites × 10 properties in one worker process, then 3 shards × 300 sites.
+
+Every size runs one ``bookyflow-worker run`` process (a ``[[sites]]`` configuration, one
+inventory file per site) against sandbox processes of its own (``bench/_scale_sandbox.py``:
+each serves a share of the sites, every site its own client and port), so the worker's CPU and
+memory are read from ``/proc`` for that process alone. Every job interval and the token lifetime
+are the shipped defaults divided by one factor (``BENCH_SCALE_FACTOR``, default 30: ARI every
+10 s, the token living 120 s), so every job runs several times within the bench. The per-site
+politeness limits (rate limit, one write in flight per property) stay as shipped.
+
+Per size, after the first full sync:
+
+1. **unchanged window** (``BENCH_UNCHANGED_S``, default one token lifetime): nothing changes.
+   Requests per site-hour by route family against what the schedules imply, write requests
+   (the goal: 0), token requests per site per token lifetime, worker CPU seconds per site-hour,
+   RSS, and the scheduler lag (``bookyflow_scheduler_lag_seconds`` from ``/metrics``, p95 by
+   interpolation in its buckets, as Prometheus's ``histogram_quantile`` does);
+2. **change window** (``BENCH_CHANGE_S``): 1 % of the properties change price per minute (at
+   least one change every 10 s, so the small sizes get samples too), each by rewriting that
+   site's inventory file and renaming it into place. Change-to-site latency: from the rename
+   to the answer of the site's last price write for that property (the sandbox notes when it
+   answered it), p50/p95/p99.
+
+At the largest size the worker is then restarted with change-driven pushes off
+(``BOOKYFLOW_CHANGE_POLL_S=0``) on the same state, and the change window runs again: the
+polling baseline, measured in the same run. Its latency is measured at the scaled intervals and
+also reported at the default ones (× the factor), since a scheduled cycle's delay scales with its
+interval while a push's does not.
+
+Last, 3 shard processes (``BOOKYFLOW_SHARD_COUNT=3``) run one 300-site configuration; each
+site's ``bookyflow_site_ready`` series must appear in exactly one shard's ``/metrics`` and every
+property exist once on its site; the same figures are printed per shard.
+
+Prints ``name=value`` lines. ``BENCH_SIZES`` (default ``10,100,1000``), ``BENCH_SHARD_SITES``
+(300; 0 skips the shard run), ``BENCH_SANDBOXES`` (sandbox processes per run, default 4).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+import signal
+import socket
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from bench._scale_sandbox import SandboxGroup, Traffic
+from bench._support import emit
+
+FACTOR = float(os.environ.get("BENCH_SCALE_FACTOR", "30"))
+SIZES = [int(s) for s in os.environ.get("BENCH_SIZES", "10,100,1000").split(",") if s]
+SHARD_SITES = int(os.environ.get("BENCH_SHARD_SITES", "300"))
+SHARDS = 3
+SANDBOXES = int(os.environ.get("BENCH_SANDBOXES", "4"))
+PROPERTIES = 10
+CHANNEL = "scale"
+# The shipped defaults (worker.settings.JobsSettings; the sandbox's token lifetime).
+DEFAULT_INTERVALS_S = {"properties": 600.0, "ari": 300.0, "reservations": 60.0, "bookings": 120.0}
+DEFAULT_TOKEN_TTL_S = 3600.0
+INTERVALS_S = {job: interval / FACTOR for job, interval in DEFAULT_INTERVALS_S.items()}
+TOKEN_TTL_S = DEFAULT_TOKEN_TTL_S / FACTOR
+UNCHANGED_S = float(os.environ.get("BENCH_UNCHANGED_S", str(TOKEN_TTL_S)))
+CHANGE_S = float(os.environ.get("BENCH_CHANGE_S", "90"))
+CHANGE_SHARE_PER_MIN = 0.01
+MIN_CHANGES_PER_S = 0.1
+SETTLE_TIMEOUT_S = 30.0
+# What each job reads on an unchanged day, per run: the route families it sends.
+READS_OF_JOB = {
+    "properties": "GET /cmf/properties/ids",
+    "bookings": "GET /cmf/properties/change/logs",
+}
+NIGHT_OFFSET_DAYS = 5  # the night whose price the change-to-site latency watches
+BASE_PRICE = 100
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def percentile(values: Sequence[float], share: float) -> float:
+    """Nearest-rank percentile of ``values`` (sorted or not); NaN when empty."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    rank = max(1, min(len(ordered), int(share * len(ordered) + 0.999999)))
+    return ordered[rank - 1]
+
+
+# --- the vendor's inventory --------------------------------------------------------------------
+
+
+@dataclass
+class Site:
+    label: str
+    client_id: str
+    secret: str
+    index: int  # within the run: remote uids are index * 100 + property
+    url: str = ""
+    image_base: str = ""
+    inventory: Path = Path()
+    prices: list[int] = field(default_factory=lambda: [BASE_PRICE] * PROPERTIES)
+
+    def remote_uid(self, prop: int) -> str:
+        return str(100_000 + self.index * 100 + prop)  # digits: the engine keeps them as integers
+
+
+def property_doc(site: Site, prop: int) -> dict[str, Any]:
+    uid = site.remote_uid(prop)
+    today = date.today()
+    return {
+        "remote_uid": uid, "name": f"Hotel {uid}", "country": "GB", "region_id": 1,
+        "ptype_id": 1, "max_people": 2, "base_price": "95.00",
+        "rooms": [{"remote_id": f"{uid}-A", "room_type_id": 1, "name": "Double", "number": "1",
+                   "max_people": 2}],
+        "rates": [{"date_from": str(today + timedelta(days=1)),
+                   "date_to": str(today + timedelta(days=30)),
+                   "price": f"{site.prices[prop]:.2f}"}],
+        "minstays": [], "closures": [], "reservations": [], "published": True,
+        "content": {
+            "address": {"street": f"{prop + 1} Harbour Road", "town": "St Ives",
+                        "postcode": "TR26 1AA"},
+            "location": {"lat": 50.2139, "long": -5.4804},
+            "contacts": {"telephone": "+44 1736 000000", "email": f"stay-{uid}@vendor.example"},
+            "stars": 4,
+            "texts": {"en-GB": {"description": "A quiet hotel on the harbour.",
+                                "checkin_times": "From 15:00", "terms": "Free cancellation."}},
+            "images": [{"url": f"{site.image_base}main-{uid}.jpg", "kind": "main"}],
+        },
+    }  # fmt: skip
+
+
+def write_inventory(site: Site) -> None:
+    doc = {"properties": [property_doc(site, prop) for prop in range(PROPERTIES)]}
+    temp = site.inventory.with_suffix(".tmp")
+    temp.write_text(json.dumps(doc), encoding="utf-8")
+    temp.replace(site.inventory)  # atomic: the worker never reads half a file
+
+
+def write_config(root: Path, sites: Sequence[Site]) -> Path:
+    lines = [
+        f'channel_name = "{CHANNEL}"', f'state_dir = "{root / "state"}"', "horizon_days = 60",
+        'log_level = "INFO"',
+    ]  # fmt: skip
+    for job, interval_s in INTERVALS_S.items():
+        lines += [f"[jobs.{job}]", f"interval_s = {interval_s}"]
+    for site in sites:
+        lines += [
+            "[[sites]]", f'name = "{site.label}"', f'api_url = "{site.url}"',
+            f'client_id = "{site.client_id}"', f'client_secret = "{site.secret}"',
+            f'inventory = "{site.inventory}"',
+        ]  # fmt: skip
+    path = root / "sites.toml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+# --- the sandbox side --------------------------------------------------------------------------
+
+
+class Sandboxes:
+    """The run's sandbox processes; each site is served by one of them."""
+
+    def __init__(self, sites: Sequence[Site]) -> None:
+        count = max(1, min(SANDBOXES, len(sites)))
+        self.shares = [list(sites[i::count]) for i in range(count)]
+        self.groups = [
+            SandboxGroup([(s.client_id, s.secret) for s in share], TOKEN_TTL_S)
+            for share in self.shares
+        ]
+        self.group_of: dict[str, SandboxGroup] = {}
+        self.uids: dict[tuple[str, str], int] = {}
+
+    async def start(self) -> None:
+        await asyncio.gather(*(group.start() for group in self.groups))
+        for group, share in zip(self.groups, self.shares, strict=True):
+            for site, url in zip(share, group.urls, strict=True):
+                site.url, site.image_base = url, group.image_base
+                self.group_of[site.client_id] = group
+
+    async def stop(self) -> None:
+        await asyncio.gather(*(group.stop() for group in self.groups))
+
+    async def reset(self) -> None:
+        await asyncio.gather(*(group.ask("reset") for group in self.groups))
+
+    async def traffic(self) -> Traffic:
+        total = Traffic()
+        for traffic in await asyncio.gather(*(g.ask("traffic") for g in self.groups)):
+            total = total.add(traffic)
+        return total
+
+    async def load_uids(self) -> int:
+        found: dict[tuple[str, str], int] = {}
+        for uids in await asyncio.gather(*(g.ask("uids", CHANNEL) for g in self.groups)):
+            found.update(uids)
+        self.uids = found
+        return len(found)
+
+    async def priced(self, checks: Iterable[tuple[int, Site, int, str]]) -> dict[int, float | None]:
+        """Of ``(key, site, property, price)``, those whose watched night holds that price now,
+        with when the property's last price write was answered."""
+        night = str(date.today() + timedelta(days=NIGHT_OFFSET_DAYS))
+        by_group: dict[int, list[tuple[int, int, str, str]]] = {}
+        for key, site, prop, price in checks:
+            uid = self.uids[(site.client_id, site.remote_uid(prop))]
+            group = self.group_of[site.client_id]
+            by_group.setdefault(id(group), []).append((key, uid, night, price))
+        done: dict[int, float | None] = {}
+        for group in self.groups:
+            if id(group) in by_group:
+                done.update(await group.ask("priced", by_group[id(group)]))
+        return done
+
+
+# --- the worker process ------------------------------------------------------------------------
+
+
+def proc_status(pid: int) -> dict[str, int]:
+    """VmRSS and VmHWM (KiB) of ``pid``."""
+    found = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        name, _, value = line.partition(":")
+        if name in ("VmRSS", "VmHWM"):
+            found[name] = int(value.split()[0])
+    return found
+
+
+def cpu_s(pid: int) -> float:
+    """User + system CPU seconds of ``pid`` (all threads)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class WorkerProcess:
+    """One ``bookyflow-worker run`` with the run's configuration and its own health port."""
+
+    def __init__(self, config: Path, log: Path, env: Mapping[str, str] | None = None) -> None:
+        self.config, self.log, self.extra_env = config, log, dict(env or {})
+        self.port = free_port()
+        self.proc: asyncio.subprocess.Process | None = None
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
+
+    async def start(self) -> None:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("BOOKYFLOW_")}
+        env.update(BOOKYFLOW_CONFIG_FILE=str(self.config), BOOKYFLOW_HEALTH_PORT=str(self.port))
+        env.update(BOOKYFLOW_HEALTH_HOST="127.0.0.1", **self.extra_env)
+        with self.log.open("ab") as out:
+            self.proc = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "worker", "run", env=env,
+                stdout=out, stderr=asyncio.subprocess.STDOUT,
+            )  # fmt: skip
+
+    async def stop(self) -> int:
+        assert self.proc is not None
+        if self.proc.returncode is None:
+            self.proc.send_signal(signal.SIGTERM)
+        return await self.proc.wait()
+
+    async def metrics(
+        self, session: aiohttp.ClientSession
+    ) -> list[tuple[str, dict[str, str], float]]:
+        """Its ``/metrics`` samples; none while it is not listening yet."""
+        try:
+            async with session.get(f"http://127.0.0.1:{self.port}/metrics") as response:
+                return parse_metrics(await response.text())
+        except aiohttp.ClientConnectionError:
+            return []
+
+
+def parse_metrics(text: str) -> list[tuple[str, dict[str, str], float]]:
+    """The Prometheus text format's samples: (name, labels, value)."""
+    samples = []
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        head, _, value = line.rpartition(" ")
+        name, _, rest = head.partition("{")
+        labels = {}
+        for part in rest.rstrip("}").split('",') if rest else []:
+            key, _, val = part.partition('="')
+            labels[key] = val.rstrip('"')
+        samples.append((name, labels, float(value)))
+    return samples
+
+
+def lag_buckets(samples: Iterable[tuple[str, dict[str, str], float]]) -> Counter[float]:
+    """The scheduler-lag histogram's cumulative bucket counts, every job together."""
+    buckets: Counter[float] = Counter()
+    for name, labels, value in samples:
+        if name == "bookyflow_scheduler_lag_seconds_bucket":
+            buckets[float(labels["le"])] += value
+    return buckets
+
+
+def histogram_quantile(share: float, cumulative: Mapping[float, float]) -> float:
+    """Prometheus's ``histogram_quantile`` over cumulative ``le -> count`` buckets."""
+    bounds = sorted(cumulative)
+    if not bounds or cumulative[bounds[-1]] <= 0:
+        return float("nan")
+    rank = share * cumulative[bounds[-1]]
+    lower, below = 0.0, 0.0
+    for bound in bounds:
+        count = cumulative[bound]
+        if count >= rank:
+            if bound == float("inf"):
+                return lower  # beyond the last finite bucket: its bound, as Prometheus does
+            return lower + (bound - lower) * (rank - below) / max(count - below, 1e-12)
+        lower, below = bound, count
+    return bounds[-1]
+
+
+def ready_sites(samples: Iterable[tuple[str, dict[str, str], float]]) -> set[str]:
+    return {
+        labels["site"] for name, labels, value in samples
+        if name == "bookyflow_site_ready" and value == 1.0
+    }  # fmt: skip
+
+
+def served_sites(samples: Iterable[tuple[str, dict[str, str], float]]) -> set[str]:
+    return {labels["site"] for name, labels, _ in samples if name == "bookyflow_site_ready"}
+
+
+# --- measuring ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Window:
+    """Worker CPU, lag buckets and site traffic over one measured window."""
+
+    seconds: float
+    cpu_s: dict[int, float]  # per worker pid
+    lag: list[Counter[float]]  # per worker: bucket counts gained in the window
+    traffic: Traffic
+
+
+async def scrape_all(
+    session: aiohttp.ClientSession, workers: Sequence[WorkerProcess]
+) -> list[list[tuple[str, dict[str, str], float]]]:
+    return list(await asyncio.gather(*(w.metrics(session) for w in workers)))
+
+
+class Run:
+    """One configuration (a size, or the shard run): sandboxes, workers, measurements."""
+
+    def __init__(self, name: str, sites: int, root: Path, shards: int = 1) -> None:
+        self.name, self.root, self.shards = name, root, shards
+        self.sites = [
+            Site(f"{name}-{i}", f"{name}-c{i}", f"{name}-secret-{i:04d}", i) for i in range(sites)
+        ]
+        self.sandboxes = Sandboxes(self.sites)
+        self.workers: list[WorkerProcess] = []
+        self.rng = random.Random(sites)
+        self.changes = 0
+
+    async def start(
+        self, session: aiohttp.ClientSession, env: Mapping[str, str] | None = None
+    ) -> float:
+        """Sandboxes, inventories, the worker(s); seconds until every site synced and settled."""
+        if not self.sandboxes.group_of:
+            await self.sandboxes.start()
+            for site in self.sites:
+                site.inventory = self.root / f"inventory-{site.index}.json"
+                write_inventory(site)
+        config = write_config(self.root, self.sites)
+        started = time.monotonic()
+        self.workers = []
+        for shard in range(self.shards):
+            shard_env = dict(env or {})
+            if self.shards > 1:
+                shard_env.update(
+                    BOOKYFLOW_SHARD_COUNT=str(self.shards), BOOKYFLOW_SHARD_INDEX=str(shard)
+                )
+            worker = WorkerProcess(config, self.root / f"worker-{shard}.log", shard_env)
+            await worker.start()
+            self.workers.append(worker)
+        await self.wait_synced(session)
+        return time.monotonic() - started
+
+    async def wait_synced(self, session: aiohttp.ClientSession) -> None:
+        """Every site ready; every property on its site with the inventory's price; writes quiet."""
+        wanted = {site.label for site in self.sites}
+        while True:
+            self._check_alive()
+            ready: set[str] = set()
+            for samples in await scrape_all(session, self.workers):
+                ready |= ready_sites(samples)
+            if ready >= wanted and await self.sandboxes.load_uids() == len(self.sites) * PROPERTIES:
+                checks = [
+                    (i, site, prop, f"{site.prices[prop]:.2f}")
+                    for i, (site, prop) in enumerate(self._all_properties())
+                ]
+                if len(await self.sandboxes.priced(checks)) == len(checks):
+                    break
+            await asyncio.sleep(1.0)
+        await self.wait_quiet()
+
+    async def wait_quiet(self) -> None:
+        """Until no write was answered for one ARI interval (the first cycles have ended)."""
+        quiet_s = max(5.0, INTERVALS_S["ari"])
+        while True:
+            await self.sandboxes.reset()
+            await asyncio.sleep(quiet_s)
+            if (await self.sandboxes.traffic()).writes == 0:
+                return
+
+    def _all_properties(self) -> list[tuple[Site, int]]:
+        return [(site, prop) for site in self.sites for prop in range(PROPERTIES)]
+
+    def _check_alive(self) -> None:
+        for worker in self.workers:
+            assert worker.proc is not None
+            if worker.proc.returncode is not None:
+                tail = worker.log.read_text(errors="replace").splitlines()[-5:]
+                raise RuntimeError(f"worker exited {worker.proc.returncode}: {tail}")
+
+    async def window(
+        self, session: aiohttp.ClientSession, seconds: float, *, changes: bool
+    ) -> tuple[Window, list[float], int]:
+        """One measured window; with ``changes``, also the change-to-site latencies and how many
+        changes did not reach the site within ``SETTLE_TIMEOUT_S``."""
+        await self.sandboxes.reset()
+        before_lag = [lag_buckets(s) for s in await scrape_all(session, self.workers)]
+        before_cpu = {w.pid: cpu_s(w.pid) for w in self.workers}
+        started = time.monotonic()
+        latencies: list[float] = []
+        lost = 0
+        if changes:
+            latencies, lost = await self._change_for(seconds)
+        else:
+            await asyncio.sleep(seconds)
+        elapsed = time.monotonic() - started
+        after_lag = [lag_buckets(s) for s in await scrape_all(session, self.workers)]
+        lag = [after - before for after, before in zip(after_lag, before_lag, strict=True)]
+        cpu = {w.pid: cpu_s(w.pid) - before_cpu[w.pid] for w in self.workers}
+        traffic = await self.sandboxes.traffic()
+        self._check_alive()
+        return Window(elapsed, cpu, lag, traffic), latencies, lost
+
+    async def _change_for(self, seconds: float) -> tuple[list[float], int]:
+        """Change prices at the steady rate for ``seconds``; the latencies, and the lost ones."""
+        per_s = max(MIN_CHANGES_PER_S, len(self.sites) * PROPERTIES * CHANGE_SHARE_PER_MIN / 60)
+        pending: dict[int, tuple[float, Site, int, str]] = {}
+        latencies: list[float] = []
+        started = time.monotonic()
+        next_change = started
+        deadline = started + seconds
+        while time.monotonic() < deadline or pending:
+            now = time.monotonic()
+            while now < deadline and next_change <= now:
+                site = self.rng.choice(self.sites)
+                prop = self.rng.randrange(PROPERTIES)
+                self.changes += 1
+                # A change not yet on the site is superseded by this one: it never will be.
+                for key in [k for k, p in pending.items() if p[1] is site and p[2] == prop]:
+                    del pending[key]
+                site.prices[prop] = BASE_PRICE + self.changes
+                write_inventory(site)
+                pending[self.changes] = (time.monotonic(), site, prop, f"{site.prices[prop]:.2f}")
+                next_change += 1.0 / per_s
+            if pending:
+                done = await self.sandboxes.priced(
+                    (key, site, prop, price) for key, (_, site, prop, price) in pending.items()
+                )
+                for key, answered_at in done.items():
+                    changed_at = pending.pop(key)[0]
+                    latencies.append((answered_at or time.monotonic()) - changed_at)
+            if now > deadline + SETTLE_TIMEOUT_S:
+                break
+            await asyncio.sleep(0.2)
+        return latencies, len(pending)
+
+    async def stop_workers(self) -> list[int]:
+        return [await worker.stop() for worker in self.workers]
+
+
+# --- reporting ---------------------------------------------------------------------------------
+
+
+def report_window(prefix: str, run: Run, window: Window, sites: int) -> None:
+    hours = window.seconds / 3600
+    site_hours = sites * hours
+    traffic = window.traffic
+    reads = traffic.requests - traffic.writes - traffic.tokens
+    emit(f"{prefix}_writes", traffic.writes)
+    emit(f"{prefix}_reads_per_site_hour", round(reads / site_hours, 1))
+    emit(
+        f"{prefix}_reads_per_site_hour_at_default_intervals", round(reads / site_hours / FACTOR, 1)
+    )
+    for job, family in READS_OF_JOB.items():
+        runs_implied = window.seconds / INTERVALS_S[job]
+        sent = traffic.by_family.get(family, 0) / sites
+        emit(f"{prefix}_{job}_reads_per_site_per_scheduled_run", round(sent / runs_implied, 3))
+    other = {f: n for f, n in traffic.by_family.items() if f not in READS_OF_JOB.values()}
+    emit(f"{prefix}_other_requests", json.dumps(dict(sorted(other.items()))).replace(" ", ""))
+    emit(
+        f"{prefix}_token_requests_per_site_lifetime",
+        round(traffic.tokens / sites / (window.seconds / TOKEN_TTL_S), 3),
+    )
+    emit(f"{prefix}_worker_cpu_s_per_site_hour", round(sum(window.cpu_s.values()) / site_hours, 2))
+    emit(f"{prefix}_sandbox_cpu_s", round(traffic.cpu_s, 1))
+    lag: Counter[float] = Counter()
+    for buckets in window.lag:
+        lag.update(buckets)
+    emit(f"{prefix}_scheduled_runs", int(lag.get(float("inf"), 0)))
+    emit(f"{prefix}_scheduler_lag_p50_s", round(histogram_quantile(0.5, lag), 3))
+    emit(f"{prefix}_scheduler_lag_p95_s", round(histogram_quantile(0.95, lag), 3))
+
+
+def report_latency(prefix: str, latencies: Sequence[float], lost: int) -> None:
+    emit(f"{prefix}_changes", len(latencies))
+    emit(f"{prefix}_changes_not_arrived", lost)
+    for share in (0.5, 0.95, 0.99):
+        emit(f"{prefix}_p{int(share * 100)}_s", round(percentile(latencies, share), 2))
+
+
+def report_memory(prefix: str, workers: Sequence[WorkerProcess], sites: int) -> dict[str, float]:
+    rss = sum(proc_status(w.pid)["VmRSS"] for w in workers) / 1024
+    peak = sum(proc_status(w.pid)["VmHWM"] for w in workers) / 1024
+    emit(f"{prefix}_rss_mb", round(rss, 1))
+    emit(f"{prefix}_peak_rss_mb", round(peak, 1))
+    emit(f"{prefix}_rss_per_site_kb", round(rss * 1024 / sites))
+    return {"rss": rss, "peak": peak}
+
+
+async def run_size(
+    session: aiohttp.ClientSession, sites: int, root: Path, baseline: bool
+) -> dict[str, float]:
+    run = Run(f"s{sites}", sites, root)
+    prefix = f"sites_{sites}"
+    try:
+        first_s = await run.start(session)
+        emit(f"{prefix}_first_sync_s", round(first_s, 1))
+        unchanged, _, _ = await run.window(session, UNCHANGED_S, changes=False)
+        memory = report_memory(prefix, run.workers, sites)
+        report_window(f"{prefix}_unchanged", run, unchanged, sites)
+        changed, latencies, lost = await run.window(session, CHANGE_S, changes=True)
+        report_window(f"{prefix}_changing", run, changed, sites)
+        report_latency(f"{prefix}_change_to_site", latencies, lost)
+        memory["peak"] = report_memory(prefix, run.workers, sites)["peak"]
+        result = {
+            **memory,
+            "lag_p95": histogram_quantile(0.95, sum(unchanged.lag + changed.lag, Counter())),
+            "writes": unchanged.traffic.writes,
+            "tokens": unchanged.traffic.tokens / sites / (unchanged.seconds / TOKEN_TTL_S),
+            "p95": percentile(latencies, 0.95),
+            "p99": percentile(latencies, 0.99),
+        }
+        if baseline:
+            await run.stop_workers()
+            await run.start(session, env={"BOOKYFLOW_CHANGE_POLL_S": "0"})
+            _, polled, lost = await run.window(session, CHANGE_S, changes=True)
+            report_latency(f"{prefix}_polling_change_to_site", polled, lost)
+            result["polling_p95"] = percentile(polled, 0.95)
+            result["polling_p99"] = percentile(polled, 0.99)
+        return result
+    finally:
+        await run.stop_workers()
+        await run.sandboxes.stop()
+
+
+async def run_shards(session: aiohttp.ClientSession, sites: int, root: Path) -> None:
+    run = Run(f"sh{sites}", sites, root, shards=SHARDS)
+    try:
+        first_s = await run.start(session)
+        emit("shards_first_sync_s", round(first_s, 1))
+        served = [served_sites(s) for s in await scrape_all(session, run.workers)]
+        everyone = [label for labels in served for label in labels]
+        once = Counter(everyone)
+        emit("shards_sites", sites)
+        emit("shards_sites_served_once", sum(1 for n in once.values() if n == 1))
+        emit("shards_sites_served_twice_or_more", sum(1 for n in once.values() if n > 1))
+        emit("shards_sites_not_served", sites - len(once))
+        emit("shards_properties_on_sites", await run.sandboxes.load_uids())
+        unchanged, _, _ = await run.window(session, UNCHANGED_S, changes=False)
+        changed, latencies, lost = await run.window(session, CHANGE_S, changes=True)
+        shard_of_site = {label: i for i, labels in enumerate(served) for label in labels}
+        for index, worker in enumerate(run.workers):
+            share = len(served[index])
+            prefix = f"shard_{index}"
+            emit(f"{prefix}_sites", share)
+            status = proc_status(worker.pid)
+            emit(f"{prefix}_rss_mb", round(status["VmRSS"] / 1024, 1))
+            emit(f"{prefix}_peak_rss_mb", round(status["VmHWM"] / 1024, 1))
+            hours = unchanged.seconds / 3600
+            emit(
+                f"{prefix}_worker_cpu_s_per_site_hour",
+                round(unchanged.cpu_s[worker.pid] / share / hours, 2),
+            )
+            emit(
+                f"{prefix}_scheduler_lag_p95_s",
+                round(histogram_quantile(0.95, unchanged.lag[index] + changed.lag[index]), 3),
+            )
+        del shard_of_site
+        report_window("shards_unchanged", run, unchanged, sites)
+        report_latency("shards_change_to_site", latencies, lost)
+    finally:
+        await run.stop_workers()
+        await run.sandboxes.stop()
+
+
+async def main() -> None:
+    emit("scale_factor", FACTOR)
+    emit("intervals_s", json.dumps(INTERVALS_S).replace(" ", ""))
+    emit("token_lifetime_s", TOKEN_TTL_S)
+    emit("properties_per_site", PROPERTIES)
+    results: dict[int, dict[str, float]] = {}
+    async with aiohttp.ClientSession() as session:
+        for sites in SIZES:
+            with tempfile.TemporaryDirectory(prefix=f"scale-{sites}-") as tmp:
+                results[sites] = await run_size(session, sites, Path(tmp), sites == max(SIZES))
+        if SHARD_SITES:
+            with tempfile.TemporaryDirectory(prefix="scale-shards-") as tmp:
+                await run_shards(session, SHARD_SITES, Path(tmp))
+    largest = max(SIZES)
+    top = results[largest]
+    if len(SIZES) >= 3:
+        small, middle = sorted(SIZES)[:2]
+        low = (results[middle]["rss"] - results[small]["rss"]) / (middle - small)
+        high = (results[largest]["rss"] - results[middle]["rss"]) / (largest - middle)
+        emit("marginal_rss_per_site_kb_low", round(low * 1024, 1))
+        emit("marginal_rss_per_site_kb_high", round(high * 1024, 1))
+        emit(f"rss_per_site_ratio_{largest}_vs_{small}", round(high / low, 3))
+    emit(f"sites_{largest}_peak_rss_mb", round(top["peak"], 1))
+    emit("change_to_site_p95_s", round(top["p95"], 2))
+    emit("change_to_site_p99_s", round(top["p99"], 2))
+    emit("polling_change_to_site_p95_s", round(top.get("polling_p95", float("nan")), 2))
+    emit(
+        "polling_change_to_site_p95_at_default_intervals_s",
+        round(top.get("polling_p95", float("nan")) * FACTOR, 1),
+    )
+    emit("scheduler_lag_p95_s", round(top["lag_p95"], 3))
+    emit("unchanged_day_writes", int(sum(r["writes"] for r in results.values())))
+    emit("token_requests_per_site_lifetime", round(top["tokens"], 3))
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
