@@ -54,12 +54,16 @@ class _Listener:
     def __init__(self) -> None:
         self.traffic = Traffic()
         self.price_written_at: dict[int, float] = {}  # property uid -> monotonic seconds
+        self.token_times: dict[str, list[float]] = {}  # client id -> when it asked, in order
 
     def __call__(self, entry: Any, _duration_s: float) -> None:
         traffic = self.traffic
         traffic.requests += 1
         traffic.writes += _is_write(entry.method, entry.path)
-        traffic.tokens += entry.path.endswith("/oauth/token")
+        if entry.path.endswith("/oauth/token"):
+            traffic.tokens += 1
+            client = entry.form.get("client_id", "")
+            self.token_times.setdefault(client, []).append(time.monotonic())
         route = route_template(entry.path.removeprefix(API_ROOT))
         traffic.by_family[f"{entry.method} {route}"] += 1
         if entry.method == "PUT" and entry.path.endswith(PRICE_WRITE) and entry.status == 200:
@@ -79,6 +83,10 @@ class _Answers:
     def traffic(self, _: Any) -> Traffic:
         seen = self.listener.traffic
         return Traffic(seen.requests, seen.writes, seen.tokens, Counter(seen.by_family), _cpu_s())
+
+    def token_times(self, _: Any) -> dict[str, list[float]]:
+        """When each client asked for a token, since the process started."""
+        return {client: list(times) for client, times in self.listener.token_times.items()}
 
     def uids(self, channel: str) -> dict[tuple[str, str], int]:
         """(client, remote uid) -> property uid, for one channel."""

@@ -38,16 +38,20 @@ Prints ``name=value`` lines. ``BENCH_SIZES`` (default ``10,100,1000``), ``BENCH_
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import itertools
 import json
 import os
 import random
+import shutil
 import signal
 import socket
+import statistics
 import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -61,6 +65,7 @@ from bench._scale_sandbox import SandboxGroup, Traffic
 from bench._support import emit
 
 FACTOR = float(os.environ.get("BENCH_SCALE_FACTOR", "30"))
+KEEP = os.environ.get("BENCH_KEEP")  # a directory: keep each run's logs, state and inventories
 SIZES = [int(s) for s in os.environ.get("BENCH_SIZES", "10,100,1000").split(",") if s]
 SHARD_SITES = int(os.environ.get("BENCH_SHARD_SITES", "300"))
 SHARDS = 3
@@ -204,6 +209,12 @@ class Sandboxes:
             total = total.add(traffic)
         return total
 
+    async def token_times(self) -> dict[str, list[float]]:
+        found: dict[str, list[float]] = {}
+        for times in await asyncio.gather(*(g.ask("token_times") for g in self.groups)):
+            found.update(times)
+        return found
+
     async def load_uids(self) -> int:
         found: dict[tuple[str, str], int] = {}
         for uids in await asyncio.gather(*(g.ask("uids", CHANNEL) for g in self.groups)):
@@ -328,6 +339,14 @@ def histogram_quantile(share: float, cumulative: Mapping[float, float]) -> float
     return bounds[-1]
 
 
+def job_runs(samples: Iterable[tuple[str, dict[str, str], float]]) -> Counter[str]:
+    runs: Counter[str] = Counter()
+    for name, labels, value in samples:
+        if name == "bookyflow_job_runs_total":
+            runs[labels["job"]] += value
+    return runs
+
+
 def ready_sites(samples: Iterable[tuple[str, dict[str, str], float]]) -> set[str]:
     return {
         labels["site"] for name, labels, value in samples
@@ -350,6 +369,8 @@ class Window:
     cpu_s: dict[int, float]  # per worker pid
     lag: list[Counter[float]]  # per worker: bucket counts gained in the window
     traffic: Traffic
+    job_runs: Counter[str]  # every worker's finished runs of each job, in the window
+    log_lines: int  # lines the workers logged in the window
 
 
 async def scrape_all(
@@ -438,7 +459,8 @@ class Run:
         """One measured window; with ``changes``, also the change-to-site latencies and how many
         changes did not reach the site within ``SETTLE_TIMEOUT_S``."""
         await self.sandboxes.reset()
-        before_lag = [lag_buckets(s) for s in await scrape_all(session, self.workers)]
+        before = await scrape_all(session, self.workers)
+        before_lines = self.log_lines()
         before_cpu = {w.pid: cpu_s(w.pid) for w in self.workers}
         started = time.monotonic()
         latencies: list[float] = []
@@ -448,12 +470,22 @@ class Run:
         else:
             await asyncio.sleep(seconds)
         elapsed = time.monotonic() - started
-        after_lag = [lag_buckets(s) for s in await scrape_all(session, self.workers)]
-        lag = [after - before for after, before in zip(after_lag, before_lag, strict=True)]
+        after = await scrape_all(session, self.workers)
+        pairs = list(zip(after, before, strict=True))
+        lag = [lag_buckets(now) - lag_buckets(then) for now, then in pairs]
+        runs = sum((job_runs(now) - job_runs(then) for now, then in pairs), Counter())
         cpu = {w.pid: cpu_s(w.pid) - before_cpu[w.pid] for w in self.workers}
         traffic = await self.sandboxes.traffic()
         self._check_alive()
-        return Window(elapsed, cpu, lag, traffic), latencies, lost
+        lines = self.log_lines() - before_lines
+        return Window(elapsed, cpu, lag, traffic, runs, lines), latencies, lost
+
+    def log_lines(self) -> int:
+        total = 0
+        for worker in self.workers:
+            with worker.log.open("rb") as log:
+                total += sum(chunk.count(b"\n") for chunk in iter(lambda: log.read(1 << 20), b""))
+        return total
 
     async def _change_for(self, seconds: float) -> tuple[list[float], int]:
         """Change prices at the steady rate for ``seconds``; the latencies, and the lost ones."""
@@ -506,15 +538,16 @@ def report_window(prefix: str, run: Run, window: Window, sites: int) -> None:
         f"{prefix}_reads_per_site_hour_at_default_intervals", round(reads / site_hours / FACTOR, 1)
     )
     for job, family in READS_OF_JOB.items():
-        runs_implied = window.seconds / INTERVALS_S[job]
-        sent = traffic.by_family.get(family, 0) / sites
-        emit(f"{prefix}_{job}_reads_per_site_per_scheduled_run", round(sent / runs_implied, 3))
+        scheduled = window.seconds / INTERVALS_S[job] * sites  # what the schedule implies
+        sent = traffic.by_family.get(family, 0)
+        emit(f"{prefix}_{job}_reads_per_scheduled_run", round(sent / scheduled, 3))
+        emit(f"{prefix}_{job}_reads_per_run", round(sent / max(1, window.job_runs[job]), 3))
+    for job, interval_s in INTERVALS_S.items():
+        runs = window.job_runs[job] / (window.seconds / interval_s * sites)
+        emit(f"{prefix}_{job}_runs_per_scheduled_run", round(runs, 3))
+    emit(f"{prefix}_log_lines_per_site_hour", round(window.log_lines / site_hours, 1))
     other = {f: n for f, n in traffic.by_family.items() if f not in READS_OF_JOB.values()}
     emit(f"{prefix}_other_requests", json.dumps(dict(sorted(other.items()))).replace(" ", ""))
-    emit(
-        f"{prefix}_token_requests_per_site_lifetime",
-        round(traffic.tokens / sites / (window.seconds / TOKEN_TTL_S), 3),
-    )
     emit(f"{prefix}_worker_cpu_s_per_site_hour", round(sum(window.cpu_s.values()) / site_hours, 2))
     emit(f"{prefix}_sandbox_cpu_s", round(traffic.cpu_s, 1))
     lag: Counter[float] = Counter()
@@ -523,6 +556,23 @@ def report_window(prefix: str, run: Run, window: Window, sites: int) -> None:
     emit(f"{prefix}_scheduled_runs", int(lag.get(float("inf"), 0)))
     emit(f"{prefix}_scheduler_lag_p50_s", round(histogram_quantile(0.5, lag), 3))
     emit(f"{prefix}_scheduler_lag_p95_s", round(histogram_quantile(0.95, lag), 3))
+
+
+def report_tokens(prefix: str, times: Mapping[str, Sequence[float]], sites: int) -> float:
+    """Token requests per site per token lifetime, from each site's own request times: the token
+    lifetime over the mean gap between a site's successive requests (a storm shows as gaps near
+    zero, so the smallest gap is printed too). Measured over the whole run, first token on."""
+    gaps = [b - a for site in times.values() for a, b in itertools.pairwise(site)]
+    refreshed = sum(1 for site in times.values() if len(site) > 1)
+    per_lifetime = TOKEN_TTL_S / statistics.fmean(gaps) if gaps else float("nan")
+    emit(f"{prefix}_token_requests_per_site_lifetime", round(per_lifetime, 3))
+    emit(
+        f"{prefix}_token_smallest_gap_lifetimes",
+        round(min(gaps, default=float("nan")) / TOKEN_TTL_S, 3),
+    )
+    emit(f"{prefix}_token_refreshes", len(gaps))
+    emit(f"{prefix}_sites_refreshed", f"{refreshed}/{sites}")
+    return per_lifetime
 
 
 def report_latency(prefix: str, latencies: Sequence[float], lost: int) -> None:
@@ -560,7 +610,7 @@ async def run_size(
             **memory,
             "lag_p95": histogram_quantile(0.95, sum(unchanged.lag + changed.lag, Counter())),
             "writes": unchanged.traffic.writes,
-            "tokens": unchanged.traffic.tokens / sites / (unchanged.seconds / TOKEN_TTL_S),
+            "tokens": report_tokens(prefix, await run.sandboxes.token_times(), sites),
             "p95": percentile(latencies, 0.95),
             "p99": percentile(latencies, 0.99),
         }
@@ -611,10 +661,24 @@ async def run_shards(session: aiohttp.ClientSession, sites: int, root: Path) -> 
             )
         del shard_of_site
         report_window("shards_unchanged", run, unchanged, sites)
+        report_tokens("shards", await run.sandboxes.token_times(), sites)
         report_latency("shards_change_to_site", latencies, lost)
     finally:
         await run.stop_workers()
         await run.sandboxes.stop()
+
+
+@contextlib.contextmanager
+def run_root(name: str) -> Iterator[Path]:
+    """A run's directory: a temporary one, or ``$BENCH_KEEP/<name>`` (emptied first) to keep."""
+    if KEEP is None:
+        with tempfile.TemporaryDirectory(prefix=f"{name}-") as tmp:
+            yield Path(tmp)
+        return
+    root = Path(KEEP) / name
+    shutil.rmtree(root, ignore_errors=True)
+    root.mkdir(parents=True)
+    yield root
 
 
 async def main() -> None:
@@ -625,11 +689,11 @@ async def main() -> None:
     results: dict[int, dict[str, float]] = {}
     async with aiohttp.ClientSession() as session:
         for sites in SIZES:
-            with tempfile.TemporaryDirectory(prefix=f"scale-{sites}-") as tmp:
-                results[sites] = await run_size(session, sites, Path(tmp), sites == max(SIZES))
+            with run_root(f"scale-{sites}") as root:
+                results[sites] = await run_size(session, sites, root, sites == max(SIZES))
         if SHARD_SITES:
-            with tempfile.TemporaryDirectory(prefix="scale-shards-") as tmp:
-                await run_shards(session, SHARD_SITES, Path(tmp))
+            with run_root("scale-shards") as root:
+                await run_shards(session, SHARD_SITES, root)
     largest = max(SIZES)
     top = results[largest]
     if len(SIZES) >= 3:

@@ -73,7 +73,7 @@ def test_one_site_rotating_never_evicts_another_sites_token() -> None:
 
 def test_owners_are_bounded_too() -> None:
     """Owners beyond the cap evict the one that least recently got a token."""
-    bounded = Redactor(tokens_per_owner=1, max_owners=3)
+    bounded = Redactor(tokens_per_owner=1, max_owners=3, recent_max=0)  # compiled at every add
     for n in range(10):
         bounded.add_token(f"owner-{n}-token-xyz", owner=f"owner-{n}")
     assert bounded.held == 3
@@ -83,7 +83,7 @@ def test_owners_are_bounded_too() -> None:
 
 def test_the_pattern_is_rebuilt_only_when_the_held_set_changes() -> None:
     """Per-line work is one compiled pattern: lines between rotations rebuild nothing."""
-    bounded = Redactor()
+    bounded = Redactor(recent_max=0)
     bounded.add_token("first-token-value", owner="site")
     for _ in range(1000):
         assert bounded.redact_text("a first-token-value b") == f"a {REDACTED} b"
@@ -94,6 +94,30 @@ def test_the_pattern_is_rebuilt_only_when_the_held_set_changes() -> None:
     bounded.add_token("second-token-value", owner="site")
     bounded.redact_text("x")
     assert bounded.rebuilds == 2
+
+
+def test_rotations_are_compiled_in_batches_and_masked_meanwhile() -> None:
+    """A new token is masked at once; the pattern is compiled again only every few rotations."""
+    bounded = Redactor(recent_max=4)
+    bounded.add_secret("the-client-secret")
+    assert bounded.redact_text("a the-client-secret b") == f"a {REDACTED} b"
+    assert bounded.rebuilds == 0  # masked by the substring search of recent values
+    tokens = [f"rotated-token-{n:03d}" for n in range(10)]
+    for token in tokens:
+        bounded.add_token(token, owner="site")
+        assert bounded.redact_text(f"<{token}> the-client-secret") == f"<{REDACTED}> {REDACTED}"
+    assert bounded.rebuilds == 2  # after 5 and after 10 values: not once per rotation
+    assert all(bounded.redact_text(t) == REDACTED for t in tokens[-4:])
+
+
+def test_a_new_value_overlapping_a_held_one_is_compiled_at_once() -> None:
+    """The longest match must win, so an overlapping value is not left to the substring search."""
+    bounded = Redactor()
+    bounded.add_secret("abcdef")
+    bounded.redact_text("x")
+    bounded.add_secret("abcdefghij")
+    assert bounded.redact_text("[abcdefghij] [abcdef]") == f"[{REDACTED}] [{REDACTED}]"
+    assert bounded.rebuilds == 1
 
 
 def test_overlapping_values_are_masked_whole() -> None:
