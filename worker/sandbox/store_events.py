@@ -50,15 +50,27 @@ class Event:
 
 
 class ChangeLog:
-    """Events in id (= time) order, written through to the persistence."""
+    """Events in id (= time) order, written through to the persistence.
+
+    ``events`` holds them all; the per-property index beside it (the same events, in the same
+    order) is what a channel's change log reads, so its cost is that of its own properties'
+    events, however many other channels the site has. Both change only in ``record``."""
 
     _ledger: Ledger
     _db: Persistence
     events: dict[int, Event]
+    _events_of: dict[int, dict[int, Event]]
 
     def _load_events(self) -> None:
         events = (Event(**row) for row in self._db.load("event").values())
         self.events = {e.event_id: e for e in sorted(events, key=lambda e: e.event_id)}
+        self._events_of = {}
+        for event in self.events.values():
+            self._events_of.setdefault(event.property_uid, {})[event.event_id] = event
+
+    def event_count(self, uid: int) -> int:
+        """How many events of the property the log holds."""
+        return len(self._events_of.get(uid, ()))
 
     def _stamp(self) -> str:
         return self._ledger.now().strftime(STAMP)
@@ -81,14 +93,22 @@ class ChangeLog:
         event = Event(event_id, uid, action, self._stamp(), channel_name, now, channel_id,
                       user_id, data)  # fmt: skip
         self.events[event_id] = event
+        self._events_of.setdefault(uid, {})[event_id] = event
         self._db.put("event", event_id, asdict(event))
         # Events are kept in id (= time) order, so the expired ones are at the front.
         while self.events:
             old = next(iter(self.events.values()))
             if old.at >= now - LOG_DAYS * 86400:
                 break
-            del self.events[old.event_id]
-            self._db.delete("event", old.event_id)
+            self._drop(old)
+
+    def _drop(self, event: Event) -> None:
+        del self.events[event.event_id]
+        same_property = self._events_of[event.property_uid]
+        del same_property[event.event_id]
+        if not same_property:
+            del self._events_of[event.property_uid]
+        self._db.delete("event", event.event_id)
 
     def record_booking(self, booking: LoggedBooking, who: dict[str, Any], *, engine: bool) -> None:
         """``booking_added``; the real engine logs the invoice and the property around it."""
@@ -113,9 +133,13 @@ class ChangeLog:
                     contract_uid=booking.booking_id)  # fmt: skip
 
     def recent_events(self, uids: set[int]) -> dict[int, list[Event]]:
+        """The last 14 days' events of those properties, in id order, grouped by property; the
+        groups in the order of their first event (as one pass over the whole log orders them)."""
         since = self._ledger.wall_clock() - LOG_DAYS * 86400
-        grouped: dict[int, list[Event]] = {}
-        for event in self.events.values():
-            if event.property_uid in uids and event.at >= since:
-                grouped.setdefault(event.property_uid, []).append(event)
-        return grouped
+        groups = []
+        for uid in uids:
+            recent = [e for e in self._events_of.get(uid, {}).values() if e.at >= since]
+            if recent:
+                groups.append((recent[0].event_id, uid, recent))
+        groups.sort(key=lambda group: group[0])
+        return {uid: recent for _first, uid, recent in groups}

@@ -122,20 +122,40 @@ def validate_location(country: str, region_id: int, ptype_id: int | None = None)
 
 
 class Inventory:
-    """Every property, room and tariff of the site."""
+    """Every property, room and tariff of the site.
+
+    ``properties`` is read by the views and the tests; the per-channel index beside it is what
+    keeps a channel's requests from scanning every other channel's properties. Both change only
+    through ``save`` and ``delete``."""
 
     def __init__(self, ledger: Ledger) -> None:
         self._ledger = ledger
         self._db = ledger.persistence
-        self.properties: dict[int, Property] = {
-            int(k): _load_property(v) for k, v in self._db.load("property").items()
-        }
+        self.properties: dict[int, Property] = {}
+        self._by_channel: dict[tuple[int, str], dict[int, Property]] = {}
+        for row in self._db.load("property").values():
+            self._index(_load_property(row))
         self.tariffs: dict[int, Tariff] = {
             int(k): Tariff(**v) for k, v in self._db.load("tariff").items()
         }
 
+    def _index(self, prop: Property) -> None:
+        uid = prop.property_uid
+        old = self.properties.get(uid)
+        if old is not None and _channel_of(old) != _channel_of(prop):
+            self._unindex(old)
+        self.properties[uid] = prop
+        self._by_channel.setdefault(_channel_of(prop), {})[uid] = prop
+
+    def _unindex(self, prop: Property) -> None:
+        key = _channel_of(prop)
+        owned = self._by_channel.get(key, {})
+        owned.pop(prop.property_uid, None)
+        if not owned:
+            self._by_channel.pop(key, None)
+
     def save(self, prop: Property) -> None:
-        self.properties[prop.property_uid] = prop
+        self._index(prop)
         self._db.put("property", prop.property_uid, asdict(prop))
 
     def _save_tariff(self, uid: int, tariff: Tariff) -> None:
@@ -143,11 +163,8 @@ class Inventory:
         self._db.put("tariff", uid, asdict(tariff))
 
     def of_channel(self, owner_id: int, channel_name: str) -> list[Property]:
-        return [
-            p
-            for p in self.properties.values()
-            if p.owner_id == owner_id and p.channel_name == channel_name
-        ]
+        """The channel's properties, in the order they were created (or loaded)."""
+        return list(self._by_channel.get((owner_id, channel_name), {}).values())
 
     def create(self, owner_id: int, channel_name: str, **fields: Any) -> Property:
         remote_uid = fields["remote_uid"]
@@ -159,7 +176,9 @@ class Inventory:
         return prop
 
     def delete(self, uid: int) -> None:
-        self.properties.pop(uid, None)
+        prop = self.properties.pop(uid, None)
+        if prop is not None:
+            self._unindex(prop)
         self.tariffs.pop(uid, None)
         self._db.delete("property", uid)
         self._db.delete("tariff", uid)
@@ -230,6 +249,10 @@ class Inventory:
             covered = [n for n in nights(first, last) if not engine or tariff.covers(n)]
             tariff.minstays.update(dict.fromkeys(covered, minstay))
         self._save_tariff(uid, tariff)
+
+
+def _channel_of(prop: Property) -> tuple[int, str]:
+    return prop.owner_id, prop.channel_name
 
 
 def _load_property(row: dict[str, Any]) -> Property:

@@ -94,9 +94,7 @@ class PropertyOperations:
 
     def engine_view(self, prop: Property, *, site: str) -> dict[str, Any]:
         """``GET /cmf/property/@uid`` as the real engine answers it."""
-        events = sum(
-            1 for e in self._bookings.events.values() if e.property_uid == prop.property_uid
-        )
+        events = self._bookings.event_count(prop.property_uid)
         tariff = self._inventory.tariffs.get(prop.property_uid)
         return views.property_object(prop, tariff, site=site, changelog_items=events)
 
