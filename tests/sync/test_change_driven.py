@@ -189,3 +189,14 @@ async def test_a_push_waits_for_a_running_job_then_runs(harness: Harness) -> Non
     [pushed] = [e for e in logs if e["event"] == "sync.pushed_changes"]
     assert "ari" in pushed["jobs"]
     assert len(_prices_with(harness.sandbox, "96.00")) == 1
+
+
+async def test_every_watcher_of_a_process_wakes_on_one_shared_tick(harness: Harness) -> None:
+    """Polls started at different moments fall due at the same instant: one timer pass (and one
+    batched ``stat``) for every site's watcher instead of one each."""
+    pusher = await _pusher(harness)
+    first_due = harness.clock.now() + pusher.until_next_tick_s()
+    harness.clock.advance(0.37)
+    second_due = harness.clock.now() + pusher.until_next_tick_s()
+    assert second_due == pytest.approx(first_due)
+    assert round(first_due / pusher.poll_s) * pusher.poll_s == pytest.approx(first_due)

@@ -3,11 +3,12 @@
 ``Coalescer`` is the sans-I/O core: changed remote uids are collected from the first change of a
 burst for ``window_s`` (``BOOKYFLOW_CHANGE_WINDOW_S``), measured from that first change so that
 a steady stream of edits is still pushed every window, never starved. ``ChangePusher`` is the
-loop around it: every ``poll_s`` (``BOOKYFLOW_CHANGE_POLL_S``) it asks the ``ChangeWatcher``,
-and once a burst is due it runs the writing jobs (properties, ARI, reservations: those enabled)
-for just those properties, through the ``JobRunner``: the per-property write lock, the rate
-limit, the breaker and the one-run-per-job rule hold as for a scheduled run, and a run of the
-same job already going is waited for, then the push runs. One push is in flight at a time;
+loop around it: every ``poll_s`` (``BOOKYFLOW_CHANGE_POLL_S``), on a tick shared by every site
+of the process, it asks the ``ChangeWatcher``, and once a burst is due it runs the writing jobs
+(properties, ARI, reservations: those enabled) for just those properties, through the
+``JobRunner``: the per-property write lock, the rate limit, the breaker and the one-run-per-job
+rule hold as for a scheduled run, and a run of the same job already going is waited for, then
+the push runs. One push is in flight at a time;
 changes seen meanwhile make the next burst. Each push logs one ``inventory.changed`` line (the
 properties, how many polls saw changes) and one ``sync.pushed_changes`` line.
 """
@@ -123,7 +124,13 @@ class ChangePusher:
                 await self.step()
             except Exception as exc:  # a plug-in's changed() failing must not end the watch
                 log.warning("inventory.watch_failed", error=type(exc).__name__, message=str(exc))
-            await self.clock.sleep(self.poll_s)
+            await self.clock.sleep(self.until_next_tick_s())
+
+    def until_next_tick_s(self) -> float:
+        """Seconds to the next multiple of ``poll_s`` on the clock: every site's watcher of a
+        process wakes on the same tick, so a thousand sites' polls are one timer pass and their
+        ``stat`` calls one thread hop (``worker.inventory.stat_batch``)."""
+        return self.poll_s - (self.clock.now() % self.poll_s)
 
     def start(self) -> None:
         self._loop = asyncio.get_running_loop().create_task(self._run(), name="change-watch")
