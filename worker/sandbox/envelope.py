@@ -19,11 +19,12 @@ Legacy behaviour (``store.legacy``), chosen deterministically:
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from aiohttp import web
 
-from worker.sandbox.payloads import Keyed
+from worker.sandbox.payloads import Encoded, Keyed
 
 NO_ENVELOPE_HEADER = "X-BOOKYFLOW-NO-ENVELOPE"
 _LEGACY_401 = {
@@ -61,12 +62,24 @@ def success(request: web.Request, payload: Any, *, legacy: bool, site: Site) -> 
     key = "response"
     if isinstance(payload, Keyed):
         key, payload = payload.key, payload.payload
+    if isinstance(payload, Encoded) and legacy:
+        payload = json.loads(payload.text)
     if legacy:
         payload = legacy_shape(payload)
-    if request.headers.get(NO_ENVELOPE_HEADER, "").strip() == "1":
-        return web.json_response(payload)
+    bare = request.headers.get(NO_ENVELOPE_HEADER, "").strip() == "1"
     meta: dict[str, Any] = {"code": 200} if legacy else {"code": 200, "site": site}
+    if isinstance(payload, Encoded):
+        text = payload.text if bare else _spliced(key, payload.text, meta)
+        return web.Response(text=text, content_type="application/json")
+    if bare:
+        return web.json_response(payload)
     return web.json_response({"data": {key: payload}, "meta": meta})
+
+
+def _spliced(key: str, payload: str, meta: dict[str, Any]) -> str:
+    """What ``json.dumps`` makes of ``{"data": {key: payload}, "meta": meta}``, with the
+    payload's text as it is."""
+    return f'{{"data": {{{json.dumps(key)}: {payload}}}, "meta": {json.dumps(meta)}}}'
 
 
 def error_body(code: int, message: str) -> dict[str, Any]:

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from worker.errors import ChannelError, OwnershipError
+from worker.sandbox.changelog_answers import ChangeLogAnswers
 from worker.sandbox.forms import invalid, parse_money, parse_range
 from worker.sandbox.persistence import Ledger, open_persistence
 from worker.sandbox.store_access import AccessControl, ClientSpec, Grant
@@ -77,6 +78,7 @@ class SandboxStore:
         self.content = ContentOperations(self.inventory, self.records)
         self.closures = ClosureOperations(self.records)
         self.reservations = BookingOperations(self.inventory, self.records)
+        self.change_log_answers = ChangeLogAnswers(self.inventory, self.records)
 
     @property
     def engine(self) -> bool:

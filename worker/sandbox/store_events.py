@@ -132,10 +132,20 @@ class ChangeLog:
         self.record(booking.property_uid, "booking_cancelled", **who,
                     contract_uid=booking.booking_id)  # fmt: skip
 
-    def recent_events(self, uids: set[int]) -> dict[int, list[Event]]:
-        """The last 14 days' events of those properties, in id order, grouped by property; the
-        groups in the order of their first event (as one pass over the whole log orders them)."""
-        since = self._ledger.wall_clock() - LOG_DAYS * 86400
+    def log_since(self) -> float:
+        """When the window of the log starts now (epoch seconds)."""
+        return self._ledger.wall_clock() - LOG_DAYS * 86400
+
+    def log_mark(self, uid: int) -> tuple[int, int]:
+        """``(last event id, event count)`` of the property: it changes with any of its events."""
+        events = self._events_of.get(uid)
+        return (next(reversed(events)), len(events)) if events else (0, 0)
+
+    def recent_events(self, uids: set[int], since: float | None = None) -> dict[int, list[Event]]:
+        """The events of those properties since ``since`` (the log's window by default), in id
+        order, grouped by property; the groups in the order of their first event (as one pass
+        over the whole log orders them)."""
+        since = self.log_since() if since is None else since
         groups = []
         for uid in uids:
             recent = [e for e in self._events_of.get(uid, {}).values() if e.at >= since]

@@ -19,7 +19,7 @@ from worker.sandbox.forms import Reservation, Stay, parse_reservation
 from worker.sandbox.php import (
     empty_as_list,
 )
-from worker.sandbox.store_bookings import Booking, Bookings
+from worker.sandbox.store_bookings import Booking, Bookings, Event
 from worker.sandbox.store_inventory import Inventory, Property, Room
 from worker.sandbox.store_links import SITE_CHANNEL, LinkOperations
 from worker.sandbox.store_operations import ChannelRef
@@ -164,7 +164,11 @@ class BookingOperations(LinkOperations):
 
     def change_logs(self, channel: ChannelRef, *, engine: bool = False) -> dict[str, Any]:
         owned = {p.property_uid for p in self._inventory.of_channel(channel.owner_id, channel.name)}
-        grouped = self._bookings.recent_events(owned)
+        return self.change_log_view(self._bookings.recent_events(owned), engine=engine)
+
+    @staticmethod
+    def change_log_view(grouped: dict[int, list[Event]], *, engine: bool) -> dict[str, Any]:
+        """The answer: each property's events (``recent_events``), as the mode shows them."""
         if engine:
             return {str(uid): [views.event_object(e) for e in events]
                     for uid, events in grouped.items()}  # fmt: skip
