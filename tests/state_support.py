@@ -130,6 +130,12 @@ async def property_view(store: StateStore, remote: str, uid: int) -> dict[str, A
         "rooms_synced": await store.rooms_synced(uid),
         "bookings_read": await store.bookings_read(uid),
         "drift_seen": await store.drift_seen(uid),
+        # The batch readers, for this property (``tests/test_state_batch.py`` compares them).
+        "bookings_read_all": (await store.bookings_read_all([uid]))[uid],
+        "drift_seen_all": (await store.drift_seen_all([uid]))[uid],
+        "ari_progress_all": (await store.ari_progress_all([uid]))[uid],
+        "pushed_digest": (await store.pushed_digests([uid])).get(uid),
+        "reservations_by_id": await store.reservations_by_id([f"OTA-{uid}-1", f"OTA-{uid}-2"]),
         "reservation": await store.get_reservation(f"OTA-{uid}-1"),
         "reservations": await store.reservations_of(uid),
         "booking_ids": await store.pushed_booking_ids(uid),

@@ -65,7 +65,8 @@ async def test_forget_property_clears_it_everywhere_and_keeps_the_other(tmp_path
         assert await store.get_property("1001") is None
         assert await property_view(store, "2002", 8) == kept
         gone = await property_view(store, "1001", 7)
-        assert gone.pop("bookings_read") == (0, None)
+        assert gone.pop("bookings_read") == gone.pop("bookings_read_all") == (0, None)
+        assert gone.pop("ari_progress_all") == (False, None)
         assert not any(gone.values()), gone
         assert [p.remote_uid for p in (await overview(store))["properties"]] == ["2002"]
     finally:

@@ -9,6 +9,7 @@ first, so a property outside our own list is never touched, not even by a read.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date
@@ -17,6 +18,7 @@ from typing import Any
 from urllib.parse import quote
 
 from pydantic import TypeAdapter
+from pydantic_core import to_json
 
 from worker.api.client import BookyFlowClient
 from worker.api.cmf_content import ContentEndpoints
@@ -410,7 +412,25 @@ class Cmf(ContentEndpoints):
 
     async def change_logs(self) -> dict[int, list[ChangeLogEvent]]:
         """GET the last 14 days of events per property uid. Idempotent."""
-        payload = php_dict(await self._get("cmf/properties/change/logs"))
-        if isinstance(payload, dict):
-            payload = {uid: keyed_list(events) for uid, events in payload.items()}
-        return parse_as(dict[int, list[ChangeLogEvent]], payload, what="change logs")
+        return _change_logs(await self._get("cmf/properties/change/logs"))
+
+    async def change_logs_unless(
+        self, known: bytes | None
+    ) -> tuple[bytes, dict[int, list[ChangeLogEvent]] | None]:
+        """GET the change logs: their digest, and their events — None when the digest is
+        ``known``, the answer the caller parsed last time (not parsed again). Idempotent.
+
+        The digest is of the decoded answer (pydantic-core's JSON of it, in one call): a third
+        of the cost of validating ~150 events, and equal answers parse to equal events.
+        """
+        payload = await self._get("cmf/properties/change/logs")
+        encoded = to_json(payload, inf_nan_mode="constants")
+        digest = hashlib.blake2b(encoded, digest_size=16).digest()
+        return digest, None if digest == known else _change_logs(payload)
+
+
+def _change_logs(payload: Any) -> dict[int, list[ChangeLogEvent]]:
+    payload = php_dict(payload)
+    if isinstance(payload, dict):
+        payload = {uid: keyed_list(events) for uid, events in payload.items()}
+    return parse_as(dict[int, list[ChangeLogEvent]], payload, what="change logs")

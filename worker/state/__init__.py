@@ -25,7 +25,7 @@ from worker.state.ari import ClosureRecord, PushedCell
 from worker.state.bookings import BookingRevision
 from worker.state.outbox import DeadLetter, OutboxCounts, OutboxEntry
 from worker.state.outcomes import JobOutcome
-from worker.state.progress import BookingsRead, RoomsSynced
+from worker.state.progress import AriProgress, BookingsRead, RoomsSynced
 from worker.state.properties import PropertyRecord, PropertyStatus
 from worker.state.reservations import ReservationRecord, ReservationStatus
 from worker.state.schema import MIGRATIONS
@@ -34,6 +34,7 @@ from worker.state.store import DB_NAME, OnCorrupt, StateCorrupt, StateStore
 __all__ = [
     "DB_NAME",
     "MIGRATIONS",
+    "AriProgress",
     "BookingRevision",
     "BookingsRead",
     "ClosureRecord",

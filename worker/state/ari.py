@@ -3,9 +3,10 @@ so only changes are sent) and ``closures`` (black bookings, recorded as an inten
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -34,6 +35,15 @@ class ClosureRecord:
     room_uids: tuple[int, ...] = ()
 
 
+# Each property's rows as one text (in SQLite, no row crosses to Python): night, price and
+# minimum stay, which no separator can occur in, so equal texts are equal rows.
+_PUSHED_TEXT = (
+    "SELECT property_uid, group_concat(night || ' ' || price || ' ' || minstay, ';') AS cells "
+    "FROM (SELECT property_uid, night, price, minstay FROM pushed_cells "
+    "ORDER BY property_uid, night) GROUP BY property_uid"
+)
+
+
 class AriTables(Tables):
     # -- prices and minimum stays -----------------------------------------------------------
 
@@ -52,6 +62,22 @@ class AriTables(Tables):
             cells[date.fromisoformat(row["night"])] = cell
         return cells
 
+    async def pushed_digests(self, property_uids: Collection[int]) -> dict[int, bytes]:
+        """A digest of each property's pushed nights (equal digests: the same nights, prices and
+        minimum stays), from one query; a property with none has no entry.
+
+        Lets the ARI job tell, without reading and parsing a year of rows per property, that
+        what was pushed is what it last compared with the inventory (``worker.sync.ari``).
+        """
+        rows = await self._all(_PUSHED_TEXT)
+        return {
+            int(row["property_uid"]): hashlib.blake2b(
+                row["cells"].encode(), digest_size=16
+            ).digest()
+            for row in rows
+            if row["property_uid"] in property_uids
+        }
+
     async def record_pushed(self, property_uid: int, cells: Mapping[date, PushedCell]) -> None:
         """Remember what was just pushed; a year of nights is one transaction."""
         sql = (
@@ -59,13 +85,15 @@ class AriTables(Tables):
             "VALUES (?, ?, ?, ?)"
         )
         rows = [(property_uid, d.isoformat(), str(c.price), c.minstay) for d, c in cells.items()]
-        await self._write_many(sql, rows)
+        async with self._moving("ari"):
+            await self._write_many(sql, rows)
 
     async def forget_pushed(self, property_uid: int, *, before: date | None = None) -> None:
         """Forget pushed nights (all of them, or those before ``before``: the past)."""
         last = (before or date.max).isoformat()
         sql = "DELETE FROM pushed_cells WHERE property_uid = ? AND night < ?"
-        await self._write(sql, (property_uid, last))
+        async with self._moving("ari"):
+            await self._write(sql, (property_uid, last))
 
     # -- closures ---------------------------------------------------------------------------
 

@@ -15,12 +15,13 @@ so a run can skip work already done (these were ``meta`` keys chosen by each job
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import date
 from typing import Any, NamedTuple
 
 from worker.state.tables import Tables
 
-__all__ = ["BookingsRead", "ProgressTable", "RoomsSynced"]
+__all__ = ["AriProgress", "BookingsRead", "ProgressTable", "RoomsSynced"]
 
 
 class RoomsSynced(NamedTuple):
@@ -35,6 +36,14 @@ class BookingsRead(NamedTuple):
 
     event: int
     day: date | None
+
+
+class AriProgress(NamedTuple):
+    """What the ARI job reads of a property before its diff: the tariff is known, and the day
+    it was last reconciled (None: never)."""
+
+    base_price_known: bool
+    reconciled_on: date | None
 
 
 def _upsert(columns: tuple[str, ...]) -> str:
@@ -63,14 +72,14 @@ class ProgressTable(Tables):
         return _day(await self._progress("ari_reconciled_on", property_uid))
 
     async def mark_reconciled(self, property_uid: int, day: date) -> None:
-        await self._write(_RECONCILED, (property_uid, day.isoformat()))
+        await self._write_ari(_RECONCILED, (property_uid, day.isoformat()))
 
     async def has_base_price(self, property_uid: int) -> bool:
         """True once the property is known to have its tariff."""
         return bool(await self._progress("base_price_known", property_uid))
 
     async def mark_base_price(self, property_uid: int) -> None:
-        await self._write(_BASE_PRICE, (property_uid, 1))
+        await self._write_ari(_BASE_PRICE, (property_uid, 1))
 
     async def rooms_synced(self, property_uid: int) -> RoomsSynced | None:
         sql = (
@@ -92,6 +101,15 @@ class ProgressTable(Tables):
             return BookingsRead(0, None)
         return BookingsRead(int(row["bookings_event"] or 0), _day(row["bookings_read_on"]))
 
+    async def bookings_read_all(self, property_uids: Collection[int]) -> dict[int, BookingsRead]:
+        """``bookings_read`` of each property, from one query (the bookings job's per-run read)."""
+        rows = await self._progress_rows(("bookings_event", "bookings_read_on"), property_uids)
+        read = {
+            uid: BookingsRead(int(row["bookings_event"] or 0), _day(row["bookings_read_on"]))
+            for uid, row in rows.items()
+        }
+        return {uid: read.get(uid, BookingsRead(0, None)) for uid in property_uids}
+
     async def mark_bookings_read(self, property_uid: int, event: int, day: date) -> None:
         """The property's bookings were read on ``day``, up to change-log ``event``."""
         await self._write(_BOOKINGS_READ, (property_uid, event, day.isoformat()))
@@ -99,6 +117,21 @@ class ProgressTable(Tables):
     async def drift_seen(self, property_uid: int) -> int:
         """The newest change-log event of a site edit acted on already (0: none)."""
         return int(await self._progress("drift_event", property_uid) or 0)
+
+    async def drift_seen_all(self, property_uids: Collection[int]) -> dict[int, int]:
+        """``drift_seen`` of each property, from one query."""
+        rows = await self._progress_rows(("drift_event",), property_uids)
+        return {uid: int(rows[uid]["drift_event"] or 0) if uid in rows else 0
+                for uid in property_uids}  # fmt: skip
+
+    async def ari_progress_all(self, property_uids: Collection[int]) -> dict[int, AriProgress]:
+        """``has_base_price`` and ``reconciled_on`` of each property, from one query."""
+        rows = await self._progress_rows(("base_price_known", "ari_reconciled_on"), property_uids)
+        known = {
+            uid: AriProgress(bool(row["base_price_known"]), _day(row["ari_reconciled_on"]))
+            for uid, row in rows.items()
+        }
+        return {uid: known.get(uid, AriProgress(False, None)) for uid in property_uids}
 
     async def mark_drift(
         self, property_uid: int, event: int, *, reconcile: bool, rooms: bool
@@ -114,7 +147,21 @@ class ProgressTable(Tables):
             "ari_reconciled_on = CASE WHEN ? THEN NULL ELSE ari_reconciled_on END, "
             "rooms_synced_on = CASE WHEN ? THEN NULL ELSE rooms_synced_on END"
         )
-        await self._write(sql, (property_uid, event, reconcile, rooms))
+        await self._write_ari(sql, (property_uid, event, reconcile, rooms))
+
+    async def _write_ari(self, sql: str, args: tuple[Any, ...]) -> None:
+        async with self._moving("ari"):
+            await self._write(sql, args)
+
+    async def _progress_rows(
+        self, columns: tuple[str, ...], property_uids: Collection[int]
+    ) -> dict[int, Any]:
+        """The ``columns`` of every property's row (all rows: a site has a few dozen properties,
+        and one query beats one per property), keyed by uid, for the uids asked."""
+        wanted = set(property_uids)
+        sql = f"SELECT property_uid, {', '.join(columns)} FROM property_state"  # noqa: S608 - fixed names
+        rows = await self._all(sql)
+        return {int(row["property_uid"]): row for row in rows if row["property_uid"] in wanted}
 
     async def _progress(self, column: str, property_uid: int) -> Any:
         sql = f"SELECT {column} FROM property_state WHERE property_uid = ?"  # noqa: S608 - fixed names

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
@@ -36,6 +37,10 @@ _RECORD = (
     "site_id = COALESCE(excluded.site_id, site_id), "
     "rejected_digest = COALESCE(excluded.rejected_digest, rejected_digest)"
 )
+
+
+# Well below SQLite's limit on bound parameters (32766; 999 before 3.32).
+_IDS_PER_QUERY = 500
 
 
 @dataclass(frozen=True)
@@ -85,12 +90,28 @@ class ReservationsTable(Tables):
             site_id,
             rejected_digest,
         )
-        await self._write(_RECORD, args)
+        async with self._moving("reservations"):
+            await self._write(_RECORD, args)
 
     async def remember_push(self, remote_id: str, push_record: str) -> None:
         """Keep what was pushed of the reservation (its record must exist)."""
         sql = "UPDATE reservations SET push_record = ? WHERE remote_id = ?"
-        await self._write(sql, (push_record, remote_id))
+        async with self._moving("reservations"):
+            await self._write(sql, (push_record, remote_id))
+
+    async def reservations_by_id(self, remote_ids: Iterable[str]) -> dict[str, ReservationRecord]:
+        """``get_reservation`` of each OTA id that has a record, in one query per
+        ``_IDS_PER_QUERY`` ids (the reservations job's per-run read)."""
+        ids = sorted(set(remote_ids))
+        found: dict[str, ReservationRecord] = {}
+        for i in range(0, len(ids), _IDS_PER_QUERY):
+            chunk = ids[i : i + _IDS_PER_QUERY]
+            marks = ", ".join("?" for _ in chunk)
+            sql = f"SELECT {_COLUMNS} FROM reservations WHERE remote_id IN ({marks})"  # noqa: S608 - fixed names, placeholders
+            found.update(
+                (row["remote_id"], _reservation(row)) for row in await self._all(sql, tuple(chunk))
+            )
+        return found
 
     async def get_reservation(self, remote_id: str) -> ReservationRecord | None:
         sql = f"SELECT {_COLUMNS} FROM reservations WHERE remote_id = ?"  # noqa: S608 - fixed names

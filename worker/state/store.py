@@ -102,7 +102,7 @@ class StateStore(
     async def forget_property(self, remote_uid: str) -> None:
         """Drop a property and everything known about it (after pruning, or a lost property):
         every table of ``schema.PER_PROPERTY_TABLES``, in one transaction."""
-        async with self._transaction() as conn:
+        async with self._moving("ari", "reservations"), self._transaction() as conn:
             sql = "SELECT property_uid FROM properties WHERE remote_uid = ?"
             async with conn.execute(sql, (remote_uid,)) as cursor:
                 row = await cursor.fetchone()

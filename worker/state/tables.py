@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from collections import Counter
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -34,6 +35,21 @@ class Tables:
         self._conn: aiosqlite.Connection | None = conn
         self._clock = clock
         self._write_lock = asyncio.Lock()
+        # Per part of state a job reads in one batch ("ari": ``ari_progress_all`` and
+        # ``pushed_digests``; "reservations": ``reservations_by_id``), moved by every write of it:
+        # while it has not moved, that read is still what state holds (this process is the
+        # database's only writer: the state directory is locked). Fixed keys: bounded.
+        self.generations: Counter[str] = Counter()
+
+    @asynccontextmanager
+    async def _moving(self, *parts: str) -> AsyncIterator[None]:
+        """Around a write of ``parts``: their generations move before it starts and after it
+        ends (committed or not), so no batch read overlapping it is trusted."""
+        self.generations.update(parts)
+        try:
+            yield
+        finally:
+            self.generations.update(parts)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({str(self.path)!r})"

@@ -17,18 +17,26 @@ property's write lock:
    nights are recorded only after every chunk succeeded; both calls set values, so a resend
    after a failure is harmless.
 4. **Closures** (``closures.sync_closures``).
+
+An unchanged run costs no diff: state is read for every property at once (tariff known, day
+reconciled, a digest of the pushed nights: two queries, ``Batch``), and a property whose diff
+was found empty against the same inventory object, horizon and pushed digest (``Checked``, kept
+per site in memory) skips steps 1-3: the diff would be empty again. A reconciliation due, any
+write to those parts of state since the batch read, or a new snapshot takes the full path.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from weakref import WeakKeyDictionary
 
 from worker.api.models import DateRange, MinStayRange, RateRange
 from worker.inventory.models import Property as VendorProperty
 from worker.logging import get_logger
-from worker.state import PushedCell
+from worker.state import AriProgress, PushedCell, StateStore
 from worker.sync.ari_plan import (
     AriCell,
     AriDelta,
@@ -39,7 +47,7 @@ from worker.sync.ari_plan import (
 )
 from worker.sync.closures import sync_closures
 from worker.sync.context import SyncContext
-from worker.sync.each import for_each_property, known_uid
+from worker.sync.each import for_each_property, known_uids
 from worker.sync.job import JobResult
 from worker.sync.ranges import Span
 from worker.sync.tariff import has_base_price
@@ -60,39 +68,110 @@ def desired_for(prop: VendorProperty, start: date, end: date) -> dict[date, AriC
     )
 
 
+@dataclass(frozen=True)
+class Checked:
+    """A property whose diff was found empty: against this inventory property (frozen: the same
+    object is the same inventory), over this horizon, with pushed nights of this digest."""
+
+    prop: VendorProperty
+    start: date
+    end: date
+    pushed: bytes | None
+
+
+@dataclass(frozen=True)
+class Batch:
+    """What one run read of state for all its properties in two queries: tariff known and day
+    reconciled (``ari_progress_all``), the pushed nights' digests (``pushed_digests``), and the
+    site's ``Checked`` properties. The reads are trusted only while the store's
+    ``generations["ari"]`` has not moved since (``current``): any such write, and a property falls
+    back to reading state itself."""
+
+    generation: int
+    progress: Mapping[int, AriProgress]
+    digests: Mapping[int, bytes]
+    checked: dict[int, Checked]
+
+    def current(self, ctx: SyncContext) -> bool:
+        return ctx.state.generations["ari"] == self.generation
+
+
 class AriJob:
     """Keep prices, minimum stays and closures in step with the inventory."""
 
     name = "ari"
     scopes: tuple[str, ...] = ("read", "write", "delete")  # reopening a closure deletes
 
+    def __init__(self) -> None:
+        # One job serves every site: each site's ``Checked`` per property, keyed by its state
+        # store, weakly (gone with the site); entries of properties not synced any more go.
+        self._checked: WeakKeyDictionary[StateStore, dict[int, Checked]] = WeakKeyDictionary()
+
     async def run(self, ctx: SyncContext) -> JobResult:
         result = JobResult(self.name)
         snapshot = await ctx.source.load()
+        uids = await known_uids(ctx, [prop.remote_uid for prop in snapshot.properties])
         targets: dict[int, VendorProperty] = {}
         for prop in snapshot.properties:
-            uid = await known_uid(ctx, prop.remote_uid)
+            uid = uids[prop.remote_uid]
             if prop.remote_uid in snapshot.held:
                 result.counts["held"] += 1
             elif uid is None:
                 result.counts["not_created"] += 1
             else:
                 targets[uid] = prop
+        batch = await self._batch(ctx, targets)
 
         async def sync(uid: int) -> None:
-            await self._sync(ctx, targets[uid], uid, result)
+            await self._sync(ctx, targets[uid], uid, result, batch)
 
         await for_each_property(ctx, result, targets, sync)
         return result
 
+    async def _batch(self, ctx: SyncContext, targets: Mapping[int, VendorProperty]) -> Batch:
+        """What the run reads of state for every property at once (see ``Batch``)."""
+        checked = self._checked.setdefault(ctx.state, {})
+        for uid in [uid for uid in checked if uid not in targets]:
+            del checked[uid]
+        generation = ctx.state.generations["ari"]
+        progress = await ctx.state.ari_progress_all(targets)
+        digests = await ctx.state.pushed_digests(targets)
+        return Batch(generation, progress, digests, checked)
+
     async def _sync(
-        self, ctx: SyncContext, prop: VendorProperty, uid: int, result: JobResult
+        self, ctx: SyncContext, prop: VendorProperty, uid: int, result: JobResult, batch: Batch
     ) -> None:
-        if not await has_base_price(ctx, uid):
+        known = batch.progress.get(uid) if batch.current(ctx) else None
+        if not (known and known.base_price_known) and not await has_base_price(ctx, uid):
             result.counts["no_base_price"] += 1
             return
         today = ctx.today()
         start, end = horizon(today, ctx.settings.horizon_days)
+        check = Checked(prop, start, end, batch.digests.get(uid))
+        trusted = (
+            batch.current(ctx)
+            and known is not None
+            and known.reconciled_on == today
+            and check.pushed is not None
+        )
+        server_closures: Mapping[int, DateRange] | None = None
+        if not (trusted and batch.checked.get(uid) == check):
+            server_closures = await self._diff_and_push(ctx, prop, uid, start, end, result)
+            if trusted and server_closures is None and batch.current(ctx):
+                batch.checked[uid] = check  # nothing written: this diff was empty
+        await sync_closures(ctx, prop, uid, server_closures, result)
+
+    async def _diff_and_push(
+        self,
+        ctx: SyncContext,
+        prop: VendorProperty,
+        uid: int,
+        start: date,
+        end: date,
+        result: JobResult,
+    ) -> Mapping[int, DateRange] | None:
+        """Steps 1-3 of the module docstring; the server's closures when it reconciled."""
+        today = start
         pushed = await self._pushed_from(ctx, uid, today)
         server_closures: Mapping[int, DateRange] | None = None
         if not pushed or await ctx.state.reconciled_on(uid) != today:
@@ -103,7 +182,7 @@ class AriJob:
         if not delta.empty:
             await self._push(ctx, uid, delta)
             result.counts["pushed"] += 1
-        await sync_closures(ctx, prop, uid, server_closures, result)
+        return server_closures
 
     async def _pushed_from(self, ctx: SyncContext, uid: int, today: date) -> dict[date, PushedCell]:
         """What state says was pushed from today on; past nights are forgotten (a write only

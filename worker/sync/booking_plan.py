@@ -37,6 +37,7 @@ from worker.api.models import Booking, ChangeLogEvent, keyed_list, parse_as
 from worker.errors import MalformedResponse
 from worker.inventory.sink import BookingEvent
 from worker.state import BookingRevision
+from worker.sync.drift import is_drift
 from worker.sync.reservation_plan import is_site_reservation_id
 
 STAMP = "%Y-%m-%d %H:%M:%S"
@@ -156,6 +157,27 @@ def newest_booking_event(events: Iterable[ChangeLogEvent], channel_name: str) ->
         ),
         default=0,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class PropertyLog:
+    """What the bookings job uses of one property's change log: the newest booking event this
+    channel did not cause (``newest_booking_event``) and the events that are drift
+    (``drift.is_drift``; ``drift.site_drift`` of these is that of all the events)."""
+
+    newest_booking: int
+    drift: tuple[ChangeLogEvent, ...]
+
+
+def summarise(logs: Mapping[int, Iterable[ChangeLogEvent]], channel: str) -> dict[int, PropertyLog]:
+    """``PropertyLog`` per property uid of the change log: kept between runs instead of the
+    ~150 events a site logs in 14 days, so an unchanged log is neither parsed nor held."""
+    summary: dict[int, PropertyLog] = {}
+    for uid, events in logs.items():
+        listed = list(events)
+        drift = tuple(event for event in listed if is_drift(event, channel))
+        summary[uid] = PropertyLog(newest_booking_event(listed, channel), drift)
+    return summary
 
 
 def needs_read(*, newest_event: int, handled_event: int, read_today: bool) -> bool:

@@ -30,24 +30,29 @@ The job only reads the site, so it takes no write lock; a failing property still
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
+from weakref import WeakKeyDictionary
 
-from worker.api.models import Booking, ChangeLogEvent
+from worker.api.cmf import Cmf
+from worker.api.models import Booking
 from worker.errors import MalformedResponse
 from worker.inventory.sink import booking_record, encodable
 from worker.logging import get_logger
 from worker.state import BookingRevision
 from worker.sync.booking_plan import (
+    PropertyLog,
     Unreadable,
     event_of,
     is_black_booking,
     is_handled,
     is_own_push,
     needs_read,
-    newest_booking_event,
     parse_each,
     revision_of,
     serialise,
+    summarise,
 )
 from worker.sync.context import SyncContext
 from worker.sync.drift import site_drift
@@ -59,15 +64,17 @@ log = get_logger(__name__)
 
 async def mark_site_drift(
     ctx: SyncContext,
-    logs: dict[int, list[ChangeLogEvent]],
+    logs: Mapping[int, PropertyLog],
     remotes: dict[int | None, str],
     result: JobResult,
 ) -> None:
-    """Mark the owned properties edited on the site since last seen for correction; log each."""
-    for uid, _ in ctx.owned.items():
-        drift = site_drift(
-            logs.get(uid, []), ctx.settings.channel_name, await ctx.state.drift_seen(uid)
-        )
+    """Mark the owned properties edited on the site since last seen for correction; log each.
+
+    State is read (one query) only when an owned property's log holds drift at all."""
+    edited = [uid for uid, _ in ctx.owned.items() if uid in logs and logs[uid].drift]
+    seen = await ctx.state.drift_seen_all(edited) if edited else {}
+    for uid in edited:
+        drift = site_drift(logs[uid].drift, ctx.settings.channel_name, seen[uid])
         if drift is None:
             continue
         await ctx.state.mark_drift(
@@ -81,6 +88,15 @@ async def mark_site_drift(
             actions=list(drift.actions),
             redo=list(drift.redo),
         )
+
+
+@dataclass
+class LogMemo:
+    """One site's last change log: the digest of the answer, and what the job used of it."""
+
+    channel: str = ""
+    digest: bytes | None = None
+    logs: dict[int, PropertyLog] = field(default_factory=dict)
 
 
 async def list_bookings(ctx: SyncContext, uid: int) -> tuple[list[Booking], list[Unreadable]]:
@@ -106,16 +122,35 @@ class BookingsJob:
     name = "bookings"
     scopes: tuple[str, ...] = ("read",)
 
+    def __init__(self) -> None:
+        # One job serves every site of the process: each site's memo is keyed by its ``Cmf``,
+        # weakly, so it goes with the site (bounded by the sites, not by uptime).
+        self._memos: WeakKeyDictionary[Cmf, LogMemo] = WeakKeyDictionary()
+
+    async def change_log(self, ctx: SyncContext) -> dict[int, PropertyLog]:
+        """This run's change log, as ``summarise`` keeps it: one GET, parsed only when its
+        answer differs from the last run's (the same answer gives the same summary)."""
+        channel = ctx.settings.channel_name
+        memo = self._memos.get(ctx.cmf)
+        if memo is None or memo.channel != channel:
+            memo = self._memos[ctx.cmf] = LogMemo(channel)
+        digest, events = await ctx.cmf.change_logs_unless(memo.digest)
+        if events is not None:
+            memo.digest, memo.logs = digest, summarise(events, channel)
+        return memo.logs
+
     async def run(self, ctx: SyncContext) -> JobResult:
         result = JobResult(self.name)
-        logs = await ctx.cmf.change_logs()
+        logs = await self.change_log(ctx)
         remotes = {r.property_uid: r.remote_uid for r in await ctx.state.list_properties()}
         await mark_site_drift(ctx, logs, remotes, result)
         today = ctx.today()
+        owned = [uid for uid, _ in ctx.owned.items()]
+        handled_all = await ctx.state.bookings_read_all(owned)
         targets: dict[int, int] = {}
-        for uid, _ in ctx.owned.items():
-            newest = newest_booking_event(logs.get(uid, []), ctx.settings.channel_name)
-            handled = await ctx.state.bookings_read(uid)
+        for uid in owned:
+            newest = logs[uid].newest_booking if uid in logs else 0
+            handled = handled_all[uid]
             read = needs_read(
                 newest_event=newest, handled_event=handled.event, read_today=handled.day == today
             )

@@ -37,6 +37,7 @@ import structlog
 
 from worker.api.retry import is_transient
 from worker.logging import get_logger
+from worker.state import PropertyRecord
 from worker.sync.context import SyncContext
 from worker.sync.gates import COMPLETING_JOB, PROPERTY_RETRY, SITE_WIDE_FAILURES
 from worker.sync.job import JobResult
@@ -56,7 +57,16 @@ async def known_uid(ctx: SyncContext, remote_uid: str) -> int | None:
     Jobs other than ``properties`` never create or adopt; they only act on a property the server
     lists as ours (``ctx.owned``), so a job run alone after a state loss still finds its way.
     """
-    record = await ctx.state.get_property(remote_uid)
+    return _known(ctx, remote_uid, await ctx.state.get_property(remote_uid))
+
+
+async def known_uids(ctx: SyncContext, remote_uids: Iterable[str]) -> dict[str, int | None]:
+    """``known_uid`` of each vendor property, from one state query."""
+    records = {r.remote_uid: r for r in await ctx.state.list_properties()}
+    return {remote: _known(ctx, remote, records.get(remote)) for remote in remote_uids}
+
+
+def _known(ctx: SyncContext, remote_uid: str, record: PropertyRecord | None) -> int | None:
     if record is not None and record.property_uid is not None and record.property_uid in ctx.owned:
         return record.property_uid
     matches = find_on_server(remote_uid, ctx.owned.items())

@@ -152,6 +152,13 @@ def content_digest(item: Reservation) -> str:
     return hashlib.sha256(item.model_dump_json().encode()).hexdigest()[:32]
 
 
+def needs_digest(wanted: str, status: ReservationStatus | None) -> bool:
+    """Whether ``next_step`` and the step it gives use the content digest: a push, or a refused
+    reservation (sent again only when its content changed). Any other reservation, pushed or
+    cancelled, is not digested on every run."""
+    return wanted == "confirmed" and status in (None, "intent", "failed")
+
+
 def next_step(
     wanted: str,
     status: ReservationStatus | None,

@@ -23,11 +23,17 @@ Crash and state-loss safety (``reservation_plan`` has the decision table and the
   document is reported as ``reservation.changed`` with the field names, once per change
   (``reservation_plan.report_change``): BookyFlow has no call to modify a booking. What was
   pushed is kept as field digests with the stay's last night (``ReservationRecord.push_record``).
+
+An unchanged run is cheap: the records are read in one query (``Known``), the content is
+digested only for the steps that compare it (``needs_digest``), and a pushed reservation found
+unchanged is not compared again while its document object and push record stay (``Unchanged``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from weakref import WeakKeyDictionary
 
 import structlog
 
@@ -36,9 +42,9 @@ from worker.errors import ClientRequestError, MalformedResponse, OperationFailed
 from worker.inventory.models import Property as VendorProperty
 from worker.inventory.models import Reservation as VendorReservation
 from worker.logging import get_logger
-from worker.state import ReservationRecord
+from worker.state import ReservationRecord, StateStore
 from worker.sync.context import SyncContext
-from worker.sync.each import for_each_property, known_uid
+from worker.sync.each import for_each_property, known_uids
 from worker.sync.job import JobResult
 from worker.sync.reservation_plan import (
     PushedRecord,
@@ -48,6 +54,7 @@ from worker.sync.reservation_plan import (
     field_digests,
     find_pushed,
     is_active,
+    needs_digest,
     next_step,
     pushed_id,
     read_pushed,
@@ -86,33 +93,75 @@ class _Bookings:
         return find_pushed(self._listed, ota_id, site_id)
 
 
+@dataclass(frozen=True)
+class Unchanged:
+    """A pushed reservation found unchanged: this document reservation (frozen: the same
+    object is the same reservation) against this push record; ``report_change`` of the two is
+    None, so nothing is compared again while both stay."""
+
+    reservation: VendorReservation
+    push_record: str | None
+
+
+@dataclass(frozen=True)
+class Known:
+    """What one run read of the reservations' records in one query (``reservations_by_id``),
+    trusted while the store's ``generations["reservations"]`` has not moved (any record
+    written since, and each reservation reads its own), and the site's ``Unchanged`` ones."""
+
+    generation: int
+    records: Mapping[str, ReservationRecord]
+    unchanged: dict[str, Unchanged]
+
+    async def record(self, ctx: SyncContext, remote_id: str) -> ReservationRecord | None:
+        if ctx.state.generations["reservations"] == self.generation:
+            return self.records.get(remote_id)
+        return await ctx.state.get_reservation(remote_id)
+
+
 class ReservationsJob:
     """Push and cancel the vendor's OTA reservations, never twice."""
 
     name = "reservations"
     scopes: tuple[str, ...] = ("read", "write")
 
+    def __init__(self) -> None:
+        # One job serves every site: each site's ``Unchanged`` reservations, keyed by its state
+        # store, weakly (gone with the site); a full run forgets those the document dropped.
+        self._unchanged: WeakKeyDictionary[StateStore, dict[str, Unchanged]] = WeakKeyDictionary()
+
     async def run(self, ctx: SyncContext) -> JobResult:
         result = JobResult(self.name)
         snapshot = await ctx.source.load()
+        uids = await known_uids(ctx, [prop.remote_uid for prop in snapshot.properties])
         targets: dict[int, VendorProperty] = {}
         for prop in snapshot.properties:
-            uid = await known_uid(ctx, prop.remote_uid)
+            uid = uids[prop.remote_uid]
             if prop.remote_uid in snapshot.held:
                 result.counts["held"] += 1
             elif uid is None:
                 result.counts["not_created"] += len(prop.reservations)
             elif prop.reservations:
                 targets[uid] = prop
+        known = await self._known(ctx, targets)
 
         async def sync(uid: int) -> None:
             bookings = _Bookings(ctx, uid)
             for reservation in targets[uid].reservations:
                 with structlog.contextvars.bound_contextvars(reservation_id=reservation.id):
-                    await self._one(ctx, uid, reservation, bookings, result)
+                    await self._one(ctx, uid, reservation, bookings, result, known)
 
         await for_each_property(ctx, result, targets, sync)
         return result
+
+    async def _known(self, ctx: SyncContext, targets: Mapping[int, VendorProperty]) -> Known:
+        ids = {r.id for prop in targets.values() for r in prop.reservations}
+        unchanged = self._unchanged.setdefault(ctx.state, {})
+        if ctx.only is None:  # a full run sees the whole document
+            for remote_id in [remote_id for remote_id in unchanged if remote_id not in ids]:
+                del unchanged[remote_id]
+        generation = ctx.state.generations["reservations"]
+        return Known(generation, await ctx.state.reservations_by_id(ids), unchanged)
 
     async def _one(
         self,
@@ -121,10 +170,13 @@ class ReservationsJob:
         reservation: VendorReservation,
         bookings: _Bookings,
         result: JobResult,
+        known: Known,
     ) -> None:
-        record = await ctx.state.get_reservation(reservation.id)
+        record = await known.record(ctx, reservation.id)
         status = record.status if record else None
-        digest = content_digest(to_api(uid, reservation))
+        digest = ""  # only the steps that use it digest the content
+        if needs_digest(reservation.status, status):
+            digest = content_digest(to_api(uid, reservation))
         rejected = record.rejected_digest if record and status == "failed" else None
         step = next_step(reservation.status, status, digest=digest, rejected_digest=rejected)
         if step is Step.PUSH:
@@ -136,7 +188,7 @@ class ReservationsJob:
         elif step is Step.NEVER_PUSHED:
             await self._never_pushed(ctx, uid, reservation.id, result)
         elif record and status == "pushed" and reservation.status == "confirmed":
-            await self._check_changed(ctx, reservation, record, result)
+            await self._check_changed(ctx, reservation, record, result, known.unchanged)
 
     async def _push(
         self,
@@ -195,18 +247,24 @@ class ReservationsJob:
         reservation: VendorReservation,
         record: ReservationRecord,
         result: JobResult,
+        unchanged: dict[str, Unchanged],
     ) -> None:
         """``reservation.changed`` once per change of a pushed reservation (module docstring).
 
         A push recorded before the worker kept what it sent takes the document's current
-        version as what was sent: from then on, changes are reported.
+        version as what was sent: from then on, changes are reported. One found unchanged
+        (``Unchanged``) is not compared again.
         """
+        seen = Unchanged(reservation, record.push_record)
+        if unchanged.get(reservation.id) == seen:
+            return
         pushed = read_pushed(record.push_record)
         if pushed is None:
             await _remember_pushed(ctx, reservation)
             return
         report = report_change(pushed, field_digests(reservation))
         if report is None:
+            unchanged[reservation.id] = seen
             return
         await ctx.state.remember_push(reservation.id, report.record.dump())
         if report.fields:
