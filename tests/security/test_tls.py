@@ -13,6 +13,7 @@ from tests.api.client_support import FAST_HTTP, make_settings
 from tests.security import RecordingSite
 from worker.api.client import BookyFlowClient
 from worker.api.cmf import Cmf
+from worker.api.transport import tls_context
 from worker.errors import BookyFlowError, TransportError
 from worker.testing import FakeClock
 
@@ -110,3 +111,20 @@ async def test_certificate_for_another_host_name_is_refused(
     finally:
         await client.close()
     assert site.received == []
+
+
+def test_every_session_of_the_process_shares_one_context_per_bundle_version(
+    ca: trustme.CA, tmp_path: Path
+) -> None:
+    """A thousand sites with one private CA hold one context, not a thousand; a replaced
+    bundle is read again."""
+    bundle = _ca_file(ca, tmp_path)
+    first, again = tls_context(bundle), tls_context(bundle)
+    assert first is again
+    other = trustme.CA()
+    replaced = tmp_path / "replaced.pem"
+    other.cert_pem.write_to_path(str(replaced))
+    replaced.replace(bundle)
+    renewed = tls_context(bundle)
+    assert renewed is not first
+    assert renewed.cert_store_stats()["x509_ca"] == 1

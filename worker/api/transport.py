@@ -14,6 +14,8 @@ Whatever the factory returns goes through ``without_hidden_retries`` before its 
 
 from __future__ import annotations
 
+import functools
+import os
 import ssl
 from collections.abc import Callable, Mapping, Sequence
 
@@ -27,6 +29,22 @@ __all__ = ["SessionFactory", "new_session", "without_hidden_retries"]
 SessionFactory = Callable[[], aiohttp.ClientSession]
 
 
+def tls_context(ca_bundle: str | os.PathLike[str]) -> ssl.SSLContext:
+    """One verifying context per CA bundle file version, shared by every session of the process.
+
+    A context holding a bundle's certificates costs hundreds of kilobytes; a thousand sites
+    (and an inventory URL's session per load) each building their own would cost hundreds of
+    megabytes. A replaced or edited bundle (a new mtime or size) gets a context of its own.
+    """
+    st = os.stat(ca_bundle)
+    return _tls_context(os.fspath(ca_bundle), st.st_mtime_ns, st.st_size)
+
+
+@functools.lru_cache(maxsize=8)
+def _tls_context(ca_bundle: str, _mtime_ns: int, _size: int) -> ssl.SSLContext:
+    return ssl.create_default_context(cafile=ca_bundle)
+
+
 def new_session(
     http: HttpSettings,
     *,
@@ -37,7 +55,7 @@ def new_session(
     """A session as ``http`` configures it; ``connector`` replaces the TLS/limit connector, and
     ``trace_configs`` see every request (aiohttp's tracing signals)."""
     if connector is None:
-        context = ssl.create_default_context(cafile=http.ca_bundle) if http.ca_bundle else True
+        context = tls_context(http.ca_bundle) if http.ca_bundle else True
         connector = aiohttp.TCPConnector(limit_per_host=http.max_connections_per_host, ssl=context)
     # sock_connect, not connect: waiting for a pooled connection must not count as connecting
     timeout = aiohttp.ClientTimeout(
