@@ -194,7 +194,11 @@ class Worker(AsyncClosing):
             self._stack.callback(lock.release)  # released last, after state and sink
         live = self._own_telemetry()
         self.metrics.live = live
-        self.watcher = ChangeWatcher(make_source(settings, clock=self.clock))
+        inventory_source = make_source(settings, clock=self.clock)
+        keep_alive = getattr(inventory_source, "keep_alive", None)
+        if keep_alive is not None:  # the inventory URL's pooled connection, closed at the end
+            await self._stack.enter_async_context(keep_alive())
+        self.watcher = ChangeWatcher(inventory_source)
         source = ObservedSource(self.watcher, self.metrics)
         self.inventory = await source.load()
         state = await StateStore.open(settings.state_dir, clock=self.clock)

@@ -234,3 +234,21 @@ def test_the_logged_url_has_no_query_or_user_info() -> None:
     """A signed URL's query (its secret) and any user info are left out of every log line."""
     url = "https://user:pw@vendor.example:8443/inv.json?sig=abc#frag"
     assert display_url(url) == "https://vendor.example:8443/inv.json"
+
+
+async def test_inside_keep_alive_every_load_reuses_one_session(
+    vendor: VendorServer, token_file: Path
+) -> None:
+    """A poll a second reuses one pooled session (kept-alive connections), closed at the end;
+    a one-off load outside it opens and closes its own."""
+    source = source_for(vendor, token_file)
+    async with source.keep_alive():
+        for _ in range(5):
+            assert not (await source.load()).problems
+        pooled = source._pooled
+        assert pooled is not None
+    assert source.sessions_opened == 1
+    assert pooled.closed
+    assert vendor.statuses == [200, 304, 304, 304, 304]
+    await source.load()
+    assert source.sessions_opened == 2

@@ -24,17 +24,20 @@ being down for now (5xx, a timeout, a refused connection) is not: nothing is kno
 pushed or removed, and the next cycle asks again.
 
 The change watcher (``worker.inventory.changes``) asks every ``BOOKYFLOW_CHANGE_POLL_S``: one
-conditional GET each time, a 304 while nothing changed. A new HTTP session is opened per load
-and closed after it: the ``InventorySource`` protocol has no close for a pooled connection to
-wait on.
+conditional GET each time, a 304 while nothing changed. While a worker runs the source it holds
+it open with ``keep_alive()``: every load reuses one pooled session, so a poll a second is a
+request on a kept-alive connection, not a TCP (and TLS) handshake each time — a thousand sites
+would otherwise open a thousand connections a second to the vendor. Outside ``keep_alive()`` (a
+one-off ``check``, tests) each load opens a session and closes it after.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import random
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -122,6 +125,8 @@ class HttpInventorySource:
         self._digest: bytes | None = None
         self._parsed: InventorySnapshot | None = None
         self._lock = asyncio.Lock()  # jobs loading at once share one GET
+        self._pooled: aiohttp.ClientSession | None = None  # inside keep_alive()
+        self.sessions_opened = 0  # for tests: one per load, or one per keep_alive()
 
     @classmethod
     def from_settings(
@@ -196,23 +201,38 @@ class HttpInventorySource:
 
     # -- HTTP ---------------------------------------------------------------------------------
 
+    @contextlib.asynccontextmanager
+    async def keep_alive(self) -> AsyncIterator[None]:
+        """Loads share one pooled session until the block ends (then it is closed)."""
+        session = self._session()
+        self._pooled = session
+        try:
+            yield
+        finally:
+            self._pooled = None
+            await session.close()
+
     async def _fetch(self) -> _Answer:
         """One conditional GET through the shared retry policy."""
         headers = await self._headers()
+        if self._pooled is not None:
+            return await self._fetch_with(self._pooled, headers)
         async with self._session() as session:
+            return await self._fetch_with(session, headers)
 
-            async def attempt(number: int) -> _Answer:
-                return await self._get(session, headers, number)
+    async def _fetch_with(self, session: aiohttp.ClientSession, headers: dict[str, str]) -> _Answer:
+        async def attempt(number: int) -> _Answer:
+            return await self._get(session, headers, number)
 
-            return await call_with_retry(
-                attempt,
-                policy=self.policy,
-                budget=self.budget,
-                clock=self.clock,
-                idempotent=True,
-                rng=self.rng,
-                on_retry=self._on_retry,
-            )
+        return await call_with_retry(
+            attempt,
+            policy=self.policy,
+            budget=self.budget,
+            clock=self.clock,
+            idempotent=True,
+            rng=self.rng,
+            on_retry=self._on_retry,
+        )
 
     async def _headers(self) -> dict[str, str]:
         headers = {"Accept": "application/json", "User-Agent": _USER_AGENT}
@@ -239,7 +259,8 @@ class HttpInventorySource:
         return token
 
     def _session(self) -> aiohttp.ClientSession:
-        """The site client's kind of session (``worker.api.transport``), for this one load."""
+        """The site client's kind of session (``worker.api.transport``)."""
+        self.sessions_opened += 1
         return without_hidden_retries(new_session(self.http))
 
     async def _get(
