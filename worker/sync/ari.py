@@ -104,7 +104,7 @@ class AriJob:
 
     def __init__(self) -> None:
         # One job serves every site: each site's ``Checked`` per property, keyed by its state
-        # store, weakly (gone with the site); entries of properties not synced any more go.
+        # store, weakly (gone with the site); a full run forgets properties not synced any more.
         self._checked: WeakKeyDictionary[StateStore, dict[int, Checked]] = WeakKeyDictionary()
 
     async def run(self, ctx: SyncContext) -> JobResult:
@@ -131,8 +131,9 @@ class AriJob:
     async def _batch(self, ctx: SyncContext, targets: Mapping[int, VendorProperty]) -> Batch:
         """What the run reads of state for every property at once (see ``Batch``)."""
         checked = self._checked.setdefault(ctx.state, {})
-        for uid in [uid for uid in checked if uid not in targets]:
-            del checked[uid]
+        if ctx.only is None:  # a full run sees every property: forget those not synced any more
+            for uid in [uid for uid in checked if uid not in targets]:
+                del checked[uid]
         generation = ctx.state.generations["ari"]
         progress = await ctx.state.ari_progress_all(targets)
         digests = await ctx.state.pushed_digests(targets)

@@ -25,6 +25,11 @@ The same change log shows edits made on the site itself (``worker.sync.drift``):
 property with new ones is logged once as ``site.drift`` and marked for correction (the next ARI
 run reconciles it, the next properties run re-checks its rooms).
 
+The change log is read once per run (one GET) but parsed only when its answer differs from the
+last run's: each site keeps the answer's digest and what the job uses of it (``LogMemo``:
+per property the newest booking event and the drift events, ``booking_plan.summarise``), and
+state is read in one query for every property (``bookings_read_all``, ``drift_seen_all``).
+
 The job only reads the site, so it takes no write lock; a failing property still backs off.
 """
 
@@ -65,7 +70,6 @@ log = get_logger(__name__)
 async def mark_site_drift(
     ctx: SyncContext,
     logs: Mapping[int, PropertyLog],
-    remotes: dict[int | None, str],
     result: JobResult,
 ) -> None:
     """Mark the owned properties edited on the site since last seen for correction; log each.
@@ -73,6 +77,7 @@ async def mark_site_drift(
     State is read (one query) only when an owned property's log holds drift at all."""
     edited = [uid for uid, _ in ctx.owned.items() if uid in logs and logs[uid].drift]
     seen = await ctx.state.drift_seen_all(edited) if edited else {}
+    remotes: dict[int | None, str] | None = None
     for uid in edited:
         drift = site_drift(logs[uid].drift, ctx.settings.channel_name, seen[uid])
         if drift is None:
@@ -81,6 +86,7 @@ async def mark_site_drift(
             uid, drift.newest_event, reconcile=drift.reconcile, rooms=drift.rooms
         )
         result.counts["drift"] += 1
+        remotes = await remote_uids(ctx) if remotes is None else remotes
         log.info(
             "site.drift",
             property_uid=uid,
@@ -88,6 +94,11 @@ async def mark_site_drift(
             actions=list(drift.actions),
             redo=list(drift.redo),
         )
+
+
+async def remote_uids(ctx: SyncContext) -> dict[int | None, str]:
+    """The vendor's remote uid of each property state knows (read only when one is named)."""
+    return {r.property_uid: r.remote_uid for r in await ctx.state.list_properties()}
 
 
 @dataclass
@@ -142,8 +153,7 @@ class BookingsJob:
     async def run(self, ctx: SyncContext) -> JobResult:
         result = JobResult(self.name)
         logs = await self.change_log(ctx)
-        remotes = {r.property_uid: r.remote_uid for r in await ctx.state.list_properties()}
-        await mark_site_drift(ctx, logs, remotes, result)
+        await mark_site_drift(ctx, logs, result)
         today = ctx.today()
         owned = [uid for uid, _ in ctx.owned.items()]
         handled_all = await ctx.state.bookings_read_all(owned)
@@ -158,6 +168,8 @@ class BookingsJob:
                 targets[uid] = newest
             else:
                 result.counts["unchanged"] += 1
+
+        remotes = await remote_uids(ctx) if targets else {}
 
         async def pull(uid: int) -> None:
             remote = remotes.get(uid) or ctx.owned.remote_uid(uid) or ""
