@@ -24,10 +24,10 @@ def _write_inventory(site: Site) -> None:
     site.inventory.write_text(json.dumps({"properties": props}), encoding="utf-8")
 
 
-async def _all_shards(spawn: Spawn, *args: str) -> list[WorkerProcess]:
+async def _all_shards(spawn: Spawn, *args: str, **env: str) -> list[WorkerProcess]:
     """``sync --once`` on every shard at the same time, as three replicas would."""
     workers = [
-        await spawn("sync", "--once", *args,
+        await spawn("sync", "--once", *args, **env,
                     BOOKYFLOW_SHARD_COUNT=str(SHARDS), BOOKYFLOW_SHARD_INDEX=f"worker-{index}")
         for index in range(SHARDS)
     ]  # fmt: skip
@@ -121,3 +121,39 @@ async def test_one_process_serves_many_sites_and_a_bad_one_waits(
     output = "\n".join(worker.stdout + worker.stderr)
     assert "secret-alpha-value" not in output
     assert "wrong-charlie-secret" not in output
+
+
+@pytest.mark.slow  # over 3 s: three real worker processes
+async def test_three_shards_over_many_sites_serve_each_site_exactly_once(
+    site: Site, spawn: Spawn, tmp_path: Path
+) -> None:
+    """One 9-site configuration, 3 shard processes: every site is synced by exactly one shard
+    (sites are sharded by API URL, so each has its own), and its properties exist once."""
+    labels = [f"hotel-{n}" for n in range(9)]
+    inventory = tmp_path / "nine.json"
+    props = [seaside(uid, reservations=[]) for uid in UIDS[:2]]
+    inventory.write_text(json.dumps({"properties": props}), encoding="utf-8")
+    tables = []
+    for label in labels:
+        site.sandbox.store.add_client(
+            ClientSpec(label, f"secret-{label}-value", ("read", "write", "delete"))
+        )
+        port = await site.sandbox.listen_also()
+        tables.append(
+            f'[[sites]]\nname = "{label}"\napi_url = "http://127.0.0.1:{port}/bookyflow/api"\n'
+            f'client_id = "{label}"\nclient_secret = "secret-{label}-value"\n'
+            f'inventory = "{inventory}"\n'
+        )
+    config = tmp_path / "nine.toml"
+    config.write_text("\n".join(tables), encoding="utf-8")
+    workers = await _all_shards(spawn, "--job", "properties", BOOKYFLOW_CONFIG_FILE=str(config))
+    served = [
+        {r["site"] for r in worker.records if r["event"] == "job.finished" and "site" in r}
+        for worker in workers
+    ]
+    assert sorted(label for shard in served for label in shard) == labels  # once each
+    for label in labels:
+        created = Counter(
+            str(p["remote_uid"]) for p in site.sandbox.store.properties_of(label, CHANNEL)
+        )
+        assert created == Counter(UIDS[:2]), label
