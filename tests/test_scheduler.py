@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import re
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any, cast
@@ -22,6 +23,7 @@ from worker.scheduler import (
 )
 from worker.sync.context import SyncContext
 from worker.sync.job import Job
+from worker.telemetry import Telemetry
 from worker.testing import FakeClock
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
@@ -132,3 +134,25 @@ async def test_runs_are_counted_in_the_metrics() -> None:
     await runner.run_in_order(["properties"])
     status = runner.metrics.jobs["properties"]
     assert (status.runs, status.failures, status.last_ok) == (1, 0, 1000.0)
+
+
+async def test_a_scheduled_run_reports_how_late_it_started() -> None:
+    """Each scheduled run (not the first cycle) observes its lateness in the lag histogram."""
+    jobs = {"bookings": StandInJob("bookings")}
+    runner = runner_for(jobs)
+    telemetry = Telemetry(dict)
+    runner.metrics.live = telemetry.site("default")
+    scheduler = build_scheduler(runner, {"bookings": 0.2}, rng=NoJitter())
+    scheduler.start()
+    try:
+        for _ in range(3):  # the first cycle's run, then scheduled ones
+            jobs["bookings"].started.clear()
+            await asyncio.wait_for(jobs["bookings"].started.wait(), timeout=5)
+    finally:
+        scheduler.shutdown(wait=False)
+        await asyncio.sleep(0)
+    text = telemetry.render().decode()
+    count = re.search(r'bookyflow_scheduler_lag_seconds_count\{job="bookings"\} (\S+)', text)
+    assert count is not None, text
+    assert float(count.group(1)) >= 1
+    assert 'bookyflow_scheduler_lag_seconds_count{job="first-cycle"}' not in text
