@@ -76,13 +76,16 @@ class _Answers:
 
     def __init__(self, listener: _Listener, store: Any, client_ids: Sequence[str]) -> None:
         self.listener, self.store, self.client_ids = listener, store, client_ids
+        self.cpu_at_reset = 0.0
 
     def reset(self, _: Any) -> None:
         self.listener.traffic = Traffic()
+        self.cpu_at_reset = _cpu_s()
 
     def traffic(self, _: Any) -> Traffic:
         seen = self.listener.traffic
-        return Traffic(seen.requests, seen.writes, seen.tokens, Counter(seen.by_family), _cpu_s())
+        cpu_s = _cpu_s() - self.cpu_at_reset  # since the last reset, as the counts
+        return Traffic(seen.requests, seen.writes, seen.tokens, Counter(seen.by_family), cpu_s)
 
     def token_times(self, _: Any) -> dict[str, list[float]]:
         """When each client asked for a token, since the process started."""
