@@ -65,6 +65,7 @@ class JobRunner:
         self._running: dict[str, asyncio.Task[object]] = {}
         self._idle: dict[str, asyncio.Event] = {}  # set when that run ends
         self.stopping = False  # set at shutdown: no new run starts, the first cycle stops early
+        self._held_counted_at: int | None = None  # the reservations state generation counted
 
     @property
     def running(self) -> tuple[str, ...]:
@@ -96,7 +97,14 @@ class JobRunner:
         return result
 
     async def _count_held_reservations(self) -> None:
-        """The state store's held reservations (a refused one is counted by one run only)."""
+        """The state store's held reservations (a refused one is counted by one run only).
+
+        Counted again only when the reservations state was written since the last count: most
+        runs change nothing, and a thousand sites' runs would each cost a query.
+        """
+        generation = self.ctx.state.generations["reservations"]
+        if generation == self._held_counted_at:
+            return
         try:
             items, oldest = await self.ctx.state.held_reservations()
         except Exception as exc:  # a metric must never fail the run
@@ -104,6 +112,7 @@ class JobRunner:
             return
         oldest_at = None if oldest is None else oldest.timestamp()
         self.metrics.held_in_state("reservation", items, oldest_at)
+        self._held_counted_at = generation
 
     async def run_when_free(self, name: str, ctx: SyncContext | None = None) -> JobResult | None:
         """Like ``run``, but a run of ``name`` already going is waited for instead of skipped."""

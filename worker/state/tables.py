@@ -83,11 +83,12 @@ class Tables:
         async with self._transaction() as conn:
             await conn.executemany(sql, rows)
 
+    # Reads are one trip to the connection's thread (``execute_fetchall``), not three (execute,
+    # fetch, close the cursor): each trip is a thread wake-up and a hand-over of the GIL, and a
+    # thousand sites' jobs read many times a second. The queries read one row or a property's few.
     async def _one(self, sql: str, args: tuple[Any, ...] = ()) -> sqlite3.Row | None:
-        async with self._connection().execute(sql, args) as cursor:
-            row: sqlite3.Row | None = await cursor.fetchone()
-            return row
+        rows = await self._connection().execute_fetchall(sql, args)
+        return next(iter(rows), None)
 
     async def _all(self, sql: str, args: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
-        async with self._connection().execute(sql, args) as cursor:
-            return list(await cursor.fetchall())
+        return list(await self._connection().execute_fetchall(sql, args))
