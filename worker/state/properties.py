@@ -15,6 +15,7 @@ __all__ = ["PropertiesTable", "PropertyRecord", "PropertyStatus"]
 PropertyStatus = Literal["intent", "created", "published"]
 
 _COLUMNS = "remote_uid, property_uid, status, created_at"
+_ABSENT = "absent"  # remembered for a remote uid state does not hold
 
 
 @dataclass(frozen=True)
@@ -34,7 +35,8 @@ class PropertiesTable(Tables):
             "INSERT OR IGNORE INTO properties (remote_uid, property_uid, status, created_at) "
             "VALUES (?, NULL, 'intent', ?)"
         )
-        await self._write(sql, (remote_uid, self._now()))
+        async with self._moving("properties"):
+            await self._write(sql, (remote_uid, self._now()))
 
     async def record_property_created(self, remote_uid: str, property_uid: int) -> None:
         """The server has the property (created now, or found by ``properties/ids``)."""
@@ -45,29 +47,46 @@ class PropertiesTable(Tables):
             "WHEN status = 'published' AND property_uid = excluded.property_uid "
             "THEN 'published' ELSE 'created' END"
         )
-        await self._write(sql, (remote_uid, property_uid, self._now()))
+        async with self._moving("properties"):
+            await self._write(sql, (remote_uid, property_uid, self._now()))
 
     async def record_property_published(self, remote_uid: str) -> None:
         sql = (
             "UPDATE properties SET status = 'published' WHERE remote_uid = ? AND status != 'intent'"
         )
-        await self._write(sql, (remote_uid,))
+        async with self._moving("properties"):
+            await self._write(sql, (remote_uid,))
 
     async def record_property_unpublished(self, remote_uid: str) -> None:
         sql = (
             "UPDATE properties SET status = 'created' WHERE remote_uid = ? AND status = 'published'"
         )
-        await self._write(sql, (remote_uid,))
+        async with self._moving("properties"):
+            await self._write(sql, (remote_uid,))
 
+    # Both reads are remembered until a properties write: every job asks per run.
     async def get_property(self, remote_uid: str) -> PropertyRecord | None:
+        remembered = self._remembered("properties", remote_uid)
+        if remembered is not None:
+            return remembered if isinstance(remembered, PropertyRecord) else None
+        generation = self.generations["properties"]
         sql = f"SELECT {_COLUMNS} FROM properties WHERE remote_uid = ?"  # noqa: S608 - fixed names
         row = await self._one(sql, (remote_uid,))
-        return _property(row) if row else None
+        record = _property(row) if row else None
+        self._remember("properties", remote_uid, record or _ABSENT, generation)
+        return record
 
     async def list_properties(self, status: PropertyStatus | None = None) -> list[PropertyRecord]:
+        key = ("list", status)
+        remembered = self._remembered("properties", key)
+        if remembered is not None:
+            return list(remembered)
+        generation = self.generations["properties"]
         where, args = ("WHERE status = ?", (status,)) if status else ("", ())
         sql = f"SELECT {_COLUMNS} FROM properties {where} ORDER BY remote_uid"  # noqa: S608 - fixed text
-        return [_property(row) for row in await self._all(sql, args)]
+        records = [_property(row) for row in await self._all(sql, args)]
+        self._remember("properties", key, tuple(records), generation)
+        return records
 
 
 def _property(row: sqlite3.Row) -> PropertyRecord:

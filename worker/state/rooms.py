@@ -10,11 +10,18 @@ __all__ = ["RoomsTable"]
 
 class RoomsTable(Tables):
     async def get_rooms(self, property_uid: int) -> dict[str, int]:
-        """The vendor's room ``remote_id`` → BookyFlow ``room_uid``."""
+        """The vendor's room ``remote_id`` → BookyFlow ``room_uid`` (remembered until a rooms
+        write: every job asks for it per property per run)."""
+        remembered = self._remembered("rooms", property_uid)
+        if remembered is not None:
+            return dict(remembered)
+        generation = self.generations["rooms"]
         rows = await self._all(
             "SELECT remote_id, room_uid FROM rooms WHERE property_uid = ?", (property_uid,)
         )
-        return {str(row["remote_id"]): int(row["room_uid"]) for row in rows}
+        rooms = {str(row["remote_id"]): int(row["room_uid"]) for row in rows}
+        self._remember("rooms", property_uid, rooms, generation)
+        return dict(rooms)
 
     async def record_room(
         self, property_uid: int, remote_id: str, room_uid: int, *, sent: str | None = None
@@ -26,7 +33,8 @@ class RoomsTable(Tables):
             "sent = COALESCE(excluded.sent, CASE WHEN room_uid = excluded.room_uid "
             "THEN sent END)"
         )
-        await self._write(sql, (property_uid, remote_id, room_uid, sent))
+        async with self._moving("rooms"):
+            await self._write(sql, (property_uid, remote_id, room_uid, sent))
 
     async def get_room_digests(self, property_uid: int) -> dict[str, str]:
         """The vendor room ``remote_id`` → digest of what was last sent for it (when known)."""
@@ -38,4 +46,5 @@ class RoomsTable(Tables):
 
     async def forget_room(self, property_uid: int, remote_id: str) -> None:
         sql = "DELETE FROM rooms WHERE property_uid = ? AND remote_id = ?"
-        await self._write(sql, (property_uid, remote_id))
+        async with self._moving("rooms"):
+            await self._write(sql, (property_uid, remote_id))

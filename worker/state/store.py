@@ -103,7 +103,8 @@ class StateStore(
         """Drop a property and everything known about it (after pruning, or a lost property):
         every table of ``schema.PER_PROPERTY_TABLES``, in one transaction."""
         self._forget_outcomes_written()
-        async with self._moving("ari", "reservations"), self._transaction() as conn:
+        moving = self._moving("ari", "reservations", "rooms", "properties")
+        async with moving, self._transaction() as conn:
             sql = "SELECT property_uid FROM properties WHERE remote_uid = ?"
             async with conn.execute(sql, (remote_uid,)) as cursor:
                 row = await cursor.fetchone()

@@ -40,6 +40,21 @@ class Tables:
         # while it has not moved, that read is still what state holds (this process is the
         # database's only writer: the state directory is locked). Fixed keys: bounded.
         self.generations: Counter[str] = Counter()
+        # Reads remembered per part ("rooms", "properties"): (part, key) -> (its generation when
+        # read, the value). Valid while that generation has not moved; keyed by property, so
+        # bounded by the site's properties.
+        self._memo: dict[tuple[str, Any], tuple[int, Any]] = {}
+
+    def _remembered(self, part: str, key: Any) -> Any | None:
+        """A value read for ``key`` while ``part`` has not been written since; else None."""
+        found = self._memo.get((part, key))
+        if found is None or found[0] != self.generations[part]:
+            return None
+        return found[1]
+
+    def _remember(self, part: str, key: Any, value: Any, generation: int) -> None:
+        """``value`` as read for ``key`` when ``part`` was at ``generation``."""
+        self._memo[(part, key)] = (generation, value)
 
     @asynccontextmanager
     async def _moving(self, *parts: str) -> AsyncIterator[None]:
