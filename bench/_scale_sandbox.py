@@ -135,7 +135,10 @@ async def _serve(conn: Connection, clients: Sequence[tuple[str, str]], token_ttl
         answers = _Answers(listener, sandbox.store, [cid for cid, _ in clients])
 
         def on_command() -> None:
-            command, argument = conn.recv()
+            try:
+                command, argument = conn.recv()
+            except EOFError:  # the bench is gone: stop rather than spin on a closed pipe
+                command, argument = "stop", None
             if command == "stop":
                 stop.set()
                 return

@@ -86,6 +86,7 @@ CHANGE_S = float(os.environ.get("BENCH_CHANGE_S", "90"))
 CHANGE_SHARE_PER_MIN = 0.01
 MIN_CHANGES_PER_S = 0.1
 SETTLE_TIMEOUT_S = 30.0
+STOP_WITHIN_S = 60.0
 # What each job reads on an unchanged day, per run: the route families it sends.
 READS_OF_JOB = {
     "properties": "GET /cmf/properties/ids",
@@ -285,10 +286,15 @@ class WorkerProcess:
             )  # fmt: skip
 
     async def stop(self) -> int:
+        """SIGTERM (a drain), then SIGKILL if it has not ended within ``STOP_WITHIN_S``."""
         assert self.proc is not None
         if self.proc.returncode is None:
             self.proc.send_signal(signal.SIGTERM)
-        return await self.proc.wait()
+        try:
+            return await asyncio.wait_for(self.proc.wait(), STOP_WITHIN_S)
+        except TimeoutError:
+            self.proc.kill()
+            return await self.proc.wait()
 
     async def metrics(
         self, session: aiohttp.ClientSession
@@ -727,5 +733,14 @@ async def main() -> None:
     emit("token_requests_per_site_lifetime", round(top["tokens"], 3))
 
 
+async def main_until_signal() -> None:
+    """``main``, cancelled by SIGTERM/SIGINT so every run's ``finally`` stops its processes."""
+    task = asyncio.ensure_future(main())
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, task.cancel)
+    await task
+
+
 if __name__ == "__main__":
-    asyncio.run(main())
+    asyncio.run(main_until_signal())
