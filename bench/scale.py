@@ -87,6 +87,7 @@ CHANGE_SHARE_PER_MIN = 0.01
 MIN_CHANGES_PER_S = 0.1
 SETTLE_TIMEOUT_S = 30.0
 STOP_WITHIN_S = 60.0
+SYNC_POLL_S = 5.0
 # What each job reads on an unchanged day, per run: the route families it sends.
 READS_OF_JOB = {
     "properties": "GET /cmf/properties/ids",
@@ -427,13 +428,18 @@ class Run:
         return time.monotonic() - started
 
     async def wait_synced(self, session: aiohttp.ClientSession) -> None:
-        """Every site ready; every property on its site with the inventory's price; writes quiet."""
+        """Every site ready; every property on its site with the inventory's price; writes quiet.
+
+        Asked every ``SYNC_POLL_S``, and ``/metrics`` only until every site was seen ready: at a
+        thousand sites one scrape costs the worker a third of a second of CPU.
+        """
         wanted = {site.label for site in self.sites}
+        ready: set[str] = set()
         while True:
             self._check_alive()
-            ready: set[str] = set()
-            for samples in await scrape_all(session, self.workers):
-                ready |= ready_sites(samples)
+            if not ready >= wanted:
+                for samples in await scrape_all(session, self.workers):
+                    ready |= ready_sites(samples)
             if ready >= wanted and await self.sandboxes.load_uids() == len(self.sites) * PROPERTIES:
                 checks = [
                     (i, site, prop, f"{site.prices[prop]:.2f}")
@@ -441,7 +447,7 @@ class Run:
                 ]
                 if len(await self.sandboxes.priced(checks)) == len(checks):
                     break
-            await asyncio.sleep(1.0)
+            await asyncio.sleep(SYNC_POLL_S)
         await self.wait_quiet()
 
     async def wait_quiet(self) -> None:
