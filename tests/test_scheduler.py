@@ -156,3 +156,25 @@ async def test_a_scheduled_run_reports_how_late_it_started() -> None:
     assert count is not None, text
     assert float(count.group(1)) >= 1
     assert 'bookyflow_scheduler_lag_seconds_count{job="first-cycle"}' not in text
+
+
+async def test_a_scheduled_run_is_skipped_while_the_first_cycle_runs() -> None:
+    """The first cycle runs every job in order; a scheduled run beside it is skipped, and once
+    the cycle has ended scheduled runs happen again."""
+    gate = asyncio.Event()
+    jobs = {"properties": StandInJob("properties", gate=gate), "ari": StandInJob("ari")}
+    runner = runner_for(jobs)
+    cycle = asyncio.ensure_future(runner.first_cycle(["properties", "ari"]))
+    await jobs["properties"].started.wait()
+    with capture_logs() as logs:
+        await runner.scheduled("ari")
+    assert [e["reason"] for e in logs if e["event"] == "job.skipped"] == [
+        "the first cycle is still running"
+    ]
+    assert not jobs["ari"].started.is_set()
+    gate.set()
+    await cycle
+    assert jobs["ari"].started.is_set()  # the cycle's own run
+    jobs["ari"].started.clear()
+    await runner.scheduled("ari")
+    assert jobs["ari"].started.is_set()

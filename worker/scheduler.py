@@ -66,6 +66,7 @@ class JobRunner:
         self._idle: dict[str, asyncio.Event] = {}  # set when that run ends
         self.stopping = False  # set at shutdown: no new run starts, the first cycle stops early
         self._held_counted_at: int | None = None  # the reservations state generation counted
+        self.first_cycle_running = False
 
     @property
     def running(self) -> tuple[str, ...]:
@@ -130,17 +131,29 @@ class JobRunner:
         return results
 
     async def scheduled(self, name: str) -> None:
-        """What APScheduler calls. A cancelled run (hard stop) ends quietly: it is logged here."""
+        """What APScheduler calls. A cancelled run (hard stop) ends quietly: it is logged here.
+
+        While the first cycle is still going, a scheduled run is skipped: the cycle runs every
+        job in order, and a run beside it only finds properties not created yet. A thousand
+        sites' first cycles take minutes on two cores, and their scheduled runs meanwhile took
+        most of the CPU the cycles needed.
+        """
+        if self.first_cycle_running:
+            log.info("job.skipped", job=name, reason="the first cycle is still running")
+            return
         try:
             await self.run(name)
         except asyncio.CancelledError:
             log.warning("job.cancelled", job=name)
 
     async def first_cycle(self, names: Sequence[str]) -> None:
+        self.first_cycle_running = True
         try:
             await self.run_in_order(names)
         except asyncio.CancelledError:
             log.warning("job.cancelled", job=FIRST_CYCLE_ID)
+        finally:
+            self.first_cycle_running = False
 
     async def drain(self, grace_s: float) -> bool:
         """Wait up to ``grace_s`` for running jobs, then cancel the rest; True if none was."""
