@@ -358,10 +358,11 @@ def job_runs(samples: Iterable[tuple[str, dict[str, str], float]]) -> Counter[st
     return runs
 
 
-def ready_sites(samples: Iterable[tuple[str, dict[str, str], float]]) -> set[str]:
+def cycled_sites(samples: Iterable[tuple[str, dict[str, str], float]]) -> set[str]:
+    """Sites with a finished bookings run: the last job of the first cycle."""
     return {
         labels["site"] for name, labels, value in samples
-        if name == "bookyflow_site_ready" and value == 1.0
+        if name == "bookyflow_job_runs_total" and labels.get("job") == "bookings" and value >= 1
     }  # fmt: skip
 
 
@@ -430,16 +431,18 @@ class Run:
     async def wait_synced(self, session: aiohttp.ClientSession) -> None:
         """Every site ready; every property on its site with the inventory's price; writes quiet.
 
-        Asked every ``SYNC_POLL_S``, and ``/metrics`` only until every site was seen ready: at a
+        "Synced" waits for every site's first cycle to end (a finished bookings run, its last
+        job: ``bookyflow_job_runs_total``), not only for the prices, so that the windows measure
+        the steady state. Asked every ``SYNC_POLL_S``, and ``/metrics`` only until then: at a
         thousand sites one scrape costs the worker a third of a second of CPU.
         """
         wanted = {site.label for site in self.sites}
-        ready: set[str] = set()
+        ready: set[str] = set()  # sites whose first cycle has ended (its last job, bookings, ran)
         while True:
             self._check_alive()
             if not ready >= wanted:
                 for samples in await scrape_all(session, self.workers):
-                    ready |= ready_sites(samples)
+                    ready |= cycled_sites(samples)
             if ready >= wanted and await self.sandboxes.load_uids() == len(self.sites) * PROPERTIES:
                 checks = [
                     (i, site, prop, f"{site.prices[prop]:.2f}")
