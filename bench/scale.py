@@ -546,7 +546,7 @@ class Run:
 # --- reporting ---------------------------------------------------------------------------------
 
 
-def report_window(prefix: str, run: Run, window: Window, sites: int) -> None:
+def report_window(prefix: str, window: Window, sites: int) -> None:
     hours = window.seconds / 3600
     site_hours = sites * hours
     traffic = window.traffic
@@ -620,9 +620,9 @@ async def run_size(
         emit(f"{prefix}_first_sync_s", round(first_s, 1))
         unchanged, _, _ = await run.window(session, UNCHANGED_S, changes=False)
         memory = report_memory(prefix, run.workers, sites)
-        report_window(f"{prefix}_unchanged", run, unchanged, sites)
+        report_window(f"{prefix}_unchanged", unchanged, sites)
         changed, latencies, lost = await run.window(session, CHANGE_S, changes=True)
-        report_window(f"{prefix}_changing", run, changed, sites)
+        report_window(f"{prefix}_changing", changed, sites)
         report_latency(f"{prefix}_change_to_site", latencies, lost)
         memory["peak"] = report_memory(prefix, run.workers, sites)["peak"]
         result = {
@@ -661,7 +661,6 @@ async def run_shards(session: aiohttp.ClientSession, sites: int, root: Path) -> 
         emit("shards_properties_on_sites", await run.sandboxes.load_uids())
         unchanged, _, _ = await run.window(session, UNCHANGED_S, changes=False)
         changed, latencies, lost = await run.window(session, CHANGE_S, changes=True)
-        shard_of_site = {label: i for i, labels in enumerate(served) for label in labels}
         for index, worker in enumerate(run.workers):
             share = len(served[index])
             prefix = f"shard_{index}"
@@ -678,8 +677,7 @@ async def run_shards(session: aiohttp.ClientSession, sites: int, root: Path) -> 
                 f"{prefix}_scheduler_lag_p95_s",
                 round(histogram_quantile(0.95, unchanged.lag[index] + changed.lag[index]), 3),
             )
-        del shard_of_site
-        report_window("shards_unchanged", run, unchanged, sites)
+        report_window("shards_unchanged", unchanged, sites)
         report_tokens("shards", await run.sandboxes.token_times(), sites)
         report_latency("shards_change_to_site", latencies, lost)
     finally:
