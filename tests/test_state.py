@@ -19,6 +19,7 @@ from structlog.testing import capture_logs
 from tests.security.unwritable import read_only_directory
 from worker.errors import ConfigError, StateLocked, StateUnwritable
 from worker.lock import LOCK_FILE, StateDirLock
+from worker.state.store import WAL_LIMIT_BYTES
 from worker.state import (
     DB_NAME,
     MIGRATIONS,
@@ -105,6 +106,19 @@ async def test_pushed_cells_round_trip_a_year(store: StateStore) -> None:
     assert min(await store.get_pushed(7)) == start + timedelta(days=10)
     await store.forget_pushed(7)
     assert await store.get_pushed(7) == {}
+
+
+async def test_the_write_ahead_log_stays_short(tmp_path: Path, store: StateStore) -> None:
+    """Many commits later the WAL file is still within ``WAL_LIMIT_BYTES`` (SQLite's defaults
+    let it grow to 4 MB per site), and every write is still there."""
+    start = date(2026, 12, 1)
+    for round_ in range(120):
+        price = Decimal(100 + round_)
+        cells = {start + timedelta(days=i): PushedCell(price, 1) for i in range(365)}
+        await store.record_pushed(round_ % 10, cells)
+    wal = tmp_path / "state" / f"{DB_NAME}-wal"
+    assert wal.stat().st_size <= WAL_LIMIT_BYTES
+    assert (await store.get_pushed(9))[start].price == Decimal(219)
 
 
 async def test_record_pushed_is_one_transaction(store: StateStore) -> None:
