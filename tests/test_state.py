@@ -19,7 +19,6 @@ from structlog.testing import capture_logs
 from tests.security.unwritable import read_only_directory
 from worker.errors import ConfigError, StateLocked, StateUnwritable
 from worker.lock import LOCK_FILE, StateDirLock
-from worker.state.store import WAL_LIMIT_BYTES
 from worker.state import (
     DB_NAME,
     MIGRATIONS,
@@ -29,6 +28,7 @@ from worker.state import (
     StateCorrupt,
     StateStore,
 )
+from worker.state.store import WAL_LIMIT_BYTES
 from worker.testing import FakeClock
 
 NOW = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)

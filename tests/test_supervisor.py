@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import os
 import shutil
 import signal
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterator, Mapping, MutableMapping, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -218,3 +219,34 @@ def _process(sandbox: Sandbox, tmp_path: Path) -> Settings:
         api_url=sandbox.api_url, client_id="unused", client_secret="unused",
         channel_name="acme", state_dir=tmp_path / "state",
     )  # fmt: skip
+
+
+@pytest.fixture
+def unfrozen() -> Iterator[None]:
+    """The test's ``gc.freeze()`` undone after it, so the suite's later garbage is collected."""
+    yield
+    gc.unfreeze()
+
+
+async def test_the_heap_settles_once_started_and_once_first_cycles_end(
+    sandbox3: Sandbox, tmp_path: Path, unfrozen: None
+) -> None:
+    """One ``heap.settled`` line once every site has started (charlie's failure is not waited
+    for), another once alpha's and bravo's first cycles have ended; the objects are frozen."""
+    clock = FakeClock()
+    supervisor = Supervisor(_process(sandbox3, tmp_path), _sites(sandbox3, tmp_path),
+                            clock=clock)  # fmt: skip
+
+    def settled() -> list[MutableMapping[str, Any]]:
+        return [entry for entry in logs if entry["event"] == "heap.settled"]
+
+    with capture_logs() as logs:
+        async with running(supervisor):
+            await wait_until(lambda: len(settled()) == 1, "settled once started")
+            assert supervisor.runs["charlie"].state == "failed"
+            await wait_until(lambda: len(settled()) == 2, "settled after the first cycles")
+            workers = [supervisor.runs[label].worker for label in ("alpha", "bravo")]
+            assert all(worker is not None and worker.first_cycle_ended for worker in workers)
+            assert settled()[-1]["frozen_objects"] > 0
+            assert gc.get_freeze_count() > 0
+    assert [entry["reason"] for entry in settled()] == ["sites started", "first cycles ended"]

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 
 from apscheduler.events import EVENT_JOB_SUBMITTED, JobSubmissionEvent
@@ -58,6 +58,8 @@ class JobRunner:
         jobs: Mapping[str, Job],
         ctx: SyncContext,
         metrics: WorkerMetrics,
+        *,
+        on_first_cycle_end: Callable[[], None] | None = None,
     ) -> None:
         self.jobs = dict(jobs)
         self.ctx = ctx
@@ -67,6 +69,8 @@ class JobRunner:
         self.stopping = False  # set at shutdown: no new run starts, the first cycle stops early
         self._held_counted_at: int | None = None  # the reservations state generation counted
         self.first_cycle_running = False
+        self.first_cycle_ended = False  # set once the first cycle has run (or was stopped)
+        self._on_first_cycle_end = on_first_cycle_end
 
     @property
     def running(self) -> tuple[str, ...]:
@@ -154,6 +158,9 @@ class JobRunner:
             log.warning("job.cancelled", job=FIRST_CYCLE_ID)
         finally:
             self.first_cycle_running = False
+            self.first_cycle_ended = True
+            if self._on_first_cycle_end is not None:
+                self._on_first_cycle_end()
 
     async def drain(self, grace_s: float) -> bool:
         """Wait up to ``grace_s`` for running jobs, then cancel the rest; True if none was."""

@@ -44,7 +44,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AsyncExitStack
 from typing import Any
 
@@ -150,6 +150,8 @@ class Worker(AsyncClosing):
         self._reload_task: asyncio.Task[None] | None = None
         self._health_started = False
         self.watcher: ChangeWatcher | None = None
+        self.runner: JobRunner | None = None  # while ``run`` runs
+        self.on_first_cycle_end: Callable[[], None] | None = None  # called when it has ended
 
     def __repr__(self) -> str:
         return f"Worker(site={self.settings.base_url!r}, channel={self.settings.channel_name!r})"
@@ -325,6 +327,11 @@ class Worker(AsyncClosing):
             return False
         return client.tokens.ready and client.breaker.state == "closed"
 
+    @property
+    def first_cycle_ended(self) -> bool:
+        """``run`` has run every job once (or stopped its first cycle)."""
+        return self.runner is not None and self.runner.first_cycle_ended
+
     def snapshot(self) -> dict[str, Any]:
         client = self.client
         stats = client.stats if client is not None else ClientStats()
@@ -433,7 +440,9 @@ class Worker(AsyncClosing):
         """
         if self.ctx is None and self._stop.is_set():
             return
-        runner = JobRunner(self.jobs, self._require_ctx(), self.metrics)
+        runner = self.runner = JobRunner(
+            self.jobs, self._require_ctx(), self.metrics, on_first_cycle_end=self.on_first_cycle_end
+        )
         scheduler = build_scheduler(runner, self.intervals, rng=self.rng)
         pusher = self._change_pusher(runner)
         await self._start_health()

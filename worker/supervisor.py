@@ -28,6 +28,10 @@ carry no site (see ``docs/metrics.md``). ``/readyz``
 answers ready when at least one site is ready: the process is doing useful work, and one bad
 site must not take the others out of a load balancer or restart them. Every log line a site's
 tasks write carries ``site=<label>``.
+
+Once every site has started, and once every running site's first cycle has ended, the process's
+heap is settled (``worker.heap``): what lives from then on is no longer walked by every full
+garbage collection, which at a thousand sites took a third of the CPU.
 """
 
 from __future__ import annotations
@@ -43,6 +47,7 @@ import structlog
 from worker.clock import Clock, SystemClock
 from worker.closing import AsyncClosing
 from worker.health import HealthServer, HealthSources, start_health
+from worker.heap import settle
 from worker.logging import get_logger
 from worker.metrics import combine_sites
 from worker.service import Worker
@@ -118,6 +123,7 @@ class Supervisor(AsyncClosing):
         self.running = False
         self.stop_reason: str | None = None
         self._stop = asyncio.Event()
+        self._changed = asyncio.Event()  # set when a site's state changes or a first cycle ends
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._stack = AsyncExitStack()
         self._closed = False
@@ -142,6 +148,7 @@ class Supervisor(AsyncClosing):
     def _new_site_worker(self, run: SiteRun) -> Worker:
         worker = self._new_worker(run.site.settings)
         worker.bind_telemetry(self.telemetry.site(run.site.label))
+        worker.on_first_cycle_end = self._changed.set
         return worker
 
     def request_stop(self, reason: str = "requested") -> None:
@@ -184,16 +191,38 @@ class Supervisor(AsyncClosing):
             label: loop.create_task(self._keep(run), name=f"site:{label}")
             for label, run in self.runs.items()
         }
+        settler = loop.create_task(self._settle_heap(), name="heap")
         self.running = True
         try:
             await self._stop.wait()
             await asyncio.gather(*self._tasks.values(), return_exceptions=True)
         finally:
             # Reached early only on cancellation (a second signal): stop the sites at once.
+            settler.cancel()
             for task in self._tasks.values():
                 task.cancel()
-            await asyncio.gather(*self._tasks.values(), return_exceptions=True)
+            await asyncio.gather(settler, *self._tasks.values(), return_exceptions=True)
             self.running = False
+
+    async def _settle_heap(self) -> None:
+        """``heap.settle`` once every site has started, and once every running site's first
+        cycle has ended (a failed site is not waited for)."""
+        runs = self.runs.values()
+        await self._until(lambda: all(run.state != "starting" for run in runs))
+        settle("sites started")
+        await self._until(
+            lambda: all(
+                run.state != "running" or (run.worker is not None and run.worker.first_cycle_ended)
+                for run in runs
+            )
+        )
+        settle("first cycles ended")
+
+    async def _until(self, condition: Callable[[], bool]) -> None:
+        """Until ``condition()`` holds, looked at again whenever a site's state changes."""
+        while not condition():
+            self._changed.clear()
+            await self._changed.wait()
 
     def _shard(self) -> str:
         return f"{self.process.shard_index}/{self.process.shard_count}"
@@ -213,6 +242,7 @@ class Supervisor(AsyncClosing):
         try:
             await worker.start()
             run.state, run.failures, run.retry_at = "running", 0, None
+            self._changed.set()
             log.info("site.ready", site=run.site.label, channel_id=worker.channel_id)
             try:
                 await worker.run()
@@ -226,6 +256,7 @@ class Supervisor(AsyncClosing):
 
     def _failed(self, run: SiteRun, exc: Exception) -> None:
         run.state, run.failures = "failed", run.failures + 1
+        self._changed.set()
         run.last_error_type = type(exc).__name__
         delay_s = self.restart_backoff.delay_s(run.failures)
         run.retry_at = self.clock.now() + delay_s
