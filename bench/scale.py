@@ -11,12 +11,12 @@ politeness limits (rate limit, one write in flight per property) stay as shipped
 
 Per size, after the first full sync:
 
-1. **unchanged window** (``BENCH_UNCHANGED_S``, default 200 s): nothing changes. Requests per
+1. **unchanged window** (``BENCH_UNCHANGED_S``, default 150 s): nothing changes. Requests per
    site-hour by route family against what the schedules imply, write requests (the goal: 0),
    worker CPU seconds per site-hour, log lines per site-hour, RSS, and the scheduler lag
    (``bookyflow_scheduler_lag_seconds`` from ``/metrics``, p95 by interpolation in its buckets,
    as Prometheus's ``histogram_quantile`` does);
-2. **change window** (``BENCH_CHANGE_S``, default 90 s): 1 % of the properties change price per
+2. **change window** (``BENCH_CHANGE_S``, default 60 s): 1 % of the properties change price per
    minute (at least one change every 10 s, so the small sizes get samples too), each by
    rewriting that site's inventory file and renaming it into place. Change-to-site latency:
    from the rename to the answer of the site's last price write for that property (the sandbox
@@ -81,8 +81,8 @@ DEFAULT_INTERVALS_S = {"properties": 600.0, "ari": 300.0, "reservations": 60.0, 
 DEFAULT_TOKEN_TTL_S = 3600.0
 INTERVALS_S = {job: interval / FACTOR for job, interval in DEFAULT_INTERVALS_S.items()}
 TOKEN_TTL_S = DEFAULT_TOKEN_TTL_S / FACTOR
-UNCHANGED_S = float(os.environ.get("BENCH_UNCHANGED_S", "200"))
-CHANGE_S = float(os.environ.get("BENCH_CHANGE_S", "90"))
+UNCHANGED_S = float(os.environ.get("BENCH_UNCHANGED_S", "150"))
+CHANGE_S = float(os.environ.get("BENCH_CHANGE_S", "60"))
 CHANGE_SHARE_PER_MIN = 0.01
 MIN_CHANGES_PER_S = 0.1
 SETTLE_TIMEOUT_S = 30.0
@@ -350,6 +350,22 @@ def histogram_quantile(share: float, cumulative: Mapping[float, float]) -> float
     return bounds[-1]
 
 
+def gc_totals(samples: Iterable[tuple[str, dict[str, str], float]]) -> Counter[str]:
+    """Seconds the collector stopped the process (``seconds``), and full collections by bucket
+    (``le=<bound>``, cumulative), from ``bookyflow_gc_pause_seconds``."""
+    totals: Counter[str] = Counter()
+    for name, labels, value in samples:
+        if name == "bookyflow_gc_pause_seconds_sum":
+            totals["seconds"] += value
+        elif name == "bookyflow_gc_pause_seconds_bucket" and labels.get("generation") == "2":
+            totals[f"le={labels['le']}"] += value
+    return totals
+
+
+def full_pause_buckets(totals: Mapping[str, float]) -> dict[float, float]:
+    return {float(k[3:]): v for k, v in totals.items() if k.startswith("le=")}
+
+
 def job_runs(samples: Iterable[tuple[str, dict[str, str], float]]) -> Counter[str]:
     runs: Counter[str] = Counter()
     for name, labels, value in samples:
@@ -383,6 +399,7 @@ class Window:
     traffic: Traffic
     job_runs: Counter[str]  # every worker's finished runs of each job, in the window
     log_lines: int  # lines the workers logged in the window
+    gc: Counter[str]  # every worker's collector pauses in the window (``gc_totals``)
 
 
 async def scrape_all(
@@ -493,11 +510,12 @@ class Run:
         pairs = list(zip(after, before, strict=True))
         lag = [lag_buckets(now) - lag_buckets(then) for now, then in pairs]
         runs = sum((job_runs(now) - job_runs(then) for now, then in pairs), Counter())
+        collected = sum((gc_totals(now) - gc_totals(then) for now, then in pairs), Counter())
         cpu = {w.pid: cpu_s(w.pid) - before_cpu[w.pid] for w in self.workers}
         traffic = await self.sandboxes.traffic()
         self._check_alive()
         lines = self.log_lines() - before_lines
-        return Window(elapsed, cpu, lag, traffic, runs, lines), latencies, lost
+        return Window(elapsed, cpu, lag, traffic, runs, lines, collected), latencies, lost
 
     def log_lines(self) -> int:
         total = 0
@@ -569,12 +587,23 @@ def report_window(prefix: str, window: Window, sites: int) -> None:
     emit(f"{prefix}_other_requests", json.dumps(dict(sorted(other.items()))).replace(" ", ""))
     emit(f"{prefix}_worker_cpu_s_per_site_hour", round(sum(window.cpu_s.values()) / site_hours, 2))
     emit(f"{prefix}_sandbox_cpu_s", round(traffic.cpu_s, 1))
+    report_gc(prefix, window.gc, sum(window.cpu_s.values()))
     lag: Counter[float] = Counter()
     for buckets in window.lag:
         lag.update(buckets)
     emit(f"{prefix}_scheduled_runs", int(lag.get(float("inf"), 0)))
     emit(f"{prefix}_scheduler_lag_p50_s", round(histogram_quantile(0.5, lag), 3))
     emit(f"{prefix}_scheduler_lag_p95_s", round(histogram_quantile(0.95, lag), 3))
+
+
+def report_gc(prefix: str, totals: Mapping[str, float], cpu_s: float) -> None:
+    """The collector's share of the worker's CPU, and its full collections' pauses."""
+    emit(
+        f"{prefix}_gc_share_of_worker_cpu", round(totals.get("seconds", 0.0) / max(cpu_s, 1e-9), 3)
+    )
+    full = full_pause_buckets(totals)
+    emit(f"{prefix}_gc_full_collections", int(full.get(float("inf"), 0)))
+    emit(f"{prefix}_gc_full_pause_p95_s", round(histogram_quantile(0.95, full), 3))
 
 
 def report_tokens(prefix: str, times: Mapping[str, Sequence[float]], sites: int) -> float:
@@ -618,6 +647,7 @@ async def run_size(
     try:
         first_s = await run.start(session)
         emit(f"{prefix}_first_sync_s", round(first_s, 1))
+        await report_first_sync_gc(prefix, session, run)
         unchanged, _, _ = await run.window(session, UNCHANGED_S, changes=False)
         memory = report_memory(prefix, run.workers, sites)
         report_window(f"{prefix}_unchanged", unchanged, sites)
@@ -644,6 +674,12 @@ async def run_size(
     finally:
         await run.stop_workers()
         await run.sandboxes.stop()
+
+
+async def report_first_sync_gc(prefix: str, session: aiohttp.ClientSession, run: Run) -> None:
+    """The collector over start-up and the first sync (everything so far)."""
+    totals = sum((gc_totals(s) for s in await scrape_all(session, run.workers)), Counter())
+    report_gc(f"{prefix}_first_sync", totals, sum(cpu_s(w.pid) for w in run.workers))
 
 
 async def run_shards(session: aiohttp.ClientSession, sites: int, root: Path) -> None:

@@ -11,16 +11,22 @@ collector's permanent generation, which later collections skip. Reference counti
 what is released later; only a reference cycle among objects frozen while in use would never be
 collected, which is why a process settles at two points only (``Supervisor``): once every site
 has started, and once every site's first cycle has ended.
+
+``pauses()`` is the process's one ``GcPauses``: a ``gc.callbacks`` hook timing every collection
+by generation (``bookyflow_gc_pause_seconds``), since a collection stops the event loop: a long
+one is a late job for every site at once.
 """
 
 from __future__ import annotations
 
 import gc
 import time
+from collections.abc import Sequence
+from typing import Any
 
 from worker.logging import get_logger
 
-__all__ = ["settle"]
+__all__ = ["PAUSE_BUCKETS", "GcPauses", "pauses", "settle"]
 
 log = get_logger("worker.heap")
 
@@ -38,3 +44,43 @@ def settle(reason: str) -> int:
         duration_s=round(time.perf_counter() - started, 3),
     )
     return frozen
+
+
+# Seconds. A young collection takes microseconds; a full one over a million objects, a second.
+PAUSE_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
+GENERATIONS = (0, 1, 2)
+
+
+class GcPauses:
+    """How long each collection stopped the process, by generation: bucket counts and sums."""
+
+    def __init__(self, buckets: Sequence[float] = PAUSE_BUCKETS) -> None:
+        self.buckets = tuple(buckets)
+        # generation -> collections per bucket (the last one: above every bound), not cumulative
+        self.counts = {g: [0] * (len(self.buckets) + 1) for g in GENERATIONS}
+        self.sums = dict.fromkeys(GENERATIONS, 0.0)
+        self._started = 0.0
+
+    def __call__(self, phase: str, info: dict[str, Any]) -> None:
+        """The ``gc.callbacks`` hook."""
+        if phase == "start":
+            self._started = time.perf_counter()
+            return
+        pause_s = time.perf_counter() - self._started
+        generation = int(info["generation"])
+        self.sums[generation] += pause_s
+        counts = self.counts[generation]
+        index = next((i for i, bound in enumerate(self.buckets) if pause_s <= bound), -1)
+        counts[index] += 1
+
+
+_pauses: GcPauses | None = None
+
+
+def pauses() -> GcPauses:
+    """The process's recorder, hooked into ``gc.callbacks`` on first use (once per process)."""
+    global _pauses  # one hook per process, whoever asks first
+    if _pauses is None:
+        _pauses = GcPauses()
+        gc.callbacks.append(_pauses)
+    return _pauses

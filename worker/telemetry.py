@@ -16,6 +16,7 @@ tests build many workers in one process, and a supervisor runs many sites in one
 
 from __future__ import annotations
 
+import itertools
 import platform
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
@@ -27,11 +28,12 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 
 from worker import __version__
+from worker.heap import GcPauses, pauses
 
 __all__ = [
     "CONTENT_TYPE",
@@ -109,6 +111,7 @@ class Telemetry:
             registry=registry,
         )
         registry.register(SnapshotCollector(sites))
+        registry.register(GcPauseCollector(pauses()))
 
     def site(self, label: str) -> SiteTelemetry:
         """The instruments bound to one site (a new binding after a restart counts on)."""
@@ -171,6 +174,30 @@ class SnapshotCollector(Collector):
         for label, snapshot in self._sites().items():
             families.add_site(label, snapshot)
         yield from families.all()
+
+
+class GcPauseCollector(Collector):
+    """``bookyflow_gc_pause_seconds{generation}`` from the process's ``GcPauses``."""
+
+    def __init__(self, recorded: GcPauses) -> None:
+        self._recorded = recorded
+
+    def collect(self) -> Iterator[Metric]:
+        family = HistogramMetricFamily(
+            "bookyflow_gc_pause_seconds",
+            "How long one garbage collection stopped the process, by generation.",
+            labels=("generation",),
+        )
+        recorded = self._recorded
+        bounds = [*(str(bound) for bound in recorded.buckets), "+Inf"]
+        for generation, counts in recorded.counts.items():
+            cumulative = list(itertools.accumulate(counts))
+            family.add_metric(
+                (str(generation),),
+                list(zip(bounds, map(float, cumulative), strict=True)),
+                recorded.sums[generation],
+            )
+        yield family
 
 
 def _gauge(name: str, help_text: str, *labels: str) -> GaugeMetricFamily:
