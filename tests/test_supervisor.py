@@ -20,6 +20,7 @@ from structlog.testing import capture_logs
 from tests.conftest import SandboxFactory
 from tests.metrics_support import Scrape
 from tests.polling import wait_until
+from worker.heap import YOUNG_THRESHOLD
 from worker.sandbox import ClientSpec, Sandbox
 from worker.settings import Settings
 from worker.signals import SignalStop
@@ -223,9 +224,11 @@ def _process(sandbox: Sandbox, tmp_path: Path) -> Settings:
 
 @pytest.fixture
 def unfrozen() -> Iterator[None]:
-    """The test's ``gc.freeze()`` undone after it, so the suite's later garbage is collected."""
+    """The test's ``gc.freeze()`` and thresholds undone after it, for the rest of the suite."""
+    thresholds = gc.get_threshold()
     yield
     gc.unfreeze()
+    gc.set_threshold(*thresholds)
 
 
 async def test_the_heap_settles_once_started_and_once_first_cycles_end(
@@ -249,4 +252,5 @@ async def test_the_heap_settles_once_started_and_once_first_cycles_end(
             assert all(worker is not None and worker.first_cycle_ended for worker in workers)
             assert settled()[-1]["frozen_objects"] > 0
             assert gc.get_freeze_count() > 0
+            assert gc.get_threshold()[0] == YOUNG_THRESHOLD
     assert [entry["reason"] for entry in settled()] == ["sites started", "first cycles ended"]

@@ -12,6 +12,12 @@ what is released later; only a reference cycle among objects frozen while in use
 collected, which is why a process settles at two points only (``Supervisor``): once every site
 has started, and once every site's first cycle has ended.
 
+``tune()`` makes young collections rarer (``YOUNG_THRESHOLD`` allocations, not Python's 700): a
+thousand sites keep thousands of requests in flight, and their objects outlived two young
+collections a few milliseconds apart, so they were promoted and counted toward the next full
+collection, which then came every few seconds. Only cyclic garbage waits longer for it: at most
+that many young objects.
+
 ``pauses()`` is the process's one ``GcPauses``: a ``gc.callbacks`` hook timing every collection
 by generation (``bookyflow_gc_pause_seconds``), since a collection stops the event loop: a long
 one is a late job for every site at once.
@@ -26,9 +32,16 @@ from typing import Any
 
 from worker.logging import get_logger
 
-__all__ = ["PAUSE_BUCKETS", "GcPauses", "pauses", "settle"]
+__all__ = ["PAUSE_BUCKETS", "YOUNG_THRESHOLD", "GcPauses", "pauses", "settle", "tune"]
 
 log = get_logger("worker.heap")
+YOUNG_THRESHOLD = 10_000
+
+
+def tune() -> None:
+    """Young collections every ``YOUNG_THRESHOLD`` allocations; the older ones' as they are."""
+    _, middle, oldest = gc.get_threshold()
+    gc.set_threshold(YOUNG_THRESHOLD, middle, oldest)
 
 
 def settle(reason: str) -> int:
