@@ -23,11 +23,11 @@ Per size, after the first full sync:
    notes when it answered it), p50/p95/p99.
 
 Token requests per site per token lifetime come from each site's own token requests over the
-whole run (``report_tokens``). At the largest size the worker is then restarted with change-driven
-pushes off (``BOOKYFLOW_CHANGE_POLL_S=0``) on the same state, and the change window runs again:
-the polling baseline, measured in the same run. Its latency is measured at the scaled intervals
-and also reported at the default ones (× the factor), since a scheduled cycle's delay scales with
-its interval while a push's does not.
+whole run (``report_tokens``). At the largest size every fifth site has change-driven pushes off
+(``change_poll_s = 0`` in its ``[[sites]]`` table): the polling baseline, measured in the same
+process and the same change window, the changes to those sites timed apart. Its latency is
+measured at the scaled intervals and also reported at the default ones (× the factor), since a
+scheduled cycle's delay scales with its interval while a push's does not.
 
 3 shard processes (``BOOKYFLOW_SHARD_COUNT=3``) run one 300-site configuration; each site's
 ``bookyflow_site_ready`` series must appear in exactly one shard's ``/metrics`` and every property
@@ -89,6 +89,8 @@ CHANGE_SHARE_PER_MIN = 0.01
 MIN_CHANGES_PER_S = 0.1
 SETTLE_TIMEOUT_S = 30.0
 STOP_WITHIN_S = 60.0
+# Every this many sites of the largest size, one is the polling baseline (``Site.polled``).
+BASELINE_EVERY = 5
 SYNC_POLL_S = 15.0  # a Prometheus's scrape interval: one 1,000-site scrape costs 0.3 CPU s
 # What each job reads on an unchanged day, per run: the route families it sends.
 READS_OF_JOB = {
@@ -127,6 +129,7 @@ class Site:
     image_base: str = ""
     inventory: Path = Path()
     prices: list[int] = field(default_factory=lambda: [BASE_PRICE] * PROPERTIES)
+    polled: bool = False  # the polling baseline: ``change_poll_s = 0``, the scheduled cycles only
 
     def remote_uid(self, prop: int) -> str:
         return str(100_000 + self.index * 100 + prop)  # digits: the engine keeps them as integers
@@ -177,6 +180,8 @@ def write_config(root: Path, sites: Sequence[Site]) -> Path:
             f'client_id = "{site.client_id}"', f'client_secret = "{site.secret}"',
             f'inventory = "{site.inventory}"',
         ]  # fmt: skip
+        if site.polled:
+            lines.append("change_poll_s = 0")
     path = root / "sites.toml"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
@@ -392,6 +397,16 @@ def served_sites(samples: Iterable[tuple[str, dict[str, str], float]]) -> set[st
 
 
 @dataclass
+class Latencies:
+    """Change-to-site seconds of one change window, pushed (change-driven sites) and polled."""
+
+    pushed: list[float] = field(default_factory=list)
+    polled: list[float] = field(default_factory=list)
+    lost_pushed: int = 0  # changes that had not reached the site ``SETTLE_TIMEOUT_S`` after
+    lost_polled: int = 0
+
+
+@dataclass
 class Window:
     """Worker CPU, lag buckets and site traffic over one measured window."""
 
@@ -413,11 +428,15 @@ async def scrape_all(
 class Run:
     """One configuration (a size, or the shard run): sandboxes, workers, measurements."""
 
-    def __init__(self, name: str, sites: int, root: Path, shards: int = 1) -> None:
+    def __init__(
+        self, name: str, sites: int, root: Path, shards: int = 1, baseline: bool = False
+    ) -> None:
         self.name, self.root, self.shards = name, root, shards
         self.sites = [
-            Site(f"{name}-{i}", f"{name}-c{i}", f"{name}-secret-{i:04d}", i) for i in range(sites)
-        ]
+            Site(f"{name}-{i}", f"{name}-c{i}", f"{name}-secret-{i:04d}", i,
+                 polled=baseline and i % BASELINE_EVERY == BASELINE_EVERY - 1)
+            for i in range(sites)
+        ]  # fmt: skip
         self.sandboxes = Sandboxes(self.sites)
         self.workers: list[WorkerProcess] = []
         self.rng = random.Random(sites)
@@ -493,7 +512,7 @@ class Run:
 
     async def window(
         self, session: aiohttp.ClientSession, seconds: float, *, changes: bool
-    ) -> tuple[Window, list[float], int]:
+    ) -> tuple[Window, Latencies]:
         """One measured window; with ``changes``, also the change-to-site latencies and how many
         changes did not reach the site within ``SETTLE_TIMEOUT_S``."""
         await self.sandboxes.reset()
@@ -501,10 +520,9 @@ class Run:
         before_lines = self.log_lines()
         before_cpu = {w.pid: cpu_s(w.pid) for w in self.workers}
         started = time.monotonic()
-        latencies: list[float] = []
-        lost = 0
+        latencies = Latencies()
         if changes:
-            latencies, lost = await self._change_for(seconds)
+            latencies = await self._change_for(seconds)
         else:
             await asyncio.sleep(seconds)
         elapsed = time.monotonic() - started
@@ -517,7 +535,7 @@ class Run:
         traffic = await self.sandboxes.traffic()
         self._check_alive()
         lines = self.log_lines() - before_lines
-        return Window(elapsed, cpu, lag, traffic, runs, lines, collected), latencies, lost
+        return Window(elapsed, cpu, lag, traffic, runs, lines, collected), latencies
 
     def log_lines(self) -> int:
         total = 0
@@ -526,11 +544,12 @@ class Run:
                 total += sum(chunk.count(b"\n") for chunk in iter(lambda: log.read(1 << 20), b""))
         return total
 
-    async def _change_for(self, seconds: float) -> tuple[list[float], int]:
-        """Change prices at the steady rate for ``seconds``; the latencies, and the lost ones."""
+    async def _change_for(self, seconds: float) -> Latencies:
+        """Change prices at the steady rate for ``seconds``; the latencies, and the lost ones,
+        apart for the change-driven sites and the polled ones (the baseline)."""
         per_s = max(MIN_CHANGES_PER_S, len(self.sites) * PROPERTIES * CHANGE_SHARE_PER_MIN / 60)
         pending: dict[int, tuple[float, Site, int, str]] = {}
-        latencies: list[float] = []
+        latencies = Latencies()
         started = time.monotonic()
         next_change = started
         deadline = started + seconds
@@ -552,12 +571,15 @@ class Run:
                     (key, site, prop, price) for key, (_, site, prop, price) in pending.items()
                 )
                 for key, answered_at in done.items():
-                    changed_at = pending.pop(key)[0]
-                    latencies.append((answered_at or time.monotonic()) - changed_at)
+                    changed_at, site, _, _ = pending.pop(key)
+                    took_s = (answered_at or time.monotonic()) - changed_at
+                    (latencies.polled if site.polled else latencies.pushed).append(took_s)
             if now > deadline + SETTLE_TIMEOUT_S:
                 break
             await asyncio.sleep(0.2)
-        return latencies, len(pending)
+        latencies.lost_pushed = sum(1 for p in pending.values() if not p[1].polled)
+        latencies.lost_polled = len(pending) - latencies.lost_pushed
+        return latencies
 
     async def stop_workers(self) -> list[int]:
         return [await worker.stop() for worker in self.workers]
@@ -649,7 +671,7 @@ async def run_size(
     measure_after: asyncio.Event | None = None,
 ) -> dict[str, float]:
     """One size: its first sync, then (once ``measure_after`` is set) its windows."""
-    run = Run(f"s{sites}", sites, root)
+    run = Run(f"s{sites}", sites, root, baseline=baseline)
     prefix = f"sites_{sites}"
     try:
         first_s = await run.start(session)
@@ -659,26 +681,24 @@ async def run_size(
             waited = time.monotonic()
             await measure_after.wait()
             emit(f"{prefix}_waited_for_the_smaller_runs_s", round(time.monotonic() - waited, 1))
-        unchanged, _, _ = await run.window(session, UNCHANGED_S, changes=False)
+        unchanged, _ = await run.window(session, UNCHANGED_S, changes=False)
         memory = report_memory(prefix, run.workers, sites)
         report_window(f"{prefix}_unchanged", unchanged, sites)
-        changed, latencies, lost = await run.window(session, CHANGE_S, changes=True)
+        changed, latencies = await run.window(session, CHANGE_S, changes=True)
         report_window(f"{prefix}_changing", changed, sites)
-        report_latency(f"{prefix}_change_to_site", latencies, lost)
+        report_latency(f"{prefix}_change_to_site", latencies.pushed, latencies.lost_pushed)
         memory["peak"] = report_memory(prefix, run.workers, sites)["peak"]
         result = {
             **memory,
             "lag_p95": histogram_quantile(0.95, sum(unchanged.lag + changed.lag, Counter())),
             "writes": unchanged.traffic.writes,
             "tokens": report_tokens(prefix, await run.sandboxes.token_times(), sites),
-            "p95": percentile(latencies, 0.95),
-            "p99": percentile(latencies, 0.99),
+            "p95": percentile(latencies.pushed, 0.95),
+            "p99": percentile(latencies.pushed, 0.99),
         }
         if baseline:
-            await run.stop_workers()
-            await run.start(session, env={"BOOKYFLOW_CHANGE_POLL_S": "0"})
-            _, polled, lost = await run.window(session, CHANGE_S, changes=True)
-            report_latency(f"{prefix}_polling_change_to_site", polled, lost)
+            polled = latencies.polled
+            report_latency(f"{prefix}_polling_change_to_site", polled, latencies.lost_polled)
             result["polling_p95"] = percentile(polled, 0.95)
             result["polling_p99"] = percentile(polled, 0.99)
         return result
@@ -706,8 +726,8 @@ async def run_shards(session: aiohttp.ClientSession, sites: int, root: Path) -> 
         emit("shards_sites_served_twice_or_more", sum(1 for n in once.values() if n > 1))
         emit("shards_sites_not_served", sites - len(once))
         emit("shards_properties_on_sites", await run.sandboxes.load_uids())
-        unchanged, _, _ = await run.window(session, UNCHANGED_S, changes=False)
-        changed, latencies, lost = await run.window(session, CHANGE_S, changes=True)
+        unchanged, _ = await run.window(session, UNCHANGED_S, changes=False)
+        changed, latencies = await run.window(session, CHANGE_S, changes=True)
         for index, worker in enumerate(run.workers):
             share = len(served[index])
             prefix = f"shard_{index}"
@@ -726,7 +746,7 @@ async def run_shards(session: aiohttp.ClientSession, sites: int, root: Path) -> 
             )
         report_window("shards_unchanged", unchanged, sites)
         report_tokens("shards", await run.sandboxes.token_times(), sites)
-        report_latency("shards_change_to_site", latencies, lost)
+        report_latency("shards_change_to_site", latencies.pushed, latencies.lost_pushed)
     finally:
         await run.stop_workers()
         await run.sandboxes.stop()

@@ -81,6 +81,17 @@ def test_each_site_inherits_what_it_does_not_set(
     assert "secret-value" not in repr(deployment)
 
 
+def test_a_site_may_watch_its_inventory_on_its_own_terms(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``change_poll_s`` and ``change_window_s`` are a site's own (0: the schedule only)."""
+    sites = _site(1, "change_poll_s = 0") + _site(2, "change_window_s = 5")
+    _config(tmp_path, monkeypatch, sites)
+    polled, pushed = load_deployment().sites
+    assert (polled.settings.change_poll_s, polled.settings.change_window_s) == (0, 2)
+    assert (pushed.settings.change_poll_s, pushed.settings.change_window_s) == (1, 5)
+
+
 def test_every_problem_of_every_site_is_reported_at_once(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

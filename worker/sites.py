@@ -61,7 +61,7 @@ SITE_KEYS = frozenset(
         "name", "api_url", "client_id", "client_secret", "client_secret_file", "scopes",
         "channel_name", "channel_friendly_name", "inventory", "bookings_file", "source", "sink",
         "jobs", "horizon_days", "prune", "timezone", "allow_insecure_http", "http", "retry",
-        "token",
+        "token", "change_poll_s", "change_window_s",
     }
 )  # fmt: skip
 _LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
