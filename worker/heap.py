@@ -59,7 +59,7 @@ def settle(reason: str) -> int:
     return frozen
 
 
-# Seconds. A young collection takes microseconds; a full one over a million objects, a second.
+# Seconds. A young collection takes a millisecond or so; a full one of a million objects, 1 s.
 PAUSE_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 GENERATIONS = (0, 1, 2)
 
