@@ -331,13 +331,36 @@ def parse_metrics(text: str) -> list[tuple[str, dict[str, str], float]]:
     return samples
 
 
-def lag_buckets(samples: Iterable[tuple[str, dict[str, str], float]]) -> Counter[float]:
+Samples = Iterable[tuple[str, dict[str, str], float]]
+
+
+def buckets(samples: Samples, histogram: str, **labels: str) -> Counter[float]:
+    """A histogram's cumulative ``le -> count``, summed over its series that carry ``labels``."""
+    found: Counter[float] = Counter()
+    for name, got, value in samples:
+        if name == f"{histogram}_bucket" and labels.items() <= got.items():
+            found[float(got["le"])] += value
+    return found
+
+
+def total(samples: Samples, name: str) -> float:
+    """The sum of every series of ``name``."""
+    return sum(value for sample, _, value in samples if sample == name)
+
+
+def lag_buckets(samples: Samples) -> Counter[float]:
     """The scheduler-lag histogram's cumulative bucket counts, every job together."""
-    buckets: Counter[float] = Counter()
-    for name, labels, value in samples:
-        if name == "bookyflow_scheduler_lag_seconds_bucket":
-            buckets[float(labels["le"])] += value
-    return buckets
+    return buckets(samples, "bookyflow_scheduler_lag_seconds")
+
+
+def gc_seconds(samples: Samples) -> float:
+    """Seconds the collector stopped the process, every generation."""
+    return total(samples, "bookyflow_gc_pause_seconds_sum")
+
+
+def full_gc_buckets(samples: Samples) -> Counter[float]:
+    """The full collections' pause buckets (generation 2)."""
+    return buckets(samples, "bookyflow_gc_pause_seconds", generation="2")
 
 
 def histogram_quantile(share: float, cumulative: Mapping[float, float]) -> float:
@@ -357,23 +380,7 @@ def histogram_quantile(share: float, cumulative: Mapping[float, float]) -> float
     return bounds[-1]
 
 
-def gc_totals(samples: Iterable[tuple[str, dict[str, str], float]]) -> Counter[str]:
-    """Seconds the collector stopped the process (``seconds``), and full collections by bucket
-    (``le=<bound>``, cumulative), from ``bookyflow_gc_pause_seconds``."""
-    totals: Counter[str] = Counter()
-    for name, labels, value in samples:
-        if name == "bookyflow_gc_pause_seconds_sum":
-            totals["seconds"] += value
-        elif name == "bookyflow_gc_pause_seconds_bucket" and labels.get("generation") == "2":
-            totals[f"le={labels['le']}"] += value
-    return totals
-
-
-def full_pause_buckets(totals: Mapping[str, float]) -> dict[float, float]:
-    return {float(k[3:]): v for k, v in totals.items() if k.startswith("le=")}
-
-
-def job_runs(samples: Iterable[tuple[str, dict[str, str], float]]) -> Counter[str]:
+def job_runs(samples: Samples) -> Counter[str]:
     runs: Counter[str] = Counter()
     for name, labels, value in samples:
         if name == "bookyflow_job_runs_total":
@@ -381,7 +388,7 @@ def job_runs(samples: Iterable[tuple[str, dict[str, str], float]]) -> Counter[st
     return runs
 
 
-def cycled_sites(samples: Iterable[tuple[str, dict[str, str], float]]) -> set[str]:
+def cycled_sites(samples: Samples) -> set[str]:
     """Sites with a finished bookings run: the last job of the first cycle."""
     return {
         labels["site"] for name, labels, value in samples
@@ -389,7 +396,7 @@ def cycled_sites(samples: Iterable[tuple[str, dict[str, str], float]]) -> set[st
     }  # fmt: skip
 
 
-def served_sites(samples: Iterable[tuple[str, dict[str, str], float]]) -> set[str]:
+def served_sites(samples: Samples) -> set[str]:
     return {labels["site"] for name, labels, _ in samples if name == "bookyflow_site_ready"}
 
 
@@ -416,7 +423,8 @@ class Window:
     traffic: Traffic
     job_runs: Counter[str]  # every worker's finished runs of each job, in the window
     log_lines: int  # lines the workers logged in the window
-    gc: Counter[str]  # every worker's collector pauses in the window (``gc_totals``)
+    gc_s: float  # seconds every worker's collector stopped it in the window
+    full_gc: Counter[float]  # every worker's full collections in the window, by pause bucket
 
 
 async def scrape_all(
@@ -442,24 +450,22 @@ class Run:
         self.rng = random.Random(sites)
         self.changes = 0
 
-    async def start(
-        self, session: aiohttp.ClientSession, env: Mapping[str, str] | None = None
-    ) -> float:
+    async def start(self, session: aiohttp.ClientSession) -> float:
         """Sandboxes, inventories, the worker(s); seconds until every site synced and settled."""
-        if not self.sandboxes.group_of:
-            await self.sandboxes.start()
-            for site in self.sites:
-                site.inventory = self.root / f"inventory-{site.index}.json"
-                write_inventory(site)
+        await self.sandboxes.start()
+        for site in self.sites:
+            site.inventory = self.root / f"inventory-{site.index}.json"
+            write_inventory(site)
         config = write_config(self.root, self.sites)
         started = time.monotonic()
         self.workers = []
         for shard in range(self.shards):
-            shard_env = dict(env or {})
+            shard_env = {}
             if self.shards > 1:
-                shard_env.update(
-                    BOOKYFLOW_SHARD_COUNT=str(self.shards), BOOKYFLOW_SHARD_INDEX=str(shard)
-                )
+                shard_env = {
+                    "BOOKYFLOW_SHARD_COUNT": str(self.shards),
+                    "BOOKYFLOW_SHARD_INDEX": str(shard),
+                }
             worker = WorkerProcess(config, self.root / f"worker-{shard}.log", shard_env)
             await worker.start()
             self.workers.append(worker)
@@ -530,12 +536,16 @@ class Run:
         pairs = list(zip(after, before, strict=True))
         lag = [lag_buckets(now) - lag_buckets(then) for now, then in pairs]
         runs = sum((job_runs(now) - job_runs(then) for now, then in pairs), Counter())
-        collected = sum((gc_totals(now) - gc_totals(then) for now, then in pairs), Counter())
+        gc_s = sum(gc_seconds(now) - gc_seconds(then) for now, then in pairs)
+        full_gc = sum(
+            (full_gc_buckets(now) - full_gc_buckets(then) for now, then in pairs), Counter()
+        )
         cpu = {w.pid: cpu_s(w.pid) - before_cpu[w.pid] for w in self.workers}
         traffic = await self.sandboxes.traffic()
         self._check_alive()
         lines = self.log_lines() - before_lines
-        return Window(elapsed, cpu, lag, traffic, runs, lines, collected), latencies
+        window = Window(elapsed, cpu, lag, traffic, runs, lines, gc_s, full_gc)
+        return window, latencies
 
     def log_lines(self) -> int:
         total = 0
@@ -611,7 +621,7 @@ def report_window(prefix: str, window: Window, sites: int) -> None:
     emit(f"{prefix}_other_requests", json.dumps(dict(sorted(other.items()))).replace(" ", ""))
     emit(f"{prefix}_worker_cpu_s_per_site_hour", round(sum(window.cpu_s.values()) / site_hours, 2))
     emit(f"{prefix}_sandbox_cpu_s", round(traffic.cpu_s, 1))
-    report_gc(prefix, window.gc, sum(window.cpu_s.values()))
+    report_gc(prefix, window.gc_s, window.full_gc, sum(window.cpu_s.values()))
     lag: Counter[float] = Counter()
     for buckets in window.lag:
         lag.update(buckets)
@@ -620,12 +630,9 @@ def report_window(prefix: str, window: Window, sites: int) -> None:
     emit(f"{prefix}_scheduler_lag_p95_s", round(histogram_quantile(0.95, lag), 3))
 
 
-def report_gc(prefix: str, totals: Mapping[str, float], cpu_s: float) -> None:
+def report_gc(prefix: str, gc_s: float, full: Mapping[float, float], cpu_s: float) -> None:
     """The collector's share of the worker's CPU, and its full collections' pauses."""
-    emit(
-        f"{prefix}_gc_share_of_worker_cpu", round(totals.get("seconds", 0.0) / max(cpu_s, 1e-9), 3)
-    )
-    full = full_pause_buckets(totals)
+    emit(f"{prefix}_gc_share_of_worker_cpu", round(gc_s / max(cpu_s, 1e-9), 3))
     emit(f"{prefix}_gc_full_collections", int(full.get(float("inf"), 0)))
     emit(f"{prefix}_gc_full_pause_p95_s", round(histogram_quantile(0.95, full), 3))
 
@@ -709,8 +716,10 @@ async def run_size(
 
 async def report_first_sync_gc(prefix: str, session: aiohttp.ClientSession, run: Run) -> None:
     """The collector over start-up and the first sync (everything so far)."""
-    totals = sum((gc_totals(s) for s in await scrape_all(session, run.workers)), Counter())
-    report_gc(f"{prefix}_first_sync", totals, sum(cpu_s(w.pid) for w in run.workers))
+    scrapes = await scrape_all(session, run.workers)
+    full = sum((full_gc_buckets(samples) for samples in scrapes), Counter())
+    gc_s = sum(gc_seconds(samples) for samples in scrapes)
+    report_gc(f"{prefix}_first_sync", gc_s, full, sum(cpu_s(w.pid) for w in run.workers))
 
 
 async def run_shards(session: aiohttp.ClientSession, sites: int, root: Path) -> None:

@@ -25,6 +25,7 @@ one is a late job for every site at once.
 
 from __future__ import annotations
 
+import bisect
 import gc
 import time
 from collections.abc import Sequence
@@ -65,7 +66,12 @@ GENERATIONS = (0, 1, 2)
 
 
 class GcPauses:
-    """How long each collection stopped the process, by generation: bucket counts and sums."""
+    """How long each collection stopped the process, by generation: bucket counts and sums.
+
+    Plain counters, not a ``prometheus_client`` histogram: a ``gc.callbacks`` hook runs inside
+    whatever allocation set the collection off, which may be one made while that histogram
+    holds its lock. ``telemetry.GcPauseCollector`` turns them into a histogram at scrape time.
+    """
 
     def __init__(self, buckets: Sequence[float] = PAUSE_BUCKETS) -> None:
         self.buckets = tuple(buckets)
@@ -82,9 +88,8 @@ class GcPauses:
         pause_s = time.perf_counter() - self._started
         generation = int(info["generation"])
         self.sums[generation] += pause_s
-        counts = self.counts[generation]
-        index = next((i for i, bound in enumerate(self.buckets) if pause_s <= bound), -1)
-        counts[index] += 1
+        # The first bound that holds it (``le``); past the last one, the extra slot.
+        self.counts[generation][bisect.bisect_left(self.buckets, pause_s)] += 1
 
 
 _pauses: GcPauses | None = None

@@ -15,7 +15,6 @@ __all__ = ["PropertiesTable", "PropertyRecord", "PropertyStatus"]
 PropertyStatus = Literal["intent", "created", "published"]
 
 _COLUMNS = "remote_uid, property_uid, status, created_at"
-_ABSENT = "absent"  # remembered for a remote uid state does not hold
 
 
 @dataclass(frozen=True)
@@ -66,27 +65,20 @@ class PropertiesTable(Tables):
 
     # Both reads are remembered until a properties write: every job asks per run.
     async def get_property(self, remote_uid: str) -> PropertyRecord | None:
-        remembered = self._remembered("properties", remote_uid)
-        if remembered is not None:
-            return remembered if isinstance(remembered, PropertyRecord) else None
-        generation = self.generations["properties"]
-        sql = f"SELECT {_COLUMNS} FROM properties WHERE remote_uid = ?"  # noqa: S608 - fixed names
-        row = await self._one(sql, (remote_uid,))
-        record = _property(row) if row else None
-        self._remember("properties", remote_uid, record or _ABSENT, generation)
-        return record
+        async def read() -> PropertyRecord | None:
+            sql = f"SELECT {_COLUMNS} FROM properties WHERE remote_uid = ?"  # noqa: S608 - fixed names
+            row = await self._one(sql, (remote_uid,))
+            return _property(row) if row else None
+
+        return await self._remembered_read("properties", remote_uid, read)
 
     async def list_properties(self, status: PropertyStatus | None = None) -> list[PropertyRecord]:
-        key = ("list", status)
-        remembered = self._remembered("properties", key)
-        if remembered is not None:
-            return list(remembered)
-        generation = self.generations["properties"]
-        where, args = ("WHERE status = ?", (status,)) if status else ("", ())
-        sql = f"SELECT {_COLUMNS} FROM properties {where} ORDER BY remote_uid"  # noqa: S608 - fixed text
-        records = [_property(row) for row in await self._all(sql, args)]
-        self._remember("properties", key, tuple(records), generation)
-        return records
+        async def read() -> tuple[PropertyRecord, ...]:
+            where, args = ("WHERE status = ?", (status,)) if status else ("", ())
+            sql = f"SELECT {_COLUMNS} FROM properties {where} ORDER BY remote_uid"  # noqa: S608 - fixed text
+            return tuple(_property(row) for row in await self._all(sql, args))
+
+        return list(await self._remembered_read("properties", ("list", status), read))
 
 
 def _property(row: sqlite3.Row) -> PropertyRecord:

@@ -12,16 +12,13 @@ class RoomsTable(Tables):
     async def get_rooms(self, property_uid: int) -> dict[str, int]:
         """The vendor's room ``remote_id`` → BookyFlow ``room_uid`` (remembered until a rooms
         write: every job asks for it per property per run)."""
-        remembered = self._remembered("rooms", property_uid)
-        if remembered is not None:
-            return dict(remembered)
-        generation = self.generations["rooms"]
-        rows = await self._all(
-            "SELECT remote_id, room_uid FROM rooms WHERE property_uid = ?", (property_uid,)
-        )
-        rooms = {str(row["remote_id"]): int(row["room_uid"]) for row in rows}
-        self._remember("rooms", property_uid, rooms, generation)
-        return dict(rooms)
+
+        async def read() -> dict[str, int]:
+            sql = "SELECT remote_id, room_uid FROM rooms WHERE property_uid = ?"
+            rows = await self._all(sql, (property_uid,))
+            return {str(row["remote_id"]): int(row["room_uid"]) for row in rows}
+
+        return dict(await self._remembered_read("rooms", property_uid, read))  # the caller's copy
 
     async def record_room(
         self, property_uid: int, remote_id: str, room_uid: int, *, sent: str | None = None

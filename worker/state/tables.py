@@ -12,17 +12,19 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from collections import Counter
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import aiosqlite
 
 from worker.clock import Clock
 
 __all__ = ["Tables"]
+
+T = TypeVar("T")
 
 
 class Tables:
@@ -45,16 +47,17 @@ class Tables:
         # bounded by the site's properties.
         self._memo: dict[tuple[str, Any], tuple[int, Any]] = {}
 
-    def _remembered(self, part: str, key: Any) -> Any | None:
-        """A value read for ``key`` while ``part`` has not been written since; else None."""
+    async def _remembered_read(self, part: str, key: Any, read: Callable[[], Awaitable[T]]) -> T:
+        """What ``read()`` gave for ``key`` while ``part`` has not been written since; else
+        ``read()`` now, remembered at the generation it started from (a write during the read
+        moves it, so that value is never served)."""
+        generation = self.generations[part]
         found = self._memo.get((part, key))
-        if found is None or found[0] != self.generations[part]:
-            return None
-        return found[1]
-
-    def _remember(self, part: str, key: Any, value: Any, generation: int) -> None:
-        """``value`` as read for ``key`` when ``part`` was at ``generation``."""
+        if found is not None and found[0] == generation:
+            return cast(T, found[1])
+        value = await read()
         self._memo[(part, key)] = (generation, value)
+        return value
 
     @asynccontextmanager
     async def _moving(self, *parts: str) -> AsyncIterator[None]:
